@@ -1,0 +1,3 @@
+"""phistack: declare, gate and run HIPAA-grade AI workloads on rented confidential GPUs."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+import sys
+
+from phistack.cli import main
+
+sys.exit(main())

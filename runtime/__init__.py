@@ -1,0 +1,1 @@
+"""The phistack runtime: what runs inside the confidential GPU container (attest, keys, audit, workloads)."""

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages behind the real components the tests start: rsyslog with the OpenSSL
+# driver (the SIEM), SoftHSM2 (the HSM) and Chromium (the evidence report's browser test).
+# Idempotent: does nothing when every package is already installed.
+set -euo pipefail
+packages=(rsyslog rsyslog-openssl softhsm2 opensc chromium chromium-driver)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-system-deps: missing ${missing[*]}; run as root (apt-get install ${missing[*]})" >&2
+  exit 2
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
