@@ -1,0 +1,1 @@
+"""``phistack-runtime`` commands: each module defines ``register(subparsers)``; :mod:`runtime.cli` finds them."""
