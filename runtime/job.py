@@ -1,0 +1,257 @@
+"""The job spec: what ``phistack-runtime run JOB.yaml`` runs, validated once on load.
+
+A job names a workload (a plugin in :mod:`runtime.workloads`), the classification of its data,
+the encrypted inputs and where the encrypted outputs go, the pinned model file, and how the data
+key is obtained: from the key broker after attestation, or (development mode, non-PHI data only)
+from a local ``file:`` key-encryption key. Relative paths are resolved against the job file's folder.
+
+Every error names the file, the line where the YAML has one, and the key path, on one line (exit 2).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from runtime.errors import InputError
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_OBJECT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
+
+
+def _check_object_id(value: str) -> str:
+    if not _OBJECT_ID.match(value):
+        raise ValueError("must be 1-200 characters of letters, digits and . _ : / -")
+    return value
+
+
+class Classification(enum.StrEnum):
+    """How sensitive the job's data is; PHI and genetic data never run without a passing appraisal."""
+
+    PHI = "phi"
+    GENETIC = "genetic"
+    DEIDENTIFIED = "deidentified"
+    NONE = "none"
+
+    @property
+    def requires_attestation(self) -> bool:
+        """True for data that may only be decrypted on an attested confidential machine."""
+        return self in (Classification.PHI, Classification.GENETIC)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelRef(_Strict):
+    """The model file and the SHA-256 it must have before it is loaded."""
+
+    path: Path = Field(description="local model file (never a hub name)")
+    sha256: str = Field(description="expected SHA-256 of the file, 64 lowercase hex digits")
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex_digest(cls, value: str) -> str:
+        value = value.strip().lower().removeprefix("sha256:")
+        if not _SHA256.match(value):
+            raise ValueError("must be a SHA-256 digest: 64 hex digits")
+        return value
+
+
+class InputObject(_Strict):
+    """One encrypted input object."""
+
+    path: Path = Field(description="the encrypted object on disk")
+    object_id: str = Field(description="the object id bound into the ciphertext")
+    tenant: str = Field(min_length=1, max_length=128, description="the data owner the object belongs to")
+
+    @field_validator("object_id")
+    @classmethod
+    def _object_id(cls, value: str) -> str:
+        return _check_object_id(value)
+
+
+class OutputObject(_Strict):
+    """Where the encrypted results of the input at the same position go."""
+
+    path: Path = Field(description="the encrypted output file, written atomically")
+    object_id: str = Field(description="the object id bound into the output ciphertext")
+
+    @field_validator("object_id")
+    @classmethod
+    def _object_id(cls, value: str) -> str:
+        return _check_object_id(value)
+
+
+class KeyBroker(_Strict):
+    """The key broker that appraises attestation evidence and releases the data key."""
+
+    url: str = Field(description="https URL of the broker")
+    ca: Path = Field(description="PEM file of the CA that signs the broker's TLS certificate")
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("the key broker must be reached over https://")
+        return value
+
+
+class AuditConfig(_Strict):
+    """Where the job's audit records go."""
+
+    path: Path = Field(description="the local hash-chained audit log (appended to)")
+    sink: str | None = Field(default=None, description="optional SIEM sink URI, e.g. syslog+tls://host:6514")
+
+
+class JobSpec(_Strict):
+    """A validated job. Build it with :func:`load_job`."""
+
+    name: str = Field(min_length=1, max_length=128, description="a name for the job, used in audit records")
+    workload: str = Field(description="the workload plugin, e.g. image-cnn or text-bow")
+    classification: Classification
+    development: bool = Field(default=False, description="CPU, no broker; only for none/deidentified data")
+    model: ModelRef
+    inputs: list[InputObject] = Field(min_length=1)
+    outputs: list[OutputObject] = Field(min_length=1)
+    key_broker: KeyBroker | None = None
+    kek_uri: str | None = Field(default=None, description="development only: a file: key-encryption key")
+    batch_size: int = Field(default=32, ge=1, le=4096)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    audit: AuditConfig
+
+    @field_validator("workload")
+    @classmethod
+    def _known_workload(cls, value: str) -> str:
+        from runtime.workloads import registry
+
+        if value not in registry.names():
+            raise ValueError(f"unknown workload {value!r} (known: {', '.join(registry.names())})")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> JobSpec:
+        if len(self.outputs) != len(self.inputs):
+            raise _KeyedError(
+                "outputs", f"needs one output per input ({len(self.inputs)}), got {len(self.outputs)}"
+            )
+        if self.development:
+            if self.classification.requires_attestation:
+                raise _KeyedError(
+                    "development",
+                    f"development mode is refused for {self.classification.value} data "
+                    "(only classification none or deidentified)",
+                )
+            if not self.kek_uri:
+                raise _KeyedError("kek_uri", "development mode needs a file: key-encryption key")
+            if not self.kek_uri.startswith("file:"):
+                raise _KeyedError("kek_uri", "development mode takes only a file: URI")
+        else:
+            if self.key_broker is None:
+                raise _KeyedError("key_broker", "required unless development: true")
+            if self.kek_uri is not None:
+                raise _KeyedError("kek_uri", "only allowed with development: true (use key_broker)")
+        return self
+
+    def resolved(self, base: Path) -> JobSpec:
+        """A copy with every relative path made absolute against ``base`` (the job file's folder)."""
+
+        def fix(p: Path) -> Path:
+            return p if p.is_absolute() else (base / p).resolve()
+
+        update: dict[str, Any] = {
+            "model": self.model.model_copy(update={"path": fix(self.model.path)}),
+            "inputs": [i.model_copy(update={"path": fix(i.path)}) for i in self.inputs],
+            "outputs": [o.model_copy(update={"path": fix(o.path)}) for o in self.outputs],
+            "audit": self.audit.model_copy(update={"path": fix(self.audit.path)}),
+        }
+        if self.key_broker is not None:
+            update["key_broker"] = self.key_broker.model_copy(update={"ca": fix(self.key_broker.ca)})
+        if self.kek_uri is not None and self.kek_uri.startswith("file:"):
+            update["kek_uri"] = "file:" + str(fix(Path(self.kek_uri.removeprefix("file:"))))
+        return self.model_copy(update=update)
+
+
+class _KeyedError(ValueError):
+    """A cross-field error that knows which key it is about (pydantic reports it at the root)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the YAML node at ``loc`` (or of its deepest existing parent)."""
+    node = root
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+            if child is not None:
+                # Point at the key, which is where a reader looks for it.
+                key = next(k for k, v in node.value if v is child)
+                line = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
+
+
+def _where(path: Path, root: yaml.Node | None, loc: tuple[int | str, ...]) -> str:
+    line = _line_of(root, loc)
+    return f"{path}:{line} {_format_loc(loc)}" if line else f"{path} {_format_loc(loc)}"
+
+
+def parse_job(text: str, path: Path) -> JobSpec:
+    """Validate job YAML ``text`` read from ``path``; raise :class:`InputError` naming file, line, key."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(err, "problem", None) or str(err)
+        raise InputError(f"invalid job spec: YAML error: {problem} ({where})") from err
+    if not isinstance(data, dict):
+        raise InputError(f"invalid job spec: expected a mapping at the top level ({path})")
+    try:
+        spec = JobSpec.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc: tuple[int | str, ...] = tuple(first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        ctx_err = (first.get("ctx") or {}).get("error")
+        if isinstance(ctx_err, _KeyedError):
+            loc = (*loc, ctx_err.key)
+            message = message.removeprefix(f"{ctx_err.key}: ")
+        more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+        raise InputError(f"invalid job spec: {message}{more} ({_where(path, root, loc)})") from err
+    return spec.resolved(path.parent.resolve())
+
+
+def load_job(path: str | Path) -> JobSpec:
+    """Read and validate the job file at ``path``; relative paths in it become absolute."""
+    job_path = Path(path)
+    try:
+        text = job_path.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise InputError(f"job file not found ({job_path})") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read job file: {err} ({job_path})") from err
+    return parse_job(text, job_path)
