@@ -1,0 +1,60 @@
+"""``phistack check``: evaluate the policies against a stack's plan and report the decision."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from phistack import __version__
+from phistack.engine import ENGINES
+from phistack.errors import ExitCode
+from phistack.gate import evaluate
+from phistack.report import Format, ReportContext, formatter_for, summary_line
+from phistack.workspace import parse_now, plan_for, policies_for, project_root, waivers_for
+from runtime.fileio import write_atomic
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="gate a stack: evaluate every policy, report findings, exit 0 allowed / 1 denied",
+        description=(
+            "Evaluate every policy under policies/ against the plan of STACK (planned offline) or of "
+            "--plan FILE. Exit codes: 0 allowed, 1 denied, 2 usage or bad input, 3 policy or engine error."
+        ),
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("stack", nargs="?", help="stack name (stacks/Pulumi.STACK.yaml)")
+    source.add_argument("--plan", metavar="FILE", help="a plan document written by `phistack plan`")
+    parser.add_argument("--format", choices=[f.value for f in Format], default=Format.TEXT.value,
+                        help="report format (default: text)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
+    parser.add_argument("--engine", choices=sorted(ENGINES), default="regorus",
+                        help="Rego engine (default: regorus)")
+    parser.add_argument("--policies", metavar="DIR", help="policy directory (default: PROJECT/policies)")
+    parser.add_argument("--waivers", metavar="FILE", action="append",
+                        help="waiver file(s) (default: policies/waivers.yaml and stacks/waivers/STACK.yaml)")
+    parser.add_argument("--now", metavar="TIME", help="evaluate as of this RFC 3339 time (default: now)")
+    parser.add_argument("--project", metavar="DIR", help="Pulumi project directory (default: this checkout)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    project = project_root(args.project)
+    now = parse_now(args.now)
+    # Policies first: a broken policy set is exit 3 whatever the stack says.
+    policies = policies_for(args.policies, project)
+    source = plan_for(args.stack, args.plan, project)
+    waivers = waivers_for(args.waivers, policies, project, source.plan["stack"], now.date())
+    decision = evaluate(source.plan, policies, engine=args.engine, now=now, waivers=waivers)
+    report = formatter_for(Format(args.format))(decision, ReportContext(source.artifact, __version__))
+    if args.output:
+        write_atomic(Path(args.output), report)
+    else:
+        sys.stdout.write(report)
+    for note in decision.waiver_notes:
+        print(f"phistack: note: {note}", file=sys.stderr)
+    print(f"phistack: {summary_line(decision)}", file=sys.stderr)
+    return ExitCode.OK if decision.allowed else ExitCode.DENIED

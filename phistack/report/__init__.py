@@ -1,0 +1,50 @@
+"""Report formats: an enum mapped to formatter functions (a test proves every format is mapped)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from phistack.findings import Decision
+
+
+class Format(str, Enum):
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+    JUNIT = "junit"
+    MARKDOWN = "markdown"
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """Where the evaluated plan came from, for locations in SARIF and headings elsewhere."""
+
+    artifact: str  # path of the stack config or plan file, relative to the repository when possible
+    tool_version: str
+
+
+Formatter = Callable[[Decision, ReportContext], str]
+
+
+def formatter_for(fmt: Format) -> Formatter:
+    from phistack.report import junit, markdown, sarif, text
+    from phistack.report import json as json_report
+
+    formatters: dict[Format, Formatter] = {
+        Format.TEXT: text.render,
+        Format.JSON: json_report.render,
+        Format.SARIF: sarif.render,
+        Format.JUNIT: junit.render,
+        Format.MARKDOWN: markdown.render,
+    }
+    return formatters[fmt]
+
+
+def summary_line(decision: Decision) -> str:
+    counts = decision.counts()
+    return (
+        f"{decision.stack}: {decision.verdict.upper()} — {counts['blocking']} blocking, "
+        f"{counts['advisory']} advisory, {counts['waived']} waived ({decision.engine})"
+    )

@@ -1,0 +1,53 @@
+"""A readable table for terminals: rule id, severity, resource, message, HIPAA citation; then the verdict."""
+
+from __future__ import annotations
+
+import textwrap
+
+from phistack.findings import Decision, Enforcement, Status
+from phistack.report import ReportContext
+from phistack.report.common import citation_text, resource_label
+
+_COLUMNS = ("RULE", "SEVERITY", "RESOURCE", "MESSAGE", "HIPAA")
+_WIDTHS = (13, 9, 34, 60, 34)
+
+
+def _row(cells: tuple[str, ...]) -> list[str]:
+    wrapped = [textwrap.wrap(cell, width) or [""] for cell, width in zip(cells, _WIDTHS, strict=True)]
+    height = max(len(lines) for lines in wrapped)
+    out = []
+    for index in range(height):
+        parts = [
+            (lines[index] if index < len(lines) else "").ljust(width)
+            for lines, width in zip(wrapped, _WIDTHS, strict=True)
+        ]
+        out.append("  ".join(parts).rstrip())
+    return out
+
+
+def render(decision: Decision, context: ReportContext) -> str:
+    lines = [f"phistack gate — stack {decision.stack} ({context.artifact})", ""]
+    if decision.findings:
+        lines.extend(_row(_COLUMNS))
+        lines.append("  ".join("-" * width for width in _WIDTHS))
+        for finding in decision.findings:
+            severity = finding.severity if finding.enforcement is Enforcement.MANDATORY else f"{finding.severity}*"
+            message = finding.message
+            if finding.status is not Status.OPEN and finding.waiver is not None:
+                message += f" [{finding.status.value}: {finding.waiver['id']}, expires {finding.waiver['expires']}]"
+            lines.extend(
+                _row((finding.id, severity, resource_label(finding.urn), message, citation_text(finding)))
+            )
+        lines.append("")
+        lines.append("* advisory: reported, never blocks")
+    else:
+        lines.append("no findings")
+    for note in decision.waiver_notes:
+        lines.append(f"note: {note}")
+    counts = decision.counts()
+    lines.append("")
+    lines.append(
+        f"{decision.verdict.upper()}: {counts['blocking']} blocking, {counts['advisory']} advisory, "
+        f"{counts['waived']} waived — plan {decision.plan_digest[:19]}, policies {decision.policy_digest[:19]}"
+    )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,82 @@
+"""Where things are: the Pulumi project, its policies, and the plan of a stack from any source."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from phistack.engine import PolicySet, load_policy_set
+from phistack.errors import InputError
+from phistack.plan.document import load_plan
+from phistack.plan.offline import load_project, plan_stack
+from phistack.waivers import Waiver, load_waivers, waiver_files
+
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def project_root(explicit: str | None = None) -> Path:
+    """--project, else $PHISTACK_PROJECT, else the current directory if it holds Pulumi.yaml, else
+    the checkout phistack runs from."""
+    for candidate in (explicit, os.environ.get("PHISTACK_PROJECT")):
+        if candidate:
+            path = Path(candidate)
+            if not (path / "Pulumi.yaml").is_file():
+                raise InputError(f"{path}: no Pulumi project here (Pulumi.yaml not found)")
+            return path
+    cwd = Path.cwd()
+    if (cwd / "Pulumi.yaml").is_file():
+        return cwd
+    return _PACKAGE_ROOT
+
+
+def relative(path: Path) -> str:
+    """A path relative to the current directory where possible (for locations in reports)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+@dataclass(frozen=True)
+class PlanSource:
+    plan: dict[str, Any]
+    artifact: str  # the file a reviewer would open to fix a finding
+
+
+def plan_for(stack: str | None, plan_file: str | None, project: Path) -> PlanSource:
+    """The plan of ``stack`` (offline) or the one in ``plan_file``."""
+    if plan_file:
+        path = Path(plan_file)
+        return PlanSource(load_plan(path), relative(path))
+    if not stack:
+        raise InputError("name a STACK or pass --plan FILE")
+    proj = load_project(project)
+    return PlanSource(plan_stack(project, stack), relative(proj.stack_file(stack)))
+
+
+def policies_for(explicit: str | None, project: Path) -> PolicySet:
+    return load_policy_set(Path(explicit) if explicit else project / "policies")
+
+
+def parse_now(text: str | None) -> dt.datetime:
+    """--now in RFC 3339 (or a date); defaults to the current time."""
+    if not text:
+        return dt.datetime.now(dt.UTC)
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"--now: not an RFC 3339 time: {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def waivers_for(
+    explicit: list[str] | None, policies: PolicySet, project: Path, stack: str, today: dt.date
+) -> list[Waiver]:
+    paths = [Path(p) for p in explicit] if explicit else waiver_files(policies.root, project, stack)
+    waivers: list[Waiver] = []
+    for path in paths:
+        waivers.extend(load_waivers(path, today))
+    return waivers
