@@ -149,7 +149,7 @@ def test_leaf_used_as_issuer_fails_ca_constraints() -> None:
         (lambda raw: raw[:-97] + raw[-96:], "unexpected bytes|truncated"),
     ],
 )
-def test_malformed_reports_are_rejected(mutate, message) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_reports_are_rejected(mutate, message) -> None:
     with pytest.raises(AttestationError, match=message):
         parse_report(mutate(report_bytes()))
 
@@ -183,7 +183,7 @@ def test_measurements_compare_and_offline_claims() -> None:
     assert failing.overall["x-nvidia-overall-att-result"] is False
 
 
-def test_reference_measurements_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_reference_measurements_round_trip(tmp_path) -> None:
     references = ReferenceMeasurements.from_report(parse_report(report_bytes()))
     path = tmp_path / "refs.json"
     path.write_text(references.to_json())
