@@ -106,6 +106,7 @@ class AuditConfig(_Strict):
     """Where the job's audit records go."""
 
     path: Path = Field(description="the local hash-chained audit log (appended to)")
+    signing_key: Path | None = Field(default=None, description="Ed25519 private key that signs checkpoints")
     sink: str | None = Field(default=None, description="optional SIEM sink URI, e.g. syslog+tls://host:6514")
 
 
@@ -168,7 +169,12 @@ class JobSpec(_Strict):
             "model": self.model.model_copy(update={"path": fix(self.model.path)}),
             "inputs": [i.model_copy(update={"path": fix(i.path)}) for i in self.inputs],
             "outputs": [o.model_copy(update={"path": fix(o.path)}) for o in self.outputs],
-            "audit": self.audit.model_copy(update={"path": fix(self.audit.path)}),
+            "audit": self.audit.model_copy(
+                update={
+                    "path": fix(self.audit.path),
+                    "signing_key": fix(self.audit.signing_key) if self.audit.signing_key else None,
+                }
+            ),
         }
         if self.key_broker is not None:
             update["key_broker"] = self.key_broker.model_copy(update={"ca": fix(self.key_broker.ca)})

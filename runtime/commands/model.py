@@ -1,0 +1,89 @@
+"""``phistack-runtime model``: list workloads, create demo model files and synthetic inputs, digest a file."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from pathlib import Path
+
+from runtime.errors import InputError
+from runtime.fileio import write_atomic
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "model",
+        help="list workloads, create demo model files and synthetic inputs, print a file's SHA-256",
+        description=(
+            "Model files for the built-in workloads. Models load only from local files pinned by SHA-256."
+        ),
+    )
+    actions = parser.add_subparsers(dest="model_command", metavar="ACTION")
+    actions.required = True
+
+    listing = actions.add_parser("list", help="list the registered workloads")
+    listing.set_defaults(handler=_list)
+
+    init = actions.add_parser(
+        "init",
+        help="write a deterministic demo model file and print its SHA-256 (same seed, same digest)",
+    )
+    init.add_argument("--workload", required=True, help="a registered workload, e.g. image-cnn")
+    init.add_argument("-o", "--output", required=True, type=Path, help="the model file to write")
+    init.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default 0)")
+    init.set_defaults(handler=_init)
+
+    sample = actions.add_parser(
+        "sample-data", help="write synthetic plaintext inputs for a workload (no real patient data)"
+    )
+    sample.add_argument("--workload", required=True, help="a registered workload, e.g. image-cnn")
+    sample.add_argument("-n", "--count", type=int, default=32, help="number of records (default 32)")
+    sample.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
+    sample.add_argument("-o", "--output", required=True, type=Path, help="the plaintext file to write")
+    sample.set_defaults(handler=_sample)
+
+    digest = actions.add_parser("digest", help="print a model file's SHA-256, the value a job pins")
+    digest.add_argument("path", type=Path, help="the model file")
+    digest.set_defaults(handler=_digest)
+
+
+def _list(args: argparse.Namespace) -> int:
+    from runtime.workloads import get, names
+
+    width = max(len(n) for n in names())
+    for name in names():
+        cls = get(name)
+        print(f"{name:<{width}}  {cls.summary}  [input: {cls.input_format}]")
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from runtime.workloads import get
+
+    data = get(args.workload).init_model_file(seed=args.seed)
+    write_atomic(args.output, data)
+    print(f"{hashlib.sha256(data).hexdigest()}  {args.output}")
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from runtime.workloads import get
+
+    if not 1 <= args.count <= 100_000:
+        raise InputError(f"--count must be between 1 and 100000, got {args.count} (--count)")
+    data = get(args.workload).synthetic_inputs(args.count, args.seed)
+    write_atomic(args.output, data)
+    print(f"wrote {args.count} synthetic {args.workload} record(s) to {args.output} ({len(data)} bytes)",
+          file=sys.stderr)
+    return 0
+
+
+def _digest(args: argparse.Namespace) -> int:
+    path: Path = args.path
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise InputError(f"cannot read model file: {err.strerror or err} ({path})") from err
+    print(f"{hashlib.sha256(data).hexdigest()}  {path}")
+    return 0
