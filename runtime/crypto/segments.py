@@ -225,9 +225,10 @@ def open_stream(
                 )
             sealed = record[WORD:end]
             if not opener.open(index, final, sealed, length):
-                probe_until = index + REORDER_PROBE_LIMIT
-                if remaining is not None:
-                    probe_until = -(-remaining // full)
+                # Positions to try: every segment the object can have had, plus a margin
+                # (a truncated or spliced file holds fewer records than the original).
+                estimate = -(-remaining // full) if remaining is not None else REORDER_PROBE_LIMIT
+                probe_until = max(estimate, index + 1) + 64
                 raise opener.diagnose(index, final, sealed, length, probe_until)
             if final:
                 extra = got - end + _count_rest(src)
