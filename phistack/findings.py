@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Enforcement(str, Enum):
+class Enforcement(StrEnum):
     MANDATORY = "mandatory"  # from a rule's `deny`: blocks the deployment
     ADVISORY = "advisory"  # from a rule's `warn`: reported, never blocks
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     OPEN = "open"
     WAIVED = "waived"
     WAIVER_EXPIRED = "waiver-expired"

@@ -26,7 +26,9 @@ def _citations(raw: Any, rule_id: str) -> list[Citation]:
         if isinstance(item, str):
             citations.append(Citation(cfr=item))
         elif isinstance(item, dict) and isinstance(item.get("cfr"), str):
-            citations.append(Citation(cfr=item["cfr"], title=str(item.get("title", "")), type=str(item.get("type", ""))))
+            citations.append(
+                Citation(cfr=item["cfr"], title=str(item.get("title", "")), type=str(item.get("type", "")))
+            )
         else:
             raise PolicyError(f"rule {rule_id}: METADATA custom.citations entries need a cfr")
     return citations

@@ -28,14 +28,18 @@ def register(subparsers: Any) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("stack", nargs="?", help="stack name (stacks/Pulumi.STACK.yaml)")
     source.add_argument("--plan", metavar="FILE", help="a plan document written by `phistack plan`")
-    parser.add_argument("--format", choices=[f.value for f in Format], default=Format.TEXT.value,
-                        help="report format (default: text)")
+    parser.add_argument(
+        "--format", choices=[f.value for f in Format], default=Format.TEXT.value, help="report format (default: text)"
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
-    parser.add_argument("--engine", choices=sorted(ENGINES), default="regorus",
-                        help="Rego engine (default: regorus)")
+    parser.add_argument("--engine", choices=sorted(ENGINES), default="regorus", help="Rego engine (default: regorus)")
     parser.add_argument("--policies", metavar="DIR", help="policy directory (default: PROJECT/policies)")
-    parser.add_argument("--waivers", metavar="FILE", action="append",
-                        help="waiver file(s) (default: policies/waivers.yaml and stacks/waivers/STACK.yaml)")
+    parser.add_argument(
+        "--waivers",
+        metavar="FILE",
+        action="append",
+        help="waiver file(s) (default: policies/waivers.yaml and stacks/waivers/STACK.yaml)",
+    )
     parser.add_argument("--now", metavar="TIME", help="evaluate as of this RFC 3339 time (default: now)")
     parser.add_argument("--project", metavar="DIR", help="Pulumi project directory (default: this checkout)")
     parser.set_defaults(handler=run)

@@ -41,8 +41,10 @@ def run(args: argparse.Namespace) -> int:
         plan = plan_for(args.stack, None, project_root(args.project)).plan
     if args.output:
         write_plan(plan, Path(args.output))
-        print(f"phistack: wrote plan of {plan['stack']} ({len(plan['resources'])} resources) to {args.output}",
-              file=sys.stderr)
+        print(
+            f"phistack: wrote plan of {plan['stack']} ({len(plan['resources'])} resources) to {args.output}",
+            file=sys.stderr,
+        )
     else:
         validate_plan(plan)
         sys.stdout.write(dump_plan(plan))

@@ -51,9 +51,7 @@ def finalize_plan(document: dict[str, Any]) -> dict[str, Any]:
                 **resource,
                 "dependencies": sorted(set(resource["dependencies"])),
                 "property_dependencies": {
-                    key: sorted(set(urns))
-                    for key, urns in sorted(resource["property_dependencies"].items())
-                    if urns
+                    key: sorted(set(urns)) for key, urns in sorted(resource["property_dependencies"].items()) if urns
                 },
                 "unknowns": sorted(set(resource["unknowns"])),
             }

@@ -118,8 +118,8 @@ def _make_monitor(recorder: _Recorder) -> Any:
         def call(self, args: Any) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
             return {}, None
 
-    class _RecordingMonitor(MockMonitor):  # type: ignore[misc]
-        def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    class _RecordingMonitor(MockMonitor):
+        def RegisterResource(self, request: Any) -> Any:
             urn = self.make_urn(request.parent, request.type, request.name)
             if request.type == _STACK_TYPE:
                 recorder.stack_urn = urn
@@ -140,7 +140,7 @@ def _make_monitor(recorder: _Recorder) -> Any:
             )
             return super().RegisterResource(request)
 
-        def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        def RegisterResourceOutputs(self, request: Any) -> Any:
             if request.urn == recorder.stack_urn:
                 recorder.stack_outputs = json_format.MessageToDict(request.outputs)
             return super().RegisterResourceOutputs(request)
@@ -158,6 +158,10 @@ def _program_environment(project: Project) -> Iterator[None]:
         yield
     finally:
         sys.path[:] = saved_path
+
+
+def _run_main(program: Path) -> None:
+    runpy.run_path(str(program), run_name="__main__")
 
 
 def run_program(project: Project, stack: str) -> _Recorder:
@@ -181,7 +185,7 @@ def run_program(project: Project, stack: str) -> _Recorder:
     pulumi.runtime.set_all_config(config, secret_keys)
     with _program_environment(project):
         try:
-            _sync_await(run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
+            _sync_await(run_in_stack(lambda: _run_main(program)))
         except PhistackError:
             raise
         except Exception as err:  # the user's program failed: say where, not a traceback

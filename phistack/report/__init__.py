@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from phistack.findings import Decision
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     TEXT = "text"
     JSON = "json"
     SARIF = "sarif"
@@ -29,8 +29,8 @@ Formatter = Callable[[Decision, ReportContext], str]
 
 
 def formatter_for(fmt: Format) -> Formatter:
-    from phistack.report import junit, markdown, sarif, text
     from phistack.report import json as json_report
+    from phistack.report import junit, markdown, sarif, text
 
     formatters: dict[Format, Formatter] = {
         Format.TEXT: text.render,

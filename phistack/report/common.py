@@ -15,9 +15,7 @@ def resource_label(urn: str) -> str:
 
 
 def citation_text(finding: Finding) -> str:
-    return "; ".join(
-        f"{c.cfr} ({c.type})" if c.type else c.cfr for c in finding.citations
-    )
+    return "; ".join(f"{c.cfr} ({c.type})" if c.type else c.cfr for c in finding.citations)
 
 
 def status_text(finding: Finding) -> str:

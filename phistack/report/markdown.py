@@ -22,7 +22,10 @@ def render(decision: Decision, context: ReportContext) -> str:
         "",
     ]
     if decision.findings:
-        lines += ["| Rule | Severity | Enforcement | Resource | Message | HIPAA | Status |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            "| Rule | Severity | Enforcement | Resource | Message | HIPAA | Status |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for f in decision.findings:
             enforcement = "mandatory" if f.enforcement is Enforcement.MANDATORY else "advisory"
             status = f.status.value
@@ -32,8 +35,15 @@ def render(decision: Decision, context: ReportContext) -> str:
                 "| "
                 + " | ".join(
                     _cell(cell)
-                    for cell in (f.id, f.severity, enforcement, f"`{resource_label(f.urn)}`", f.message,
-                                 citation_text(f), status)
+                    for cell in (
+                        f.id,
+                        f.severity,
+                        enforcement,
+                        f"`{resource_label(f.urn)}`",
+                        f.message,
+                        citation_text(f),
+                        status,
+                    )
                 )
                 + " |"
             )

@@ -30,7 +30,10 @@ def _rule(rule_id: str, meta: dict[str, Any]) -> dict[str, Any]:
         "name": "".join(part.capitalize() for part in rule_id.lower().split("-")),
         "shortDescription": {"text": str(meta.get("title", rule_id))},
         "fullDescription": {"text": " ".join(str(meta.get("description", meta.get("title", rule_id))).split())},
-        "help": {"text": remediation or "See the rule description.", "markdown": remediation or "See the rule description."},
+        "help": {
+            "text": remediation or "See the rule description.",
+            "markdown": remediation or "See the rule description.",
+        },
         "properties": {
             "tags": ["security", "hipaa", *citations],
             "security-severity": _SECURITY_SEVERITY.get(str(custom.get("severity")), "5.5"),
@@ -58,11 +61,13 @@ def _result(finding: Finding, rule_index: dict[str, int], artifact: str) -> dict
                 "logicalLocations": [{"fullyQualifiedName": finding.urn, "kind": "resource"}],
             }
         ],
-        "partialFingerprints": {
-            "phistack/v1": hashlib.sha256(f"{finding.id}\0{finding.urn}".encode()).hexdigest()
+        "partialFingerprints": {"phistack/v1": hashlib.sha256(f"{finding.id}\0{finding.urn}".encode()).hexdigest()},
+        "properties": {
+            "severity": finding.severity,
+            "enforcement": finding.enforcement.value,
+            "status": finding.status.value,
+            "unknown": finding.unknown,
         },
-        "properties": {"severity": finding.severity, "enforcement": finding.enforcement.value,
-                       "status": finding.status.value, "unknown": finding.unknown},
     }
     if finding.waiver is not None:
         waiver = finding.waiver

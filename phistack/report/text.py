@@ -33,13 +33,21 @@ def render(decision: Decision, context: ReportContext) -> str:
         for finding in decision.findings:
             severity = finding.severity if finding.enforcement is Enforcement.MANDATORY else f"{finding.severity}*"
             message = finding.message
-            if finding.status is not Status.OPEN and finding.waiver is not None:
-                message += f" [{finding.status.value}: {finding.waiver['id']}, expires {finding.waiver['expires']}]"
-            lines.extend(
-                _row((finding.id, severity, resource_label(finding.urn), message, citation_text(finding)))
-            )
+            if finding.status is not Status.OPEN:
+                message += f" ({finding.status.value})"
+            lines.extend(_row((finding.id, severity, resource_label(finding.urn), message, citation_text(finding))))
         lines.append("")
         lines.append("* advisory: reported, never blocks")
+        waived = [f for f in decision.findings if f.waiver is not None]
+        if waived:
+            lines.append("")
+            lines.append("Waivers:")
+        for finding in waived:
+            waiver = finding.waiver or {}
+            lines.append(
+                f"  [{finding.status.value}: {waiver['id']}, expires {waiver['expires']}] {finding.id} on "
+                f"{resource_label(finding.urn)}; approved by {waiver['approver']}: {waiver['justification']}"
+            )
     else:
         lines.append("no findings")
     for note in decision.waiver_notes:

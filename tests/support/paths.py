@@ -1,0 +1,12 @@
+"""Paths the tests share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures"
+SHARED = REPO.parent / "shared"
+MINI_PROJECT = FIXTURES / "projects" / "mini"
+STARTER_POLICIES = FIXTURES / "policies" / "starter"
+SARIF_SCHEMA = SHARED / "schemas" / "sarif-schema-2.1.0.json"

@@ -1,0 +1,88 @@
+"""The engine interface: both embedded engines load, query, and fail with file:line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from phistack.engine import ENGINES, UNDEFINED, load_policy_set, make_evaluator
+from phistack.errors import InputError, PolicyError
+from tests.support.paths import STARTER_POLICIES
+
+ENGINE_NAMES = ["regorus", "regopy"]
+
+
+@pytest.fixture
+def policy_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "policies"
+    shutil.copytree(STARTER_POLICIES, target)
+    return target
+
+
+def test_both_embedded_engines_are_registered() -> None:
+    assert {"regorus", "regopy"} <= set(ENGINES)
+
+
+def test_unknown_engine_is_bad_input() -> None:
+    with pytest.raises(InputError, match="unknown engine 'nope'"):
+        make_evaluator("nope", load_policy_set(STARTER_POLICIES))
+
+
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
+def test_query_returns_json_values_and_undefined(engine: str) -> None:
+    evaluator = make_evaluator(engine, load_policy_set(STARTER_POLICIES))
+    assert evaluator.query("data.confidential.runtime_classes[0]", {}) == "kata-qemu-nvidia-gpu-snp"
+    assert evaluator.query("data.phistack.main.no_such_rule", {}) is UNDEFINED
+    result = evaluator.query("data.phistack.main.result", {"plan": {"resources": []}})
+    assert result == {"deny": [], "warn": []}
+
+
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
+def test_syntax_error_names_file_and_line(engine: str, policy_copy: Path) -> None:
+    (policy_copy / "broken.rego").write_text("package broken\n\nimport rego.v1\n\nfoo if {\n  1 ==\n}\n")
+    with pytest.raises(PolicyError, match=r"broken\.rego:[67]:"):
+        make_evaluator(engine, load_policy_set(policy_copy))
+
+
+def test_malformed_policy_data_names_file_and_line(policy_copy: Path) -> None:
+    (policy_copy / "data" / "confidential.json").write_text('{"runtime_classes": [\n  "a",\n}\n')
+    with pytest.raises(PolicyError, match=r"data/confidential\.json:3: invalid JSON"):
+        load_policy_set(policy_copy)
+
+
+def test_malformed_metadata_is_a_policy_error(policy_copy: Path) -> None:
+    rule = policy_copy / "rules" / "ns" / "fix_ns_001.rego"
+    rule.write_text(rule.read_text().replace("# custom:", "# custom: [unclosed"))
+    with pytest.raises(PolicyError, match=r"fix_ns_001\.rego:\d+: malformed METADATA"):
+        load_policy_set(policy_copy)
+
+
+def test_duplicate_data_document_is_rejected(policy_copy: Path) -> None:
+    (policy_copy / "rules" / "data").mkdir()
+    (policy_copy / "rules" / "data" / "confidential.json").write_text("{}")
+    with pytest.raises(PolicyError, match="defined twice"):
+        load_policy_set(policy_copy)
+
+
+def test_policy_digest_changes_with_content(policy_copy: Path) -> None:
+    before = load_policy_set(policy_copy).digest
+    assert before == load_policy_set(policy_copy).digest
+    (policy_copy / "data" / "confidential.json").write_text('{"runtime_classes": []}')
+    assert load_policy_set(policy_copy).digest != before
+
+
+def test_tests_are_loaded_only_on_request(policy_copy: Path) -> None:
+    (policy_copy / "rules" / "ns" / "fix_ns_001_test.rego").write_text(
+        "package phistack.rules.fix_ns_001_test\n\nimport rego.v1\n\ntest_x if true\n"
+    )
+    assert not any(m.is_test for m in load_policy_set(policy_copy).modules)
+    assert any(m.is_test for m in load_policy_set(policy_copy, include_tests=True).modules)
+
+
+def test_metadata_is_indexed_by_rule_id() -> None:
+    rules = load_policy_set(STARTER_POLICIES).rules_metadata()
+    assert set(rules) == {"FIX-CC-001", "FIX-NS-001", "FIX-ADV-001"}
+    assert rules["FIX-CC-001"]["custom"]["severity"] == "critical"
+    assert rules["FIX-CC-001"]["package"] == "phistack.rules.fix_cc_001"
