@@ -10,6 +10,7 @@ is then destroyed. The KEK itself needs ``CKA_WRAP`` and ``CKA_UNWRAP``.
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import threading
 from typing import Any
 
@@ -56,49 +57,100 @@ def _find_token(lib: Any, uri: Pkcs11Uri) -> Any:
         raise KekError(f"several PKCS#11 tokens match {uri.canonical()}: add token= or serial=") from err
 
 
+@dataclasses.dataclass(eq=False)
+class _SharedSession:
+    """One logged-in session per token and process.
+
+    PKCS#11 login state belongs to the application, not the session: a second ``C_Login`` fails with
+    CKR_USER_ALREADY_LOGGED_IN and closing a session logs every session out. So every KEK on one
+    token shares one session, closed when its last user closes.
+    """
+
+    key: tuple[str, int]
+    session: Any
+    pin: str | None
+    users: int = 0
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+
+_SESSIONS: dict[tuple[str, int], _SharedSession] = {}
+
+
+def _acquire_session(uri: Pkcs11Uri) -> tuple[Any, _SharedSession]:
+    token = _find_token(load_module(uri.module_path), uri)
+    key = (uri.module_path, int(token.slot.slot_id))
+    with _LIBS_LOCK:
+        shared = _SESSIONS.get(key)
+        if shared is not None:
+            same_pin = (shared.pin is None and uri.pin is None) or (
+                shared.pin is not None and uri.pin is not None and hmac.compare_digest(shared.pin, uri.pin)
+            )
+            if not same_pin:
+                raise KekError(
+                    f"PKCS#11 token is already open in this process with another PIN ({uri.canonical()})"
+                )
+        else:
+            try:
+                session = token.open(user_pin=uri.pin) if uri.pin is not None else token.open()
+            except (p11err.PinIncorrect, p11err.PinInvalid, p11err.PinLenRange) as err:
+                raise KekError(f"PKCS#11 login refused: incorrect PIN ({uri.canonical()})") from err
+            except p11err.PinLocked as err:
+                raise KekError(f"PKCS#11 login refused: PIN locked ({uri.canonical()})") from err
+            except p11err.PKCS11Error as err:
+                raise KekError(
+                    f"cannot open a PKCS#11 session: {type(err).__name__} ({uri.canonical()})"
+                ) from err
+            shared = _SESSIONS[key] = _SharedSession(key=key, session=session, pin=uri.pin)
+        shared.users += 1
+        return token, shared
+
+
+def _release_session(shared: _SharedSession) -> None:
+    with _LIBS_LOCK:
+        shared.users -= 1
+        if shared.users == 0:
+            del _SESSIONS[shared.key]
+            shared.session.close()
+
+
 class Pkcs11Kek(Kek):
-    """An AES KEK inside an HSM; holds one logged-in session until :meth:`close`."""
+    """An AES KEK inside an HSM, used through the token's shared session until :meth:`close`."""
 
     def __init__(self, uri: Pkcs11Uri) -> None:
-        self._uri = uri
-        self._lock = threading.Lock()
-        token = _find_token(load_module(uri.module_path), uri)
+        token, self._shared = _acquire_session(uri)
+        self._session = self._shared.session
+        self._lock = self._shared.lock
+        self._closed = False
         try:
-            self._session = token.open(user_pin=uri.pin) if uri.pin is not None else token.open()
-        except (p11err.PinIncorrect, p11err.PinInvalid, p11err.PinLenRange) as err:
-            raise KekError(f"PKCS#11 login refused: incorrect PIN ({uri.canonical()})") from err
-        except p11err.PinLocked as err:
-            raise KekError(f"PKCS#11 login refused: PIN locked ({uri.canonical()})") from err
-        except p11err.PKCS11Error as err:
-            raise KekError(
-                f"cannot open a PKCS#11 session: {type(err).__name__} ({uri.canonical()})"
-            ) from err
-        try:
-            self._key = self._session.get_key(
-                object_class=ObjectClass.SECRET_KEY,
-                key_type=KeyType.AES,
-                label=uri.object_label,
-                id=uri.object_id,
-            )
-            if not (self._key[Attribute.WRAP] and self._key[Attribute.UNWRAP]):
-                raise KekError(
-                    f"PKCS#11 key cannot wrap and unwrap (needs CKA_WRAP and CKA_UNWRAP) ({uri.canonical()})"
+            with self._lock:
+                self._key = self._session.get_key(
+                    object_class=ObjectClass.SECRET_KEY,
+                    key_type=KeyType.AES,
+                    label=uri.object_label,
+                    id=uri.object_id,
                 )
+                usable = self._key[Attribute.WRAP] and self._key[Attribute.UNWRAP]
+                label = self._key.label or None
+                object_id = None if label else self._key.id
         except p11err.NoSuchKey as err:
-            self._session.close()
+            self.close()
             raise KekError(
                 f"no AES key matches {uri.canonical()} (wrong object=/id=, or not logged in)"
             ) from err
         except p11err.MultipleObjectsReturned as err:
-            self._session.close()
+            self.close()
             raise KekError(f"several AES keys match {uri.canonical()}: add id=") from err
-        except KekError:
-            self._session.close()
+        except BaseException:
+            self.close()
             raise
+        if not usable:
+            self.close()
+            raise KekError(
+                f"PKCS#11 key cannot wrap and unwrap (needs CKA_WRAP and CKA_UNWRAP) ({uri.canonical()})"
+            )
         # Name the key by what the token says, so object= and id= URIs of one key give one KEK id.
-        label = self._key.label or None
         self._kek_id = dataclasses.replace(
-            uri, token=token.label, serial=None, object_label=label, object_id=None if label else self._key.id
+            uri, token=token.label, serial=None, object_label=label, object_id=object_id
         ).canonical()
 
     @classmethod
@@ -155,5 +207,6 @@ class Pkcs11Kek(Kek):
                 temp.destroy()
 
     def close(self) -> None:
-        with self._lock:
-            self._session.close()
+        if not self._closed:
+            self._closed = True
+            _release_session(self._shared)
