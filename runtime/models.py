@@ -76,7 +76,8 @@ def load_pinned_checkpoint(path: Path, expected_sha256: str, workload: str) -> d
     try:
         checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises a variety of types for a corrupt archive
-        raise InputError(f"model file is not a readable weights-only archive: {err} ({path})") from err
+        # torch's own message runs to a page; --verbose shows it through the cause.
+        raise InputError(f"model file is not a readable weights-only archive ({path})") from err
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != MODEL_FORMAT:
         raise InputError(f"model file is not a {MODEL_FORMAT} archive ({path})")
     if checkpoint.get("workload") != workload:

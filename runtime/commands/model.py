@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
+import warnings
 from pathlib import Path
 
 from runtime.errors import InputError
 from runtime.fileio import write_atomic
+
+# The container ships torch without numpy; torch warns about that on import, which is noise here.
+warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

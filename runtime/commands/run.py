@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
+
+# The container ships torch without numpy; torch warns about that on import, which is noise here.
+warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -63,7 +63,8 @@ class ImageCnn(Workload):
         try:
             document = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
         except Exception as err:
-            raise InputError(f"not a {IMAGES_FORMAT} archive: {err} ({source})") from err
+            # torch's own message runs to a page; --verbose shows it through the cause.
+            raise InputError(f"not a {IMAGES_FORMAT} archive, or it holds more than tensors ({source})") from err
         if not isinstance(document, dict) or document.get("format") != IMAGES_FORMAT:
             raise InputError(f"not a {IMAGES_FORMAT} archive ({source})")
         ids, images = document.get("ids"), document.get("images")
