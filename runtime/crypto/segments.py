@@ -18,6 +18,7 @@ into its buffer, so a failed segment's buffer is wiped and never exposed).
 
 from __future__ import annotations
 
+import ctypes
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,6 +56,13 @@ def nonce(prefix: bytes, index: int, final: bool) -> bytes:
     return prefix + _NONCE_TAIL.pack(index, 1 if final else 0)
 
 
+def wipe(buffer: bytearray, length: int | None = None) -> None:
+    """Overwrite the first ``length`` bytes (default: all) of ``buffer`` with zeros, in place."""
+    size = len(buffer) if length is None else length
+    if size:
+        ctypes.memset((ctypes.c_char * size).from_buffer(buffer), 0, size)
+
+
 def _fill(src: BinaryIO, view: memoryview) -> int:
     """Read until ``view`` is full or the stream ends; returns the bytes read."""
     total = 0
@@ -69,7 +77,9 @@ def _fill(src: BinaryIO, view: memoryview) -> int:
 
 def _count_rest(src: BinaryIO, limit: int = 1 << 20) -> int:
     """Bytes left in ``src`` (read in bounded chunks; nothing is kept)."""
-    total = 0
+    if not src.read(1):  # the common case: nothing follows (and no 1 MiB read buffer is allocated)
+        return 0
+    total = 1
     while True:
         chunk = src.read(limit)
         if not chunk:
@@ -123,8 +133,8 @@ def seal_stream(
             filled = next_filled
             index += 1
     finally:
-        current[:] = bytes(len(current))
-        ahead[:] = bytes(len(ahead))
+        wipe(current)
+        wipe(ahead)
 
 
 class _Opener:
@@ -146,7 +156,7 @@ class _Opener:
             )
         except InvalidTag:
             # decrypt_into has written unverified plaintext: wipe it.
-            self.plain[:length] = bytes(length)
+            wipe(self.plain, length)
             return False
         return True
 
@@ -155,14 +165,14 @@ class _Opener:
     ) -> Exception:
         """Say why segment ``index`` failed: moved from another position, or modified."""
         if self.open(index, not final, sealed, length):
-            self.plain[:length] = bytes(length)
+            wipe(self.plain, length)
             return SegmentTamperedError(
                 f"segment {index} failed authentication: its final-segment marker was modified", segment=index
             )
         candidates = [j for j in range(min(probe_until, REORDER_PROBE_LIMIT + 1)) if j != index]
         for other in candidates:
             if self.open(other, final, sealed, length):
-                self.plain[:length] = bytes(length)
+                wipe(self.plain, length)
                 return SegmentsReorderedError(
                     f"segment {index} failed authentication: it is segment {other} of this object "
                     "(segments reordered or duplicated)",
@@ -174,7 +184,7 @@ class _Opener:
         )
 
     def wipe(self) -> None:
-        self.plain[:] = bytes(len(self.plain))
+        wipe(self.plain)
 
 
 def open_stream(
