@@ -73,9 +73,7 @@ def _diagnose_order(path: Path, line_no: int, expected: int, found: int | None) 
     """Explain why the record at ``line_no`` does not carry ``expected``: deleted, reordered or duplicated."""
     where = f"{path}:{line_no}"
     if found is None:
-        return VerificationError(
-            f"record {expected} (line {line_no}) is malformed: no sequence number ({where})"
-        )
+        return VerificationError(f"record {expected} (line {line_no}) is malformed: no sequence number ({where})")
     later: int | None = None
     with path.open("rb") as handle:
         for number, (line, _complete) in enumerate(_lines(handle), start=1):
@@ -90,9 +88,7 @@ def _diagnose_order(path: Path, line_no: int, expected: int, found: int | None) 
     if found > expected:
         after = f"right after record {expected - 1}" if expected else "at the start of the log"
         missing = f"record {expected} is" if found == expected + 1 else f"records {expected}..{found - 1} are"
-        return VerificationError(
-            f"{missing} missing (deleted): line {line_no} holds record {found} {after} ({where})"
-        )
+        return VerificationError(f"{missing} missing (deleted): line {line_no} holds record {found} {after} ({where})")
     return VerificationError(
         f"record {found} appears again at line {line_no} where record {expected} belongs "
         f"(duplicated or replayed record) ({where})"
@@ -108,19 +104,12 @@ def _read_genesis(line: bytes, path: Path) -> tuple[AuditRecord, str]:
     except InputError as err:
         raise VerificationError(f"record 0 (line 1) is not a valid genesis record: {err} ({path}:1)") from err
     log_id = genesis.details.get("log_id")
-    if (
-        genesis.action != GENESIS_ACTION
-        or not isinstance(log_id, str)
-        or genesis.details.get("format") != FORMAT
-    ):
+    if genesis.action != GENESIS_ACTION or not isinstance(log_id, str) or genesis.details.get("format") != FORMAT:
         raise VerificationError(
-            f"record 0 (line 1) is not a {FORMAT} genesis record "
-            f"(action {GENESIS_ACTION!r} with a log_id) ({path}:1)"
+            f"record 0 (line 1) is not a {FORMAT} genesis record (action {GENESIS_ACTION!r} with a log_id) ({path}:1)"
         )
     if genesis.prev_hash != genesis_hash(log_id):
-        raise VerificationError(
-            f"record 0 (line 1): prev_hash is not the genesis hash of log {log_id} ({path}:1)"
-        )
+        raise VerificationError(f"record 0 (line 1): prev_hash is not the genesis hash of log {log_id} ({path}:1)")
     return genesis, log_id
 
 
@@ -178,8 +167,7 @@ def walk(
                     body, prev_hex, hash_hex = split_line(line)
                 except ValueError:
                     raise VerificationError(
-                        f"record {expected} (line {line_no}) is malformed: not a {FORMAT} record "
-                        f"({log_path}:{line_no})"
+                        f"record {expected} (line {line_no}) is malformed: not a {FORMAT} record ({log_path}:{line_no})"
                     ) from None
                 leaf = sha256(LEAF_PREFIX + body).digest()
                 if leaf.hex().encode("ascii") != hash_hex:

@@ -44,14 +44,10 @@ class Checkpoint:
     signature: str
 
     @classmethod
-    def sign(
-        cls, key: Ed25519PrivateKey, log_id: str, tree_size: int, root_hash: str, time: str
-    ) -> Checkpoint:
+    def sign(cls, key: Ed25519PrivateKey, log_id: str, tree_size: int, root_hash: str, time: str) -> Checkpoint:
         """Sign a new checkpoint."""
         sig = key.sign(signed_message(log_id, tree_size, root_hash, time))
-        return cls(
-            log_id, tree_size, root_hash, time, key_id(key.public_key()), base64.b64encode(sig).decode()
-        )
+        return cls(log_id, tree_size, root_hash, time, key_id(key.public_key()), base64.b64encode(sig).decode())
 
     def verify_signature(self, key: Ed25519PublicKey) -> bool:
         """True when the signature verifies under ``key`` (callers turn False into a precise error)."""
@@ -103,6 +99,13 @@ def read_checkpoints(path: str | os.PathLike[str]) -> list[Checkpoint]:
     except (OSError, UnicodeDecodeError) as err:
         reason = err.strerror if isinstance(err, OSError) and err.strerror else err
         raise InputError(f"cannot read checkpoints: {reason} ({path})") from err
+    if text.lstrip().startswith("{"):
+        try:
+            single = json.loads(text)
+        except ValueError:
+            single = None  # not one document: read it as JSON lines
+        if isinstance(single, dict):
+            return [Checkpoint.from_json(single, str(path))]
     checkpoints = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

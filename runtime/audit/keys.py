@@ -64,9 +64,7 @@ def load_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
     return key
 
 
-def write_keypair(
-    private_path: str | os.PathLike[str], public_path: str | os.PathLike[str]
-) -> Ed25519PrivateKey:
+def write_keypair(private_path: str | os.PathLike[str], public_path: str | os.PathLike[str]) -> Ed25519PrivateKey:
     """Generate a keypair and write both files atomically; the private key is readable by its owner only."""
     key = Ed25519PrivateKey.generate()
     private_pem = key.private_bytes(

@@ -122,16 +122,12 @@ class AuditLog:
         record says so.
         """
         if checkpoint_interval_s <= 0 or sync_interval_s <= 0 or sync_every < 1:
-            raise InputError(
-                "checkpoint_interval_s and sync_interval_s must be positive, sync_every at least 1"
-            )
+            raise InputError("checkpoint_interval_s and sync_interval_s must be positive, sync_every at least 1")
         log_path = Path(path)
         options: dict[str, Any] = {
             "clock": clock or time.time,
             "signing_key": signing_key,
-            "checkpoint_path": Path(checkpoint_path)
-            if checkpoint_path
-            else default_checkpoint_path(log_path),
+            "checkpoint_path": Path(checkpoint_path) if checkpoint_path else default_checkpoint_path(log_path),
             "checkpoint_interval_s": checkpoint_interval_s,
             "sync_every": sync_every,
             "sync_interval_s": sync_interval_s,
@@ -244,9 +240,7 @@ class AuditLog:
         try:
             self._file.write(record.line + b"\n")
         except OSError as err:
-            raise AuditUnavailableError(
-                f"cannot write audit log: {err.strerror or err} ({self.path})"
-            ) from err
+            raise AuditUnavailableError(f"cannot write audit log: {err.strerror or err} ({self.path})") from err
         self._tree.append(bytes.fromhex(record.hash))
         self._seq += 1
         self._last_hash = record.hash
@@ -275,9 +269,7 @@ class AuditLog:
             self._file.flush()
             os.fsync(self._file.fileno())
         except OSError as err:
-            raise AuditUnavailableError(
-                f"cannot sync audit log: {err.strerror or err} ({self.path})"
-            ) from err
+            raise AuditUnavailableError(f"cannot sync audit log: {err.strerror or err} ({self.path})") from err
         self._unsynced = 0
         with self._durable_cond:
             self._durable = self._end
@@ -347,9 +339,7 @@ class AuditLog:
             if self._full_since is not None:
                 details = {"full_since": self._full_since, "refused_appends": self._refused}
                 self._full_since, self._refused = None, 0
-                self._append_locked(
-                    SYSTEM_ACTOR, SPOOL_RECOVERED, self.path.name, "success", details, bypass=True
-                )
+                self._append_locked(SYSTEM_ACTOR, SPOOL_RECOVERED, self.path.name, "success", details, bypass=True)
             return
         if policy.on_full == "drop-oldest":
             self._drop_oldest(acked, self._end + size - policy.max_pending_bytes // 2)

@@ -105,8 +105,7 @@ def encode_record(
     _text("actor", actor)
     if not isinstance(action, str) or not ACTION_RE.match(action):
         raise InputError(
-            f"audit record: action must match {ACTION_RE.pattern} (it becomes the syslog MSGID), "
-            f"got {action!r}"
+            f"audit record: action must match {ACTION_RE.pattern} (it becomes the syslog MSGID), got {action!r}"
         )
     _text("object", obj)
     if outcome not in OUTCOMES:
@@ -137,10 +136,7 @@ def split_line(line: bytes) -> tuple[bytes, bytes, bytes]:
     Raises ValueError when the line does not have the record layout.
     """
     n = len(line)
-    if (
-        n < HASH_TAIL_LEN + PREV_TAIL_LEN
-        or line[n - HASH_TAIL_LEN : n - HASH_TAIL_LEN + len(HASH_TAG)] != HASH_TAG
-    ):
+    if n < HASH_TAIL_LEN + PREV_TAIL_LEN or line[n - HASH_TAIL_LEN : n - HASH_TAIL_LEN + len(HASH_TAG)] != HASH_TAG:
         raise ValueError("not a record line")
     if line[-2:] != b'"}':
         raise ValueError("not a record line")

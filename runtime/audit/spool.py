@@ -55,9 +55,7 @@ def state_path_for(log_path: str | os.PathLike[str]) -> Path:
 class Spool:
     """The acknowledged position (byte offset and record count) of one log, shared across processes."""
 
-    def __init__(
-        self, log_path: str | os.PathLike[str], log_id: str, state_path: str | os.PathLike[str] | None = None
-    ):
+    def __init__(self, log_path: str | os.PathLike[str], log_id: str, state_path: str | os.PathLike[str] | None = None):
         self.log_path = Path(log_path)
         self.log_id = log_id
         self.state_path = Path(state_path) if state_path is not None else state_path_for(log_path)
