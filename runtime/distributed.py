@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -95,12 +96,27 @@ def shard(items: Sequence[T], ctx: DistContext) -> list[T]:
 
 
 def gather(ctx: DistContext, local: list[Any]) -> list[Any]:
-    """Every rank's ``local`` list concatenated in rank order (each rank gets the whole list)."""
+    """Every rank's ``local`` list concatenated in rank order (each rank gets the whole list).
+
+    Values travel as JSON, not pickle (``all_gather_object`` unpickles what peers send, and needs
+    numpy, which the container does not ship), so they must be JSON-serialisable.
+    """
     if not ctx.distributed or not dist.is_initialized():
         return list(local)
-    parts: list[list[Any] | None] = [None] * ctx.world_size
-    dist.all_gather_object(parts, local)
-    return [item for part in parts for item in (part or [])]
+    payload = json.dumps(local, separators=(",", ":")).encode("utf-8")
+    device = torch.device("cuda", torch.cuda.current_device()) if ctx.backend == "nccl" else torch.device("cpu")
+    size = torch.tensor([len(payload)], dtype=torch.long, device=device)
+    sizes = [torch.zeros_like(size) for _ in range(ctx.world_size)]
+    dist.all_gather(sizes, size)
+    longest = max(int(s.item()) for s in sizes)
+    mine = torch.zeros(longest, dtype=torch.uint8, device=device)
+    mine[: len(payload)] = torch.tensor(list(payload), dtype=torch.uint8)
+    buffers = [torch.zeros(longest, dtype=torch.uint8, device=device) for _ in range(ctx.world_size)]
+    dist.all_gather(buffers, mine)
+    out: list[Any] = []
+    for buffer, length in zip(buffers, sizes, strict=True):
+        out.extend(json.loads(bytes(buffer[: int(length.item())].cpu().tolist())))
+    return out
 
 
 def unshard(ctx: DistContext, gathered: list[Any]) -> list[Any]:

@@ -196,10 +196,10 @@ class JobRunner:
                 if device.type == "cuda":
                     torch.cuda.reset_peak_memory_stats(device)
                 pairs = distributed.shard(list(zip(job.inputs, job.outputs, strict=True)), ctx)
-                local = [self._process(audit, workload, kek, src, dst) for src, dst in pairs]
+                local = [self._process(audit, workload, kek, src, dst).__dict__ for src, dst in pairs]
                 everything = distributed.unshard(ctx, distributed.gather(ctx, local))
                 distributed.barrier(ctx)
-            report.objects = everything
+            report.objects = [ObjectResult(**item) for item in everything]
             report.telemetry = telemetry.summary()
             if device.type == "cuda":
                 report.telemetry["torch_max_memory_allocated_bytes"] = torch.cuda.max_memory_allocated(device)

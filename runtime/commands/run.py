@@ -37,9 +37,12 @@ def _handle(args: argparse.Namespace) -> int:
         print(json.dumps(job.model_dump(mode="json"), indent=2, sort_keys=True))
         return 0
 
+    from runtime.distributed import context_from_env
     from runtime.runner import run_job
 
     report = run_job(job)
+    if not context_from_env().is_leader:
+        return 0  # under torchrun every rank has the gathered report; rank 0 prints it
     print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     records = sum(o.records for o in report.objects)
     print(
