@@ -106,8 +106,9 @@ def test_data_parallel_training_keeps_ranks_in_step(tmp_path: Path) -> None:
 def test_shard_and_unshard_round_trip() -> None:
     items = list(range(11))
     parts = [shard(items, DistContext(rank=r, world_size=3)) for r in range(3)]
-    assert sorted(sum(parts, [])) == items and [len(p) for p in parts] == [4, 4, 3]
-    assert unshard(DistContext(rank=0, world_size=3), sum(parts, [])) == items
+    concatenated = [item for part in parts for item in part]
+    assert sorted(concatenated) == items and [len(p) for p in parts] == [4, 4, 3]
+    assert unshard(DistContext(rank=0, world_size=3), concatenated) == items
 
 
 def test_context_from_env() -> None:
