@@ -133,7 +133,7 @@ def _unlock(hdr: header.Header, *, object_id: str, tenant: str, kek: Kek) -> tup
     if not hmac.compare_digest(derive.binding_check(keys, b"object", object_id), hdr.object_check):
         raise ObjectIdMismatchError(f"object id mismatch: the object was not encrypted as {object_id!r}")
     if not hmac.compare_digest(derive.binding_check(keys, b"tenant", tenant), hdr.tenant_check):
-        raise TenantMismatchError(f"tenant mismatch: this object was not encrypted for tenant {tenant!r}")
+        raise TenantMismatchError(f"tenant mismatch: the object was not encrypted for tenant {tenant!r}")
     return keys, dek
 
 
