@@ -67,11 +67,12 @@ def evaluate(
     engine: str = "regorus",
     now: dt.datetime | None = None,
     waivers: list[Waiver] | None = None,
+    engine_options: dict[str, Any] | None = None,
 ) -> Decision:
     """Run the gate once. Engine failures and contract violations raise PolicyError (exit 3)."""
     now = now or dt.datetime.now(dt.UTC)
     rules = policies.rules_metadata()
-    evaluator = make_evaluator(engine, policies)
+    evaluator = make_evaluator(engine, policies, **(engine_options or {}))
     document = gate_input(plan, now)
     result = evaluator.query(ENTRYPOINT, document)
     if result is UNDEFINED or not isinstance(result, dict):

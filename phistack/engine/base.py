@@ -52,6 +52,8 @@ class Evaluator(ABC):
 ENGINES: Final[dict[str, str]] = {
     "regorus": "phistack.engine.regorus_engine:RegorusEvaluator",
     "regopy": "phistack.engine.regopy_engine:RegopyEvaluator",
+    "opa": "phistack.engine.opa_binary:OpaBinaryEvaluator",
+    "opa-server": "phistack.engine.opa_server:OpaServerEvaluator",
 }
 
 
