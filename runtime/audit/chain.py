@@ -74,6 +74,11 @@ def _diagnose_order(path: Path, line_no: int, expected: int, found: int | None) 
     where = f"{path}:{line_no}"
     if found is None:
         return VerificationError(f"record {expected} (line {line_no}) is malformed: no sequence number ({where})")
+    if found < expected:  # every record before ``expected`` was already seen in order
+        return VerificationError(
+            f"record {found} appears again at line {line_no} where record {expected} belongs "
+            f"(duplicated or replayed record) ({where})"
+        )
     later: int | None = None
     with path.open("rb") as handle:
         for number, (line, _complete) in enumerate(_lines(handle), start=1):
@@ -85,14 +90,9 @@ def _diagnose_order(path: Path, line_no: int, expected: int, found: int | None) 
             f"records reordered: line {line_no} holds record {found} where record {expected} belongs "
             f"(record {expected} is at line {later}) ({where})"
         )
-    if found > expected:
-        after = f"right after record {expected - 1}" if expected else "at the start of the log"
-        missing = f"record {expected} is" if found == expected + 1 else f"records {expected}..{found - 1} are"
-        return VerificationError(f"{missing} missing (deleted): line {line_no} holds record {found} {after} ({where})")
-    return VerificationError(
-        f"record {found} appears again at line {line_no} where record {expected} belongs "
-        f"(duplicated or replayed record) ({where})"
-    )
+    after = f"right after record {expected - 1}" if expected else "at the start of the log"
+    missing = f"record {expected} is" if found == expected + 1 else f"records {expected}..{found - 1} are"
+    return VerificationError(f"{missing} missing (deleted): line {line_no} holds record {found} {after} ({where})")
 
 
 def _read_genesis(line: bytes, path: Path) -> tuple[AuditRecord, str]:

@@ -418,6 +418,7 @@ class AuditLog:
         if self._ticker is not None:
             self._ticker.stop()
             self._ticker = None
+        failure: BaseException | None = None
         with self._lock:
             if self._closed:
                 return
@@ -425,6 +426,8 @@ class AuditLog:
                 self._sync_locked()
                 if self._key is not None:
                     self._checkpoint_locked()
+            except BaseException as err:  # still release everything below, then report it
+                failure = err
             finally:
                 self._closed = True
                 with self._durable_cond:
@@ -436,6 +439,8 @@ class AuditLog:
             if self._cp_file is not None:
                 self._cp_file.close()
             self._file.close()  # closing the descriptor releases the flock
+        if failure is not None:
+            raise failure
 
     def __enter__(self) -> AuditLog:
         return self

@@ -230,6 +230,7 @@ class Rsyslog:
     def stop(self) -> None:
         """SIGTERM (rsyslog drains its queue and closes files), SIGKILL if it hangs."""
         proc, self._proc = self._proc, None
+        self._fixed_ports = dict(self.ports)  # a later start() comes back on the same ports
         if proc is None or proc.poll() is not None:
             return
         proc.send_signal(signal.SIGTERM)
@@ -241,7 +242,6 @@ class Rsyslog:
 
     def restart(self) -> None:
         """Stop, then start again on the same ports (a receiver that went away and came back)."""
-        self._fixed_ports = dict(self.ports)
         self.stop()
         self.start()
 

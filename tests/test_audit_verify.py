@@ -1,0 +1,228 @@
+"""Every way of tampering with a log or its checkpoints is caught, with the precise reason."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from runtime.audit import AuditLog, Checkpoint, read_checkpoints
+from runtime.audit.record import leaf_hash, split_line
+from runtime.audit.verify import verify_log
+from runtime.errors import InputError, VerificationError
+
+KEY = Ed25519PrivateKey.generate()
+
+
+def make_log(tmp_path: Path, records: int = 10, *, key: Ed25519PrivateKey | None = KEY) -> Path:
+    path = tmp_path / "audit.log"
+    with AuditLog.open(path, signing_key=key, background=False) as log:
+        for i in range(records):
+            log.append("svc:runtime", "data.access", f"dataset:{i}", "success", {"i": i})
+    return path
+
+
+def read_lines(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines(keepends=True)
+
+
+def write_lines(path: Path, lines: list[bytes]) -> None:
+    path.write_bytes(b"".join(lines))
+
+
+def rehash(line: bytes, prev_hash: str | None = None) -> bytes:
+    """Recompute a (modified) record's own hash, as a forger would."""
+    body, prev, _ = split_line(line.rstrip(b"\n"))
+    if prev_hash is not None:
+        body = body.replace(prev, prev_hash.encode())
+    return body[:-1] + b',"hash":"' + leaf_hash(body).hex().encode() + b'"}\n'
+
+
+def verify(path: Path, **kwargs: object) -> str:
+    with pytest.raises(VerificationError) as info:
+        verify_log(path, **kwargs)  # type: ignore[arg-type]
+    return str(info.value)
+
+
+def test_intact_log_verifies_with_a_summary(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    result = verify_log(path, public_key=KEY.public_key())
+    assert (result.records, result.checkpoints, result.key_source) == (11, 1, "pinned")
+    assert result.last_hash == json.loads(read_lines(path)[-1])["hash"]
+    assert "11 records intact" in result.summary()
+
+
+def test_modified_record_is_named_by_its_index(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    lines = read_lines(path)
+    lines[4] = lines[4].replace(b'"dataset:3"', b'"dataset:X"')
+    write_lines(path, lines)
+    assert verify(path).startswith("record 4 (line 5) was modified: its content does not match its hash")
+
+
+def test_modified_and_rehashed_record_breaks_the_next_link(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    lines = read_lines(path)
+    lines[4] = rehash(lines[4].replace(b'"success"', b'"denied"'))
+    write_lines(path, lines)
+    message = verify(path)
+    assert message.startswith("chain broken at record 5 (line 6)")
+    assert "record 4 was modified and rehashed or replaced" in message
+
+
+def test_deleted_record_is_named_by_its_missing_sequence_number(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    lines = read_lines(path)
+    del lines[6]
+    write_lines(path, lines)
+    assert verify(path).startswith("record 6 is missing (deleted): line 7 holds record 7 right after record 5")
+
+
+def test_several_deleted_records(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    lines = read_lines(path)
+    del lines[3:6]
+    write_lines(path, lines)
+    assert verify(path).startswith("records 3..5 are missing (deleted)")
+
+
+def test_deleted_genesis_record(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    write_lines(path, read_lines(path)[1:])
+    assert verify(path).startswith("record 0 is missing (deleted): line 1 holds record 1 at the start of the log")
+
+
+def test_reordered_records(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    lines = read_lines(path)
+    lines[3], lines[4] = lines[4], lines[3]
+    write_lines(path, lines)
+    assert verify(path).startswith(
+        "records reordered: line 4 holds record 4 where record 3 belongs (record 3 is at line 5)"
+    )
+
+
+def test_duplicated_record(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    lines = read_lines(path)
+    lines.insert(5, lines[4])
+    write_lines(path, lines)
+    assert verify(path).startswith("record 4 appears again at line 6 where record 5 belongs")
+
+
+def test_tail_truncation_is_caught_by_a_checkpoint_held_elsewhere(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    held = read_checkpoints(path.with_name("audit.log.checkpoints"))  # e.g. the copy at the SIEM
+    write_lines(path, read_lines(path)[:-3])
+    assert verify_log(path, checkpoints=[]).records == 8  # the chain alone cannot tell
+    message = verify(path, checkpoints=held, public_key=KEY.public_key())
+    assert message.startswith("log truncated: checkpoint 1 (tree size 11, ") and message.endswith(
+        "covers 11 records but the log holds 8: records 8..10 are missing from the end"
+    )
+
+
+def test_truncation_together_with_the_local_checkpoints_is_caught_by_the_held_copy(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    held = path.with_name("held.checkpoints")
+    held.write_bytes(path.with_name("audit.log.checkpoints").read_bytes())
+    write_lines(path, read_lines(path)[:-1])
+    path.with_name("audit.log.checkpoints").unlink()
+    assert "record 10 is missing from the end" in verify(path, checkpoints=read_checkpoints(held))
+
+
+def test_cut_mid_record(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    path.write_bytes(path.read_bytes()[:-40])
+    assert verify(path).startswith("line 11 is an incomplete record (no newline)")
+
+
+def test_forged_checkpoint_with_a_bad_signature(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    cp = read_checkpoints(path.with_name("audit.log.checkpoints"))[0]
+    forged = Checkpoint(**{**cp.__dict__, "tree_size": 5})
+    message = verify(path, checkpoints=[forged], public_key=KEY.public_key())
+    assert message.endswith("signature does not verify under key " + cp.key_id + ": forged or altered checkpoint")
+
+
+def test_checkpoint_signed_by_another_key(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    cp = read_checkpoints(path.with_name("audit.log.checkpoints"))[0]
+    other = Ed25519PrivateKey.generate()
+    forged = Checkpoint.sign(other, cp.log_id, cp.tree_size, cp.root_hash, cp.time)
+    message = verify(path, checkpoints=[forged])  # the key recorded in the log
+    assert "signature does not verify" in message and f"(it names key {forged.key_id})" in message
+    assert "forged" in verify(path, checkpoints=[cp], public_key=other.public_key())  # wrong key pinned
+
+
+def test_checkpoint_whose_root_does_not_match(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    cp = read_checkpoints(path.with_name("audit.log.checkpoints"))[0]
+    forged = Checkpoint.sign(KEY, cp.log_id, cp.tree_size, "00" * 32, cp.time)
+    message = verify(path, checkpoints=[forged], public_key=KEY.public_key())
+    assert message.startswith("checkpoint 1 (tree size 11, ")
+    assert "Merkle root does not match the log's first 11 records" in message
+
+
+def test_rewritten_log_fails_against_an_earlier_checkpoint(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    held = read_checkpoints(path.with_name("audit.log.checkpoints"))
+    lines = read_lines(path)
+    # Rewrite the last record and fix up its hash: the chain is consistent again, the checkpoint is not.
+    lines[-1] = rehash(lines[-1].replace(b'"success"', b'"denied"'))
+    write_lines(path, lines)
+    assert "Merkle root does not match" in verify(path, checkpoints=held, public_key=KEY.public_key())
+
+
+def test_checkpoint_of_another_log(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    other_dir = tmp_path / "other"
+    other_dir.mkdir()
+    other = make_log(other_dir)
+    foreign = read_checkpoints(other.with_name("audit.log.checkpoints"))
+    assert "belongs to log" in verify(path, checkpoints=foreign, public_key=KEY.public_key())
+
+
+def test_checkpoints_without_any_key_cannot_pass(tmp_path: Path) -> None:
+    path = make_log(tmp_path, key=None)
+    cp = Checkpoint.sign(KEY, json.loads(read_lines(path)[0])["details"]["log_id"], 11, "00" * 32, "t")
+    assert "the log records no checkpoint key; pass --key" in verify(path, checkpoints=[cp])
+
+
+def test_replaced_genesis_record(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    lines = read_lines(path)
+    lines[0] = rehash(lines[0], prev_hash="11" * 32)
+    write_lines(path, lines)
+    assert "prev_hash is not the genesis hash" in verify(path)
+
+
+def test_malformed_record_line(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    lines = read_lines(path)
+    lines[2] = b'{"seq":2,"hello":"world"}\n'
+    write_lines(path, lines)
+    assert verify(path).startswith("record 2 (line 3) is malformed")
+
+
+def test_unreadable_inputs_are_input_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cannot read audit log"):
+        verify_log(tmp_path / "missing.log")
+    (tmp_path / "empty.log").write_bytes(b"")
+    with pytest.raises(InputError, match="audit log is empty"):
+        verify_log(tmp_path / "empty.log")
+    with pytest.raises(InputError, match="cannot read checkpoints"):
+        read_checkpoints(tmp_path / "missing.checkpoints")
+
+
+def test_verify_reads_a_large_log_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import runtime.audit.chain as chain
+
+    monkeypatch.setattr(chain, "CHUNK", 1000)  # records straddle chunk boundaries
+    path = make_log(tmp_path, records=300)
+    assert verify_log(path, public_key=KEY.public_key()).records == 301
+    lines = read_lines(path)
+    lines[250] = lines[250].replace(b'"dataset:249"', b'"dataset:248"')
+    write_lines(path, lines)
+    assert verify(path).startswith("record 250 (line 251) was modified")
