@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -35,7 +37,7 @@ class FakeClock:
         self.now += seconds
 
 
-def lines(path: Path) -> list[dict[str, object]]:
+def lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_bytes().splitlines()]
 
 
@@ -51,9 +53,9 @@ def test_append_chains_records_after_a_genesis_record(tmp_path: Path) -> None:
     rows = lines(path)
     genesis = rows[0]
     assert genesis["action"] == "audit.log.open" and genesis["seq"] == 0
-    assert genesis["prev_hash"] == genesis_hash(str(genesis["details"]["log_id"]))  # type: ignore[index]
+    assert genesis["prev_hash"] == genesis_hash(str(genesis["details"]["log_id"]))
     assert [row["seq"] for row in rows] == list(range(len(rows)))
-    for before, after in zip(rows, rows[1:], strict=False):
+    for before, after in itertools.pairwise(rows):
         assert after["prev_hash"] == before["hash"]
     assert [row["action"] for row in rows[1:]] == list(ACTIONS)
     result = verify_log(path, public_key=key.public_key())
@@ -72,9 +74,14 @@ def test_outcomes_and_details_are_recorded(tmp_path: Path) -> None:
 def test_fsync_is_batched_and_sync_forces_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import runtime.audit.log as logmod
 
-    calls = []
+    calls: list[int] = []
     real_fsync = logmod.os.fsync
-    monkeypatch.setattr(logmod.os, "fsync", lambda fd: (calls.append(fd), real_fsync(fd)))
+
+    def counting_fsync(fd: int) -> None:
+        calls.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(logmod.os, "fsync", counting_fsync)
     with AuditLog.open(tmp_path / "a.log", sync_every=100, sync_interval_s=3600, background=False) as log:
         calls.clear()
         for i in range(250):
@@ -133,7 +140,7 @@ def test_a_tampered_log_is_not_extended(tmp_path: Path) -> None:
     with AuditLog.open(path, background=False) as log:
         log.append("a", "data.access", "o", "success")
     path.write_bytes(path.read_bytes().replace(b'"object":"o"', b'"object":"p"'))
-    with pytest.raises(VerificationError, match="record 1 .* was modified"):
+    with pytest.raises(VerificationError, match=r"record 1 .* was modified"):
         AuditLog.open(path, background=False)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -98,22 +100,15 @@ def test_non_ascii_text_stays_ascii_on_disk() -> None:
         ({"details": {"x": float("nan")}}, "not JSON-serialisable"),
     ],
 )
-def test_malformed_events_are_refused(kwargs: dict[str, object], fragment: str) -> None:
-    fields: dict[str, object] = {
+def test_malformed_events_are_refused(kwargs: dict[str, Any], fragment: str) -> None:
+    fields: dict[str, Any] = {
         "actor": "a", "action": "data.access", "object": "o", "outcome": "success", "details": None,
     }  # fmt: skip
     fields.update(kwargs)
     with pytest.raises(InputError, match=fragment):
         encode_record(
-            1,
-            0.0,
-            fields["actor"],
-            fields["action"],
-            fields["object"],
-            fields["outcome"],  # type: ignore[arg-type]
-            fields["details"],
-            "0" * 64,
-        )  # type: ignore[arg-type]
+            1, 0.0, fields["actor"], fields["action"], fields["object"], fields["outcome"], fields["details"], "0" * 64
+        )
 
 
 def test_rfc3339_rounds_microseconds_into_the_next_second() -> None:
@@ -121,7 +116,7 @@ def test_rfc3339_rounds_microseconds_into_the_next_second() -> None:
     assert rfc3339(1.5) == "1970-01-01T00:00:01.500000Z"
 
 
-def test_checkpoint_signature_covers_every_field(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_checkpoint_signature_covers_every_field(tmp_path: Path) -> None:
     key = Ed25519PrivateKey.generate()
     cp = Checkpoint.sign(key, "log-1", 10, "ab" * 32, "2027-01-15T08:00:00.000000Z")
     assert cp.verify_signature(key.public_key())

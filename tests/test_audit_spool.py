@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from runtime.audit.verify import verify_log
 from runtime.errors import InputError
 
 
-def rows(path: Path) -> list[dict[str, object]]:
+def rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_bytes().splitlines()]
 
 
@@ -30,7 +31,7 @@ def test_block_refuses_appends_when_full_and_writes_one_alert(tmp_path: Path) ->
     policy = SpoolPolicy(max_pending_bytes=4096, on_full="block", block_timeout_s=0)
     with AuditLog.open(path, spool=policy, background=False) as log:
         accepted = 0
-        with pytest.raises(SpoolFullError, match="audit spool full: .* policy block"):
+        with pytest.raises(SpoolFullError, match=r"audit spool full: .* policy block"):
             for i in range(100):
                 log.append("svc:runtime", "data.access", f"dataset:{i}", "success")
                 accepted += 1
@@ -39,7 +40,7 @@ def test_block_refuses_appends_when_full_and_writes_one_alert(tmp_path: Path) ->
             log.append("svc:runtime", "data.access", "dataset:again", "success")
         alerts = [r for r in rows(path) if r["action"] == "audit.spool.full"]
         assert len(alerts) == 1 and alerts[0]["outcome"] == "failure"
-        assert alerts[0]["details"]["max_pending_bytes"] == 4096  # type: ignore[index]
+        assert alerts[0]["details"]["max_pending_bytes"] == 4096
         assert not any(r["object"] == "dataset:again" for r in rows(path))  # nothing recorded, nothing done
 
         confirm_everything(path, log.log_id)  # the SIEM caught up
@@ -47,16 +48,18 @@ def test_block_refuses_appends_when_full_and_writes_one_alert(tmp_path: Path) ->
     after = rows(path)
     recovered = after[record.seq - 1]
     assert recovered["action"] == "audit.spool.recovered"
-    assert recovered["details"]["refused_appends"] == 2  # type: ignore[index]
+    assert recovered["details"]["refused_appends"] == 2
     verify_log(path)
 
 
 def test_block_waits_for_the_shipper_to_drain(tmp_path: Path) -> None:
     path = tmp_path / "a.log"
-    with AuditLog.open(path, spool=SpoolPolicy(2048, block_timeout_s=0), background=False) as log:
-        with pytest.raises(SpoolFullError):
-            for i in range(100):
-                log.append("a", "data.access", f"o{i}", "success")
+    with (
+        AuditLog.open(path, spool=SpoolPolicy(2048, block_timeout_s=0), background=False) as log,
+        pytest.raises(SpoolFullError),
+    ):
+        for i in range(100):
+            log.append("a", "data.access", f"o{i}", "success")
     with AuditLog.open(path, spool=SpoolPolicy(2048, block_timeout_s=5), background=False) as log:
         timer = threading.Timer(0.3, confirm_everything, args=(path, log.log_id))
         timer.start()
@@ -75,16 +78,16 @@ def test_drop_oldest_skips_shipping_but_keeps_every_record_locally(tmp_path: Pat
             log.append("svc:runtime", "data.access", f"dataset:{i}", "success")
         log_id = log.log_id
     records = rows(path)
-    assert sum(1 for r in records if r["object"].startswith("dataset:")) == 200  # type: ignore[union-attr]
+    assert sum(1 for r in records if r["object"].startswith("dataset:")) == 200
     overflows = [r for r in records if r["action"] == "audit.spool.overflow"]
     assert overflows, "an alert record names what was not shipped"
     expected_first = 0
     for alert in overflows:
         details = alert["details"]
-        assert details["policy"] == "drop-oldest"  # type: ignore[index]
-        assert details["first_seq"] == expected_first  # type: ignore[index]
-        assert details["records"] == details["last_seq"] - details["first_seq"] + 1  # type: ignore[index]
-        expected_first = details["last_seq"] + 1  # type: ignore[index]
+        assert details["policy"] == "drop-oldest"
+        assert details["first_seq"] == expected_first
+        assert details["records"] == details["last_seq"] - details["first_seq"] + 1
+        expected_first = details["last_seq"] + 1
     offset, seq = Spool(path, log_id).acked()
     assert seq == expected_first
     assert path.stat().st_size - offset <= 4096
