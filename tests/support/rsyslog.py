@@ -18,6 +18,7 @@ import datetime
 import ipaddress
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -132,6 +133,14 @@ def make_pki(directory: Path, label: str) -> Pki:
     )
 
 
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def _q(path: Path) -> str:
     text = str(path)
     assert '"' not in text and "\n" not in text, text
@@ -220,6 +229,9 @@ class Rsyslog:
                 text = port_file.read_text().strip() if port_file.exists() else ""
                 if text.isdigit() and int(text) > 0:
                     ready[name] = int(text)
+                elif name in self._fixed_ports and _listening(self.host, self._fixed_ports[name]):
+                    # rsyslog writes listenPortFileName only for port 0: probe a fixed port instead.
+                    ready[name] = self._fixed_ports[name]
             if len(ready) == len(LISTENERS):
                 self.ports = ready
                 return
