@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,11 @@ ENGINES = ("regorus", "regopy")
 
 
 @pytest.fixture(scope="module")
-def appraisers() -> dict[str, Appraiser]:
-    return {engine: Appraiser(engine=engine) for engine in ENGINES}
+def appraisers() -> Iterator[dict[str, Appraiser]]:
+    loaded = {engine: Appraiser(engine=engine) for engine in ENGINES}
+    yield loaded
+    for appraiser in loaded.values():
+        appraiser.close()
 
 
 def _overall(nonce: bytes, now: dt.datetime) -> dict[str, Any]:

@@ -124,3 +124,67 @@ def passing_gpu_claims(nonce: bytes, now: dt.datetime) -> dict[str, Any]:
     issued = int(now.timestamp())
     claims.update(eat_nonce=nonce.hex(), iat=issued, nbf=issued, exp=issued + 3600)
     return claims
+
+
+def write_tls_material(directory: Path) -> tuple[Path, Path, Path]:
+    """A test CA and a server certificate for 127.0.0.1/localhost; returns (ca, cert, key) paths."""
+    import ipaddress
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    end = start + dt.timedelta(days=1)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("phistack test broker CA"))
+        .issuer_name(name("phistack test broker CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("localhost"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = (directory / "ca.pem", directory / "broker.pem", directory / "broker.key")
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    paths[2].chmod(0o600)
+    return paths
+
+
+def reference_measurements_file(directory: Path) -> Path:
+    """Golden measurements taken from the valid vector (what an operator would enrol)."""
+    from runtime.attestation import ReferenceMeasurements, parse_report
+
+    path = directory / "golden.json"
+    path.write_text(ReferenceMeasurements.from_report(parse_report(report_bytes())).to_json())
+    return path
+
+
+def read_audit(path: Path) -> list[dict[str, Any]]:
+    """The audit log's records as dicts (one JSON object per line)."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
