@@ -1,0 +1,103 @@
+"""``phistack evidence``: an evidence pack for auditors — HIPAA controls, findings, waivers, cost, provenance."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from phistack import __version__
+from phistack.engine import ENGINES
+from phistack.errors import ExitCode, InputError
+from phistack.evidence import layout
+from phistack.evidence.catalogue import load_catalogue
+from phistack.evidence.pack import GateSettings, build_matrix, build_stack, write_pack
+from phistack.plan.offline import load_project
+from phistack.workspace import parse_now, policies_for, project_root
+
+_SAFE_STACK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # a stack name becomes a directory name in --all
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "evidence",
+        help="write an evidence pack for auditors (HTML + Markdown): HIPAA controls, waivers, cost, provenance",
+        description=(
+            "Plan STACK offline, gate it, and write DIR/index.html and DIR/evidence.md: the HIPAA requirement "
+            "table (each control met / not met / waived / not applicable, with the rules and resources behind "
+            "it), findings, waivers with approvers and expiry, GPU cost and model provenance; plus the decision "
+            "and plan it was built from and a compliance matrix of every stack (DIR/matrix.html). With --all, "
+            "one page per stack under DIR/stacks/ and the matrix as DIR/index.html. The pack is written "
+            "atomically. Exit codes: 0 written (whatever the gate decided), 2 bad input, 3 policy or engine error."
+        ),
+    )
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("stack", nargs="?", help="stack name (stacks/Pulumi.STACK.yaml)")
+    target.add_argument("--all", action="store_true", help="every stack of the project: a page each plus the matrix")
+    parser.add_argument("-o", "--output", metavar="DIR", required=True, help="directory to write the pack to")
+    parser.add_argument(
+        "--no-matrix", action="store_true", help="with STACK: skip gating the other stacks for the matrix"
+    )
+    parser.add_argument("--engine", choices=sorted(ENGINES), default="regorus", help="Rego engine (default: regorus)")
+    parser.add_argument("--policies", metavar="DIR", help="policy directory (default: PROJECT/policies)")
+    parser.add_argument(
+        "--waivers",
+        metavar="FILE",
+        action="append",
+        help="waiver file(s) (default: policies/waivers.yaml and stacks/waivers/STACK.yaml)",
+    )
+    parser.add_argument("--controls", metavar="FILE", help="control catalogue (default: the built-in HIPAA catalogue)")
+    parser.add_argument("--now", metavar="TIME", help="evaluate as of this RFC 3339 time (default: now)")
+    parser.add_argument("--project", metavar="DIR", help="Pulumi project directory (default: this checkout)")
+    parser.set_defaults(handler=run)
+
+
+def _progress(message: str) -> None:
+    print(f"phistack: {message}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    root = project_root(args.project)
+    project = load_project(root)
+    catalogue = load_catalogue(Path(args.controls) if args.controls else None)
+    # Policies first: a broken policy set is exit 3 whatever the stacks say.
+    settings = GateSettings(
+        root=root,
+        policies=policies_for(args.policies, root),
+        catalogue=catalogue,
+        engine=args.engine,
+        now=parse_now(args.now),
+        waiver_files=args.waivers,
+    )
+    output = Path(args.output)
+    stacks = project.stacks()
+    if args.all:
+        unsafe = [s for s in stacks if not _SAFE_STACK.match(s)]
+        if unsafe:
+            raise InputError(f"stack name {unsafe[0]!r} cannot be used as a directory name in the pack")
+        if not stacks:
+            raise InputError(f"{project.config_dir}: no stacks (Pulumi.<stack>.yaml) to report on")
+        rows, built = build_matrix(settings, stacks, {}, _progress)
+        if not built:
+            raise InputError("no stack could be evaluated; nothing to report")
+        controls = catalogue.reported(catalogue.map_rules(ev.decision.rules) for ev in built.values())
+        files = layout.all_stacks(built, rows, controls, __version__)
+        summary = f"{len(built)} of {len(stacks)} stacks"
+    else:
+        evidence = build_stack(settings, args.stack)  # the named stack must evaluate: bad input is exit 2
+        _progress(f"{args.stack}: {evidence.decision.verdict}")
+        others = [] if args.no_matrix else stacks
+        rows, _ = build_matrix(settings, others, {args.stack: evidence}, _progress)
+        controls = catalogue.reported([catalogue.map_rules(evidence.decision.rules)])
+        files = layout.single_stack(evidence, rows, controls, __version__)
+        summary = f"stack {args.stack} ({evidence.decision.verdict})"
+    write_pack(output, files, __version__)
+    _progress(
+        f"wrote evidence pack for {summary} to {output}/ "
+        f"({len(files) + 1} files, {time.perf_counter() - started:.1f}s)"
+    )
+    return ExitCode.OK

@@ -1,0 +1,136 @@
+"""The control catalogue (``controls.yaml``): HIPAA controls, the CFR sections and rule-id prefixes behind them.
+
+Which rules evidence which control is derived from the rules themselves — their stable id prefix, else the
+45 CFR sections their METADATA cites — so a new rule shows up under the right control without a code change.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from phistack.errors import InputError
+
+DEFAULT_CATALOGUE = Path(__file__).with_name("controls.yaml")
+
+_CFR_PREFIX = re.compile(r"^\s*(45\s*C\.?F\.?R\.?)?\s*(§+|part)?\s*", re.IGNORECASE)
+
+
+class Control(BaseModel):
+    """One row of the HIPAA requirement table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    title: str = Field(min_length=1)
+    safeguard: str = ""
+    summary: str = ""
+    cfr: tuple[str, ...] = ()
+    rule_prefixes: tuple[str, ...] = ()
+    always_applies: bool = True
+    optional: bool = False
+    resources: tuple[str, ...] = ()
+    not_applicable: str = "nothing in the stack falls under this control"
+
+    def cites(self, citation: str) -> bool:
+        """True when ``citation`` is one of this control's sections or a sub-paragraph of one."""
+        cited = normalize_cfr(citation)
+        return any(cited == own or cited.startswith(own + "(") for own in map(normalize_cfr, self.cfr))
+
+    def owns_prefix(self, rule_id: str) -> bool:
+        return any(rule_id == prefix or rule_id.startswith(prefix + "-") for prefix in self.rule_prefixes)
+
+    def covers_type(self, resource_type: str) -> bool:
+        return any(fnmatch.fnmatchcase(resource_type, pattern) for pattern in self.resources)
+
+
+class _CatalogueFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    controls: list[Control] = Field(min_length=1)
+
+
+def normalize_cfr(text: str) -> str:
+    """``45 CFR § 164.312(a)(2)(iv)`` → ``164.312(a)(2)(iv)`` (spacing and prefix vary between rule authors)."""
+    return re.sub(r"\s+", "", _CFR_PREFIX.sub("", text))
+
+
+def rule_citations(meta: Mapping[str, Any]) -> list[dict[str, str]]:
+    """A rule's METADATA citations as ``{cfr, title, type}`` (plain strings are accepted, as the gate does)."""
+    raw = (meta.get("custom") or {}).get("citations") or []
+    out: list[dict[str, str]] = []
+    for item in raw:
+        if isinstance(item, str):
+            out.append({"cfr": item, "title": "", "type": ""})
+        elif isinstance(item, dict) and isinstance(item.get("cfr"), str):
+            out.append({"cfr": item["cfr"], "title": str(item.get("title", "")), "type": str(item.get("type", ""))})
+    return out
+
+
+@dataclass(frozen=True)
+class RuleMapping:
+    """Rule ids per control id, and the rules no control claims (reported separately, never dropped)."""
+
+    by_control: dict[str, list[str]] = field(default_factory=dict)
+    unmapped: list[str] = field(default_factory=list)
+
+    def controls_of(self, rule_id: str) -> list[str]:
+        return [control for control, rules in self.by_control.items() if rule_id in rules]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    controls: tuple[Control, ...]
+
+    def map_rules(self, rules: Mapping[str, Mapping[str, Any]]) -> RuleMapping:
+        """Assign each rule to controls: by id prefix when one matches (the author's explicit intent),
+        else by every control whose CFR sections the rule cites."""
+        by_control: dict[str, list[str]] = {control.id: [] for control in self.controls}
+        unmapped: list[str] = []
+        for rule_id in sorted(rules):
+            owners = [c for c in self.controls if c.owns_prefix(rule_id)]
+            if not owners:
+                cited = [entry["cfr"] for entry in rule_citations(rules[rule_id])]
+                owners = [c for c in self.controls if any(c.cites(cfr) for cfr in cited)]
+            for control in owners:
+                by_control[control.id].append(rule_id)
+            if not owners:
+                unmapped.append(rule_id)
+        return RuleMapping(by_control=by_control, unmapped=unmapped)
+
+    def reported(self, mappings: Iterable[RuleMapping]) -> list[Control]:
+        """The controls a report shows: every core control; an optional one only where some rule backs it."""
+        mappings = list(mappings)
+        return [
+            c for c in self.controls if not c.optional or any(m.by_control.get(c.id) for m in mappings)
+        ]
+
+
+def load_catalogue(path: Path | None = None) -> Catalogue:
+    """Read and validate a catalogue file (default: the one shipped beside this module)."""
+    path = path or DEFAULT_CATALOGUE
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise InputError(f"{path}: cannot read the control catalogue: {err.strerror or err}") from err
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise InputError(f"{path}{where}: invalid YAML in the control catalogue") from err
+    try:
+        parsed = _CatalogueFile.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InputError(f"{path}: {where}: {first['msg']}") from err
+    ids = [c.id for c in parsed.controls]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise InputError(f"{path}: controls: duplicate control id {duplicates[0]!r}")
+    return Catalogue(controls=tuple(parsed.controls))

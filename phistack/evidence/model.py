@@ -1,0 +1,163 @@
+"""What an evidence pack holds: one stack's evidence, and one row of the all-stacks matrix."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from phistack.evidence.catalogue import Control
+from phistack.evidence.cost import GpuCost
+from phistack.evidence.facts import Provider, Workload
+from phistack.evidence.status import ControlResult, ControlStatus
+from phistack.findings import Decision, Finding
+from phistack.waivers import EXPIRY_WARNING_DAYS
+
+
+@dataclass(frozen=True)
+class WaiverEntry:
+    """A waiver the decision applied, with the findings it covers and where it stands."""
+
+    id: str
+    rule: str
+    resource: str
+    justification: str
+    approver: str
+    compensating_control: str
+    expires: str
+    state: str  # active | expiring | expired
+    findings: list[Finding]
+
+
+@dataclass
+class StackEvidence:
+    """Everything the stack page shows, computed once and rendered to HTML, Markdown and JSON."""
+
+    stack: str
+    project: str
+    artifact: str
+    plan: dict[str, Any]
+    decision: Decision
+    controls: list[ControlResult]
+    other_findings: list[Finding]
+    providers: list[Provider]
+    workloads: list[Workload]
+    cost: GpuCost
+    in_scope: bool
+    generated_at: str
+
+    @property
+    def waivers(self) -> list[WaiverEntry]:
+        today = dt.date.fromisoformat(self.decision.evaluated_at[:10])
+        entries = []
+        for waiver in self.decision.waivers_applied:
+            expires = dt.date.fromisoformat(str(waiver["expires"]))
+            if expires < today:
+                state = "expired"
+            elif expires <= today + dt.timedelta(days=EXPIRY_WARNING_DAYS):
+                state = "expiring"
+            else:
+                state = "active"
+            covered = [f for f in self.decision.findings if f.waiver and f.waiver.get("id") == waiver["id"]]
+            entries.append(
+                WaiverEntry(
+                    id=str(waiver["id"]),
+                    rule=str(waiver["rule"]),
+                    resource=str(waiver["resource"]),
+                    justification=str(waiver["justification"]),
+                    approver=str(waiver["approver"]),
+                    compensating_control=str(waiver["compensating_control"]),
+                    expires=expires.isoformat(),
+                    state=state,
+                    findings=covered,
+                )
+            )
+        return entries
+
+    @property
+    def samd_workloads(self) -> list[Workload]:
+        return [w for w in self.workloads if w.samd]
+
+    def tally(self) -> dict[str, int]:
+        counts = {status.value: 0 for status in ControlStatus}
+        for result in self.controls:
+            counts[result.status.value] += 1
+        return counts
+
+    def row(self) -> MatrixRow:
+        return MatrixRow(
+            stack=self.stack,
+            verdict=self.decision.verdict,
+            statuses={c.control.id: c.status for c in self.controls},
+            reasons={c.control.id: c.reason for c in self.controls},
+            gpus=self.cost.total_gpus,
+            monthly=self.cost.monthly,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The machine-readable twin of the page (``evidence.json``)."""
+        return {
+            "schema_version": "phistack.evidence/v1",
+            "stack": self.stack,
+            "project": self.project,
+            "generated_at": self.generated_at,
+            "decision": self.decision.verdict,
+            "plan_digest": self.decision.plan_digest,
+            "policy_digest": self.decision.policy_digest,
+            "in_hipaa_scope": self.in_scope,
+            "controls": [c.to_json() for c in self.controls],
+            "other_findings": [f.to_json() for f in self.other_findings],
+            "waivers": [
+                {
+                    "id": w.id,
+                    "rule": w.rule,
+                    "resource": w.resource,
+                    "approver": w.approver,
+                    "expires": w.expires,
+                    "state": w.state,
+                    "justification": w.justification,
+                    "compensating_control": w.compensating_control,
+                    "findings": [f.urn for f in w.findings],
+                }
+                for w in self.waivers
+            ],
+            "providers": [vars(p) for p in self.providers],
+            "gpu_cost": self.cost.to_json(),
+            "workloads": [
+                {
+                    "urn": w.urn,
+                    "name": w.name,
+                    "data_classification": w.data_classification,
+                    "samd": w.samd,
+                    "runtime_class": w.runtime_class,
+                    "image": w.image,
+                    "model_digest": w.model_digest,
+                    "training_data_manifest_digest": w.training_data_manifest_digest,
+                    "evaluation_report": w.evaluation_report,
+                    "provenance_problems": w.problems,
+                }
+                for w in self.workloads
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    """One stack in the compliance matrix; ``error`` is set when the stack could not be evaluated."""
+
+    stack: str
+    verdict: str = ""
+    statuses: dict[str, ControlStatus] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+    gpus: int | None = None
+    monthly: float | None = None
+
+    def status(self, control: Control) -> ControlStatus:
+        if self.error:
+            return ControlStatus.ERROR
+        # A control reported for other stacks but not backed by a rule here was not assessed here.
+        return self.statuses.get(control.id, ControlStatus.NOT_ASSESSED)
+
+    def reason(self, control: Control) -> str:
+        return self.error or self.reasons.get(control.id, "no rule in the policy set checks this control")

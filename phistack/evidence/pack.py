@@ -1,0 +1,134 @@
+"""Build an evidence pack (gate every stack, assess controls) and write it as one directory, atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from phistack.engine import PolicySet
+from phistack.errors import InputError, PhistackError
+from phistack.evidence.catalogue import Catalogue
+from phistack.evidence.cost import estimate
+from phistack.evidence.facts import handles_phi, providers, workloads
+from phistack.evidence.model import MatrixRow, StackEvidence
+from phistack.evidence.status import assess
+from phistack.gate import evaluate
+from phistack.plan.offline import load_project, plan_stack
+from phistack.workspace import relative, waivers_for
+
+MARKER = ".phistack-evidence"  # lets a rerun replace its own earlier pack, and nothing else
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """How every stack in one pack is gated: the same policies, engine, clock and waiver files."""
+
+    root: Path
+    policies: PolicySet
+    catalogue: Catalogue
+    engine: str
+    now: dt.datetime
+    waiver_files: list[str] | None = None
+
+
+def build_stack(settings: GateSettings, stack: str) -> StackEvidence:
+    """Plan ``stack`` offline, gate it and assess every control. Bad input raises InputError (exit 2)."""
+    project = load_project(settings.root)
+    plan = plan_stack(settings.root, stack)
+    waivers = waivers_for(settings.waiver_files, settings.policies, settings.root, stack, settings.now.date())
+    decision = evaluate(plan, settings.policies, engine=settings.engine, now=settings.now, waivers=waivers)
+    mapping = settings.catalogue.map_rules(decision.rules)
+    controls = assess(decision, plan, settings.catalogue, mapping)
+    return StackEvidence(
+        stack=stack,
+        project=str(plan.get("project", project.name)),
+        artifact=relative(project.stack_file(stack)),
+        plan=plan,
+        decision=decision,
+        controls=controls,
+        other_findings=[f for f in decision.findings if f.id in mapping.unmapped],
+        providers=providers(plan),
+        workloads=workloads(plan),
+        cost=estimate(plan, settings.root),
+        in_scope=handles_phi(plan),
+        generated_at=decision.evaluated_at,
+    )
+
+
+def build_matrix(
+    settings: GateSettings,
+    stacks: list[str],
+    known: Mapping[str, StackEvidence],
+    progress: Callable[[str], None] = lambda _: None,
+) -> tuple[list[MatrixRow], dict[str, StackEvidence]]:
+    """A matrix row per stack. A stack that cannot be planned or gated becomes an error row — the matrix
+    still shows it, so a broken stack cannot silently drop out of the evidence."""
+    rows: list[MatrixRow] = []
+    built: dict[str, StackEvidence] = dict(known)
+    for stack in stacks:
+        if stack not in built:
+            try:
+                built[stack] = build_stack(settings, stack)
+            except PhistackError as err:
+                progress(f"warning: stack {stack} could not be evaluated: {err.diagnostic()}")
+                rows.append(MatrixRow(stack=stack, error=err.diagnostic()))
+                continue
+            progress(f"{stack}: {built[stack].decision.verdict}")
+        rows.append(built[stack].row())
+    return rows, built
+
+
+def _check_target(target: Path) -> None:
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{target}: cannot write the evidence pack: it exists and is not a directory")
+    if target.is_dir() and any(target.iterdir()) and not (target / MARKER).is_file():
+        raise InputError(
+            f"{target}: cannot write the evidence pack: the directory is not empty and holds no earlier pack"
+        )
+
+
+def write_pack(target: Path, files: Mapping[str, str | bytes], version: str) -> None:
+    """Write ``files`` (relative path → content) as the directory ``target``, all or nothing.
+
+    Everything goes into a temporary directory beside ``target`` and is renamed into place at the end,
+    so a failure leaves no partial pack; an earlier pack at ``target`` is replaced only once the new one
+    is complete. ``SHA256SUMS`` lists every file so an auditor can check the pack is unaltered.
+    """
+    target = Path(os.path.abspath(target))
+    _check_target(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
+    except OSError as err:
+        raise InputError(f"{target}: cannot write the evidence pack: {err.strerror or err}") from err
+    try:
+        sums = []
+        for name, content in sorted(files.items()):
+            data = content.encode("utf-8") if isinstance(content, str) else content
+            path = staging / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            sums.append(f"{hashlib.sha256(data).hexdigest()}  {name}\n")
+        (staging / "SHA256SUMS").write_text("".join(sums), encoding="utf-8")
+        (staging / MARKER).write_text(f"phistack {version}\n", encoding="utf-8")
+        staging.chmod(0o755)
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+            os.replace(target, old / "pack")
+            os.replace(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    except OSError as err:
+        raise InputError(f"{target}: cannot write the evidence pack: {err.strerror or err}") from err
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            if staging.exists():
+                shutil.rmtree(staging)
