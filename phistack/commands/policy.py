@@ -1,0 +1,88 @@
+"""``phistack policy``: work on the Rego policy library itself.
+
+- ``phistack policy test [--engine E] [PATH]`` runs every ``*_test.rego`` like ``opa test``.
+- ``phistack policy docs [--check] [-o FILE]`` regenerates docs/POLICIES.md from the METADATA.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from phistack.engine import ENGINES
+from phistack.errors import ExitCode
+
+DEFAULT_POLICIES = Path("policies")
+DEFAULT_DOCS = Path("docs/POLICIES.md")
+
+
+def register(subparsers: Any) -> None:
+    """Add ``policy`` and its subcommands to the CLI."""
+    parser = subparsers.add_parser(
+        "policy",
+        help="test the Rego policy library and generate its control matrix",
+        description="Work on the Rego policy library: run its tests, regenerate docs/POLICIES.md.",
+    )
+    actions = parser.add_subparsers(dest="policy_command", metavar="ACTION", parser_class=type(parser))
+    actions.required = True
+
+    test = actions.add_parser(
+        "test",
+        help="run every *_test.rego like `opa test` (exit 0 pass, 1 fail, 3 engine error)",
+        description="Run every test_* rule under the policy directory on one engine and report "
+        "failures, pass/fail counts and rule coverage.",
+    )
+    test.add_argument("path", nargs="?", type=Path, help="only the tests under this file or directory")
+    test.add_argument("--engine", choices=sorted(ENGINES), default="regorus", help="Rego engine (default regorus)")
+    test.add_argument("--policies", type=Path, default=DEFAULT_POLICIES, help="policy root (default policies/)")
+    test.add_argument("--format", choices=["text", "json"], default="text", help="report format")
+    test.add_argument("--coverage", action="store_true", help="list line coverage per policy file")
+    test.add_argument("--list", dest="verbose_tests", action="store_true", help="list passing tests too")
+    test.set_defaults(handler=run_test)
+
+    docs = actions.add_parser(
+        "docs",
+        help="regenerate docs/POLICIES.md (the HIPAA control matrix) from the rules' METADATA",
+        description="Write the control matrix generated from METADATA; --check only compares.",
+    )
+    docs.add_argument("--policies", type=Path, default=DEFAULT_POLICIES, help="policy root (default policies/)")
+    docs.add_argument(
+        "-o", "--output", type=Path, default=DEFAULT_DOCS, help="file to write (default docs/POLICIES.md)"
+    )
+    docs.add_argument("--check", action="store_true", help="exit 1 when the file is out of date; write nothing")
+    docs.set_defaults(handler=run_docs)
+
+
+def run_test(args: argparse.Namespace) -> int:
+    """Handler of ``phistack policy test``."""
+    from phistack.policytest import format_text, run_suite
+
+    root: Path = args.policies
+    selection: Path | None = args.path
+    if selection is not None and not selection.is_absolute() and not selection.exists():
+        # Allow paths relative to the policy root as well as to the working directory.
+        selection = root / selection
+    report = run_suite(root, engine=args.engine, selection=selection)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
+    else:
+        sys.stdout.write(format_text(report, verbose=args.verbose_tests, coverage=args.coverage))
+    return ExitCode.OK if report.ok else ExitCode.DENIED
+
+
+def run_docs(args: argparse.Namespace) -> int:
+    """Handler of ``phistack policy docs``."""
+    from phistack.policydocs import check_file, write_file
+
+    if args.check:
+        if check_file(args.policies, args.output):
+            print(f"{args.output} is up to date", file=sys.stderr)
+            return ExitCode.OK
+        print(f"{args.output} is out of date: run `phistack policy docs`", file=sys.stderr)
+        return ExitCode.DENIED
+    write_file(args.policies, args.output)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return ExitCode.OK

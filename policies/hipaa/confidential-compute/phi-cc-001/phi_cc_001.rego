@@ -1,0 +1,86 @@
+# METADATA
+# title: PHI workloads run in a confidential-computing runtime class
+# description: Every pod workload that processes PHI or genetic data names a confidential-computing runtime
+#   class (Kata in an AMD SEV-SNP or Intel TDX confidential VM with NVIDIA Confidential Computing on the
+#   GPU, listed in policies/data/confidential_computing.json), and a RuntimeClass of that name in the plan
+#   uses an allowed handler. No runtime class (runc), runc, Kata without a TEE and confidential-containers
+#   development runtime classes deny, so data in use stays encrypted in memory.
+# related_resources:
+# - ref: https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C/section-164.312#p-164.312(a)(2)(iv)
+#   description: '45 CFR 164.312(a)(2)(iv) Encryption and decryption (Addressable): Implement a mechanism
+#     to encrypt and decrypt electronic protected health information.'
+# - ref: https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C/section-164.312#p-164.312(c)(1)
+#   description: '45 CFR 164.312(c)(1) Integrity: Implement policies and procedures to protect electronic
+#     protected health information from improper alteration or destruction.'
+# - ref: https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C/section-164.308#p-164.308(a)(1)(ii)(B)
+#   description: '45 CFR 164.308(a)(1)(ii)(B) Risk management (Required): Implement security measures sufficient
+#     to reduce risks and vulnerabilities to a reasonable and appropriate level to comply with § 164.306(a).'
+# custom:
+#   id: PHI-CC-001
+#   severity: critical
+#   enforcement: mandatory
+#   citations:
+#   - cfr: 45 CFR 164.312(a)(2)(iv)
+#     title: Encryption and decryption
+#     type: addressable
+#   - cfr: 45 CFR 164.312(c)(1)
+#     title: Integrity
+#     type: required
+#   - cfr: 45 CFR 164.308(a)(1)(ii)(B)
+#     title: Risk management
+#     type: required
+#   remediation: Set AttestedWorkload.runtime_class (pod runtimeClassName) to kata-qemu-nvidia-gpu-snp or
+#     kata-qemu-nvidia-gpu-tdx and create the cluster with cc_mode snp or tdx.
+package phistack.rules.phi_cc_001
+
+import rego.v1
+
+import data.phistack.lib.hipaa as lib
+
+deny contains f if {
+	some f in findings(lib.ctx)
+}
+
+# Every finding of this rule for a rule context (lib.context of a gate input).
+findings(ctx) := {f |
+	some w in ctx.phi_workloads
+	path := _unknown(w)
+	f := lib.unknown_finding("PHI-CC-001", w.urn, "the runtime class", [path])
+} | {f |
+	some w in ctx.phi_workloads
+	not _unknown(w)
+	name := _name(w)
+	not name in _allowed
+	f := lib.finding("PHI-CC-001", w.urn, concat("", ["PHI workload ", lib.name_of(w), " runs under ", _reason(name)]))
+} | {f |
+	some w in ctx.phi_workloads
+	name := _name(w)
+	name in _allowed
+	some rc in lib.named(ctx.runtime_classes, name)
+	handler := object.get(rc.inputs, "handler", "")
+	not handler in _allowed
+	f := lib.finding("PHI-CC-001", w.urn, concat("", ["PHI workload ", lib.name_of(w), " uses runtime class ", name, " whose handler ", handler, " is not a confidential-computing runtime"]))
+}
+
+_allowed := {name | some name in data.confidential_computing.runtime_classes}
+
+_development := {name | some name in data.confidential_computing.development_runtime_classes}
+
+_path(w) := array.concat(lib.pod_spec_path(w), ["runtimeClassName"])
+
+_unknown(w) := lib.unknown_path(w.inputs, _path(w))
+
+_name(w) := name if {
+	name := lib.pod_spec(w).runtimeClassName
+	is_string(name)
+} else := ""
+
+_reason(name) := "no runtime class, i.e. the node's default runtime (runc) without a TEE" if {
+	name == ""
+} else := "runtime class runc, which shares the host kernel and has no TEE" if {
+	name == "runc"
+} else := concat("", ["runtime class ", name, ", a confidential-containers development runtime without a real TEE"]) if {
+	name in _development
+} else := concat("", ["runtime class ", name, ", Kata without a TEE"]) if {
+	startswith(name, "kata")
+} else := concat("", ["runtime class ", name, ", which is not a confidential-computing runtime class"])

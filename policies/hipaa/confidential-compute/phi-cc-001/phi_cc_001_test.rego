@@ -1,0 +1,63 @@
+package phistack.rules.phi_cc_001_test
+
+import rego.v1
+
+import data.phistack.lib.fixtures_test as fx
+import data.phistack.lib.hipaa as lib
+import data.phistack.rules.phi_cc_001
+
+_deny(resources) := phi_cc_001.findings(fx.ctx(resources))
+
+_with_rc(rc) := fx.deployment("nlp", "phi", fx.pod(rc, [fx.container(fx.image, fx.env)], []))
+
+_urn := fx.urn("kubernetes:apps/v1:Deployment", "nlp")
+
+_finding(msg) := {"id": "PHI-CC-001", "urn": _urn, "msg": concat("", ["PHI-CC-001: PHI workload nlp runs under ", msg])}
+
+test_allowed_snp if {
+	_deny([fx.phi_deployment, fx.runtime_class("kata-qemu-nvidia-gpu-snp", fx.cc_selector)]) == set()
+}
+
+test_allowed_tdx if {
+	_deny([_with_rc("kata-qemu-nvidia-gpu-tdx")]) == set()
+}
+
+test_allowed_non_phi_on_runc if {
+	_deny([fx.deployment("sim", "none", fx.pod("runc", [fx.container(fx.image, [])], []))]) == set()
+}
+
+test_denied_runc if {
+	_deny([_with_rc("runc")]) == {_finding("runtime class runc, which shares the host kernel and has no TEE")}
+}
+
+test_denied_kata_without_tee if {
+	_deny([_with_rc("kata-qemu-nvidia-gpu")]) == {_finding("runtime class kata-qemu-nvidia-gpu, Kata without a TEE")}
+}
+
+test_denied_coco_dev if {
+	_deny([_with_rc("kata-qemu-coco-dev")]) == {_finding("runtime class kata-qemu-coco-dev, a confidential-containers development runtime without a real TEE")}
+}
+
+test_denied_genetic_on_gvisor if {
+	d := fx.deployment("nlp", "genetic", fx.pod("gvisor", [fx.container(fx.image, fx.env)], []))
+	_deny([d]) == {_finding("runtime class gvisor, which is not a confidential-computing runtime class")}
+}
+
+test_denied_runtime_class_with_wrong_handler if {
+	rc := object.union(fx.runtime_class("kata-qemu-nvidia-gpu-snp", fx.cc_selector), {"inputs": {"metadata": {"name": "kata-qemu-nvidia-gpu-snp"}, "handler": "runc"}})
+	_deny([fx.phi_deployment, rc]) == {{"id": "PHI-CC-001", "urn": _urn, "msg": "PHI-CC-001: PHI workload nlp uses runtime class kata-qemu-nvidia-gpu-snp whose handler runc is not a confidential-computing runtime"}}
+}
+
+test_missing_runtime_class if {
+	d := fx.deployment("nlp", "phi", {"containers": [fx.container(fx.image, fx.env)]})
+	_deny([d]) == {_finding("no runtime class, i.e. the node's default runtime (runc) without a TEE")}
+}
+
+test_missing_classification_fails_closed if {
+	d := object.union(fx.phi_deployment, {"inputs": {"metadata": {"name": "nlp"}, "spec": {"template": {"spec": fx.pod("runc", [], [])}}}})
+	_deny([d]) == {_finding("runtime class runc, which shares the host kernel and has no TEE")}
+}
+
+test_unknown_runtime_class if {
+	_deny([_with_rc(fx.unknown)]) == {{"id": "PHI-CC-001", "urn": _urn, "msg": "PHI-CC-001: the runtime class is unknown at plan time; the control cannot be verified, so it fails closed", "unknown": ["spec.template.spec.runtimeClassName"]}}
+}

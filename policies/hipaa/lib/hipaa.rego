@@ -1,0 +1,290 @@
+# Shared vocabulary of the HIPAA rules: the plan's resources, their PHI classification, pod specs,
+# unknown values and findings. Rules import it as `data.phistack.lib.hipaa`.
+#
+# Every rule is written as `findings(ctx)` over a context built once from the gate input by
+# `context(doc)`, and its `deny`/`warn` iterates `findings(ctx)` with `ctx` below. Tests call
+# `findings(context(fixture))` directly instead of using `with input as`: regopy 1.5.2 crashes on
+# `with input as` over rules that pass input values to builtins.
+#
+# Nothing here joins all resources with all resources, so a rule stays linear in the plan's size.
+package phistack.lib.hipaa
+
+import rego.v1
+
+# The context of the current gate input, computed once per query and shared by every rule.
+ctx := context(input)
+
+# Everything rules look up, built in one pass over the plan's resources.
+context(doc) := c if {
+	rs := _resources(doc)
+	base := {
+		"today": _today(doc),
+		"resources": rs,
+		"by_urn": {r.urn: r | some r in rs},
+		"parents": {r.urn: _parent_list(r) | some r in rs},
+		"namespaces": _namespace_classes(rs),
+		"runtime_classes": _group_by_name(rs, "kubernetes:node.k8s.io/v1:RuntimeClass"),
+		"storage_classes": _group_by_name(rs, "kubernetes:storage.k8s.io/v1:StorageClass"),
+		"stack_urn": _stack_urn(doc, rs),
+	}
+	phi := [r | some r in rs; is_pod_workload(r); is_sensitive(base, r)]
+	attested := [r | some r in rs; component_kind(r) == "AttestedWorkload"; is_sensitive(base, r)]
+	samd := [r | some r in rs; component_kind(r) == "AttestedWorkload"; object.get(r.inputs, "samd", false) == true]
+	c := object.union(base, {
+		"phi_workloads": phi,
+		"phi_attested": attested,
+		"samd_workloads": samd,
+		"handles_phi": _handles_phi(base, phi, attested, samd),
+	})
+}
+
+_resources(doc) := doc.plan.resources if is_array(doc.plan.resources)
+
+else := []
+
+_today(doc) := doc.today if is_string(doc.today)
+
+else := ""
+
+class_label := "phistack.io/data-classification"
+
+classes := {"phi", "deidentified", "genetic", "none"}
+
+# Data that brings HIPAA (and GINA) into scope.
+sensitive := {"phi", "genetic"}
+
+# Pod-bearing Kubernetes types and where their pod spec lives in the manifest.
+pod_spec_paths := {
+	"kubernetes:apps/v1:Deployment": ["spec", "template", "spec"],
+	"kubernetes:apps/v1:StatefulSet": ["spec", "template", "spec"],
+	"kubernetes:apps/v1:DaemonSet": ["spec", "template", "spec"],
+	"kubernetes:apps/v1:ReplicaSet": ["spec", "template", "spec"],
+	"kubernetes:batch/v1:Job": ["spec", "template", "spec"],
+	"kubernetes:batch/v1:CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
+	"kubernetes:core/v1:Pod": ["spec"],
+}
+
+# phistack components whose children are platform plumbing, not PHI processing.
+infra_components := {"ConfidentialGpuCluster", "AuditLogShipping", "TlsEndpoint", "EncryptedStorage", "ProviderProfile"}
+
+# --- values ---------------------------------------------------------------------------------------
+
+is_unknown(value) if {
+	is_object(value)
+	value.__unknown__ == true
+}
+
+# The dotted path (relative to a resource's inputs) of the first unknown value along `path`.
+unknown_path(obj, path) := concat(".", array.slice(path, 0, i + 1)) if {
+	some i in numbers.range(0, count(path) - 1)
+	is_unknown(object.get(obj, array.slice(path, 0, i + 1), null))
+}
+
+# A non-empty string that is not a placeholder for an unknown value.
+non_empty_string(value) if {
+	is_string(value)
+	trim_space(value) != ""
+}
+
+digest_ref(value) if regex.match(`^sha256:[0-9a-f]{64}$`, value)
+
+image_pinned(image) if regex.match(`^[^@\s]+@sha256:[0-9a-f]{64}$`, image)
+
+# --- resources ------------------------------------------------------------------------------------
+
+kind_of(r) := parts[2] if {
+	startswith(r.type, "kubernetes:")
+	parts := split(r.type, ":")
+}
+
+# "AttestedWorkload" for "phistack:workload:AttestedWorkload".
+component_kind(r) := parts[2] if {
+	startswith(r.type, "phistack:")
+	parts := split(r.type, ":")
+	count(parts) == 3
+}
+
+components(c, kind) := [r | some r in c.resources; component_kind(r) == kind]
+
+of_type(c, type) := [r | some r in c.resources; r.type == type]
+
+is_pod_workload(r) if pod_spec_paths[r.type]
+
+pod_spec_path(r) := pod_spec_paths[r.type]
+
+pod_spec(r) := object.get(r.inputs, pod_spec_paths[r.type], {})
+
+name_of(r) := object.get(r.inputs, ["metadata", "name"], r.name)
+
+namespace_of(r) := object.get(r.inputs, ["metadata", "namespace"], "default")
+
+# Labels of a pod workload's pod template.
+template_labels(r) := object.get(r.inputs, array.concat(_template_path(r), ["metadata", "labels"]), {})
+
+# Every container of a pod spec (init and ephemeral included) with its path in the manifest.
+containers(r) := [{"path": concat("", [concat(".", array.concat(pod_spec_path(r), [field])), "[", format_int(i, 10), "]"]), "container": c} |
+	some field in ["initContainers", "containers", "ephemeralContainers"]
+	listed := object.get(pod_spec(r), field, [])
+	some i # `some i, c in xs` inside a comprehension does not parse on regopy
+	c := listed[i]
+]
+
+# Resources of a grouped index (see context) by metadata.name; empty when there is none.
+named(index, name) := object.get(index, name, [])
+
+_group_by_name(rs, type) := {name: [r | some r in typed; name_of(r) == name] |
+	typed := [t | some t in rs; t.type == type]
+	some x in typed
+	name := name_of(x)
+}
+
+# The stack resource's urn, or the urn Pulumi would give it.
+_stack_urn(doc, rs) := urns[0] if {
+	urns := [r.urn | some r in rs; r.type == "pulumi:pulumi:Stack"]
+	count(urns) > 0
+} else := concat("", ["urn:pulumi:", doc.plan.stack, "::", doc.plan.project, "::pulumi:pulumi:Stack::", doc.plan.project, "-", doc.plan.stack]) if {
+	is_string(doc.plan.stack)
+	is_string(doc.plan.project)
+} else := "urn:pulumi:unknown::unknown::pulumi:pulumi:Stack::unknown"
+
+# --- classification ------------------------------------------------------------------------------
+
+_parent_list(r) := [r.parent] if is_string(r.parent)
+
+else := []
+
+# A resource and all its ancestors (the parent graph of the context).
+ancestors(c, r) := graph.reachable(c.parents, {r.urn})
+
+# A label value outside the four classes counts as phi: fail closed.
+_normalize(cls) := cls if cls in classes
+
+else := "phi"
+
+# Classes a resource declares itself: a component's data_classification prop (an AttestedWorkload
+# or EncryptedStorage without one is phi), the classification label on its metadata or pod template.
+declared_classes(r) := {_component_class(r)} if {
+	component_kind(r) in {"AttestedWorkload", "EncryptedStorage"}
+} else := {_normalize(cls) |
+	some path in [["metadata", "labels", class_label], array.concat(_template_path(r), ["metadata", "labels", class_label])]
+	cls := object.get(r.inputs, path, null)
+	cls != null
+}
+
+_template_path(r) := array.slice(pod_spec_paths[r.type], 0, count(pod_spec_paths[r.type]) - 1) if is_pod_workload(r)
+
+else := ["spec", "template"]
+
+_component_class(r) := _normalize(object.get(r.inputs, "data_classification", "phi"))
+
+# Namespace name -> classes, from Namespace resources and ConfidentialGpuCluster declarations.
+_namespace_classes(rs) := {name: {cls | some e in entries; e[0] == name; cls := e[1]} |
+	entries := _namespace_entries(rs)
+	some entry in entries
+	name := entry[0]
+}
+
+_namespace_entries(rs) := array.concat(
+	[[name_of(r), _normalize(cls)] |
+		some r in rs
+		r.type == "kubernetes:core/v1:Namespace"
+		cls := object.get(r.inputs, ["metadata", "labels", class_label], null)
+		cls != null
+	],
+	[[ns.name, _normalize(object.get(ns, "data_classification", "phi"))] |
+		some r in rs
+		component_kind(r) == "ConfidentialGpuCluster"
+		some ns in object.get(r.inputs, "namespaces", [])
+	],
+)
+
+# Every class that applies to a resource: its own, its ancestors' and (for namespaced Kubernetes
+# objects) its namespace's.
+classes_of(c, r) := {cls |
+	some a in ancestors(c, r)
+	some cls in declared_classes(c.by_urn[a])
+} | object.get(c.namespaces, _namespace_key(r), set())
+
+_namespace_key(r) := namespace_of(r) if startswith(r.type, "kubernetes:")
+
+else := ""
+
+under_infra(c, r) if {
+	some a in ancestors(c, r)
+	component_kind(c.by_urn[a]) in infra_components
+}
+
+# A resource is sensitive when any class that applies to it is phi or genetic, or when it is a pod
+# workload that nothing classifies and no platform component owns (fail closed).
+is_sensitive(c, r) if {
+	some cls in classes_of(c, r)
+	cls in sensitive
+}
+
+is_sensitive(c, r) if {
+	is_pod_workload(r)
+	count(classes_of(c, r)) == 0
+	not under_infra(c, r)
+}
+
+is_genetic(c, r) if "genetic" in classes_of(c, r)
+
+# The stack is in HIPAA scope when it holds PHI or genetic data anywhere, or runs a medical device.
+_handles_phi(base, phi, attested, samd) := count(phi) + count(attested) + count(samd) + count(_sensitive_declared(base)) > 0
+
+_sensitive_declared(base) := {r.urn |
+	some r in base.resources
+	some cls in declared_classes(r)
+	cls in sensitive
+} | {name |
+	some name
+	cs := base.namespaces[name]
+	some cls in cs
+	cls in sensitive
+}
+
+# --- findings -------------------------------------------------------------------------------------
+
+finding(id, urn, msg) := {"id": id, "urn": urn, "msg": concat("", [id, ": ", msg])}
+
+unknown_finding(id, urn, what, paths) := {
+	"id": id,
+	"urn": urn,
+	"msg": concat("", [id, ": ", what, " is unknown at plan time; the control cannot be verified, so it fails closed"]),
+	"unknown": paths,
+}
+
+# --- helpers over containers and props -----------------------------------------------------------
+
+# Environment variables of a container as [name, value] pairs (a list may repeat a name).
+env_pairs(c) := {[e.name, e.value] |
+	some e in object.get(c, "env", [])
+	e.value
+}
+
+env_value(c, name) := [v | some pair in env_pairs(c); pair[0] == name; v := pair[1]]
+
+# The dotted paths of env values named in `names` that are unknown at plan time.
+unknown_env(r, names) := {concat("", [c.path, ".env[", format_int(i, 10), "].value"]) |
+	some c in containers(r)
+	some i
+	e := c.container.env[i]
+	e.name in names
+	is_unknown(e.value)
+}
+
+# Which listed props of a component are unknown at plan time.
+unknown_props(r, names) := [k | some k in names; is_unknown(object.get(r.inputs, k, null))]
+
+# --- the BAA registry ----------------------------------------------------------------------------
+
+baa_agreements := data.baa.agreements if is_array(data.baa.agreements)
+
+else := []
+
+# Registry entries for a ProviderProfile's provider and declared BAA reference.
+matching_agreements(profile) := [a |
+	some a in baa_agreements
+	a.provider == object.get(profile.inputs, "provider", null)
+	a.reference == object.get(profile.inputs, ["baa", "reference"], null)
+]
