@@ -97,7 +97,8 @@ class PulumiStack:
         except RuntimeError as err:  # the engine sent no summary event: nothing trustworthy to gate
             raise DeployError(f"pulumi preview of stack {self.name!r} ended without a summary: {err}") from err
         except Exception as err:  # unreadable CLI output: refuse rather than gate something half-read
-            raise DeployError(f"cannot read pulumi preview of stack {self.name!r}: {type(err).__name__}: {err}") from err
+            what = f"{type(err).__name__}: {err}"
+            raise DeployError(f"cannot read pulumi preview of stack {self.name!r}: {what}") from err
         return result.stdout
 
     def up(self, policy_packs: Sequence[str] = ()) -> UpOutcome:
@@ -114,7 +115,7 @@ class PulumiStack:
         except auto_errors.CommandError as err:
             return UpOutcome(result="failed", error=_error_line(err))
         except Exception as err:  # the CLI's output could not be read: the update may have happened, so record it
-            return UpOutcome(result="unknown", error=f"cannot read the result of pulumi up: {type(err).__name__}: {err}")
+            return UpOutcome(result="unknown", error=f"cannot read pulumi up's result: {type(err).__name__}: {err}")
         summary = result.summary
         return UpOutcome(
             result=str(summary.result),
