@@ -1,0 +1,102 @@
+"""``phistack attest verify``: check a GPU attestation report offline, for people debugging attestation."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from phistack.errors import InputError
+from runtime.attestation import AttestationError, ReferenceMeasurements, parse_nonce, verify_gpu_report
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "attest",
+        help="debug GPU attestation: verify a report offline against NVIDIA's device root",
+        description="Tools for GPU attestation evidence. Exit codes: 0 valid, 1 rejected, 2 bad input.",
+    )
+    commands = parser.add_subparsers(dest="attest_command", metavar="SUBCOMMAND", required=True)
+    verify = commands.add_parser(
+        "verify",
+        help="verify a GPU report: certificate chain to the root, report signature, nonce",
+        description=(
+            "Verify an NVIDIA GPU attestation report (SPDM GET_MEASUREMENTS request+response, hex text or "
+            "raw bytes) against its PEM certificate chain (leaf first), the trust anchor and the nonce the "
+            "report was requested with. Exit 0 valid (with a summary), 1 rejected (with the reason), "
+            "2 bad input."
+        ),
+    )
+    verify.add_argument("--gpu-report", required=True, metavar="FILE", help="the attestation report")
+    verify.add_argument("--cert-chain", required=True, metavar="FILE", help="PEM certificate chain, leaf first")
+    verify.add_argument("--nonce", required=True, metavar="HEX", help="the 32-byte nonce, 64 hex digits")
+    verify.add_argument("--root", required=True, metavar="FILE", help="trust anchor (NVIDIA device root, PEM)")
+    verify.add_argument("--at", metavar="TIME", help="check certificate validity at this RFC 3339 time (default: now)")
+    verify.add_argument(
+        "--reference-measurements",
+        metavar="FILE",
+        help="golden measurements (JSON) to compare the report's measurement blocks with",
+    )
+    verify.add_argument("--json", action="store_true", help="print the summary as JSON")
+    verify.set_defaults(handler=run_verify)
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise InputError(f"{path}: cannot read {what}: {err.strerror or err}") from err
+
+
+def _report_bytes(data: bytes) -> bytes:
+    """Hex text (NVIDIA's vector format) or the raw report."""
+    text = data.strip()
+    try:
+        return bytes.fromhex(text.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return data
+
+
+def parse_time(text: str | None) -> dt.datetime:
+    """An RFC 3339 time (``Z`` or an offset), or now."""
+    if text is None:
+        return dt.datetime.now(dt.UTC)
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"--at: not an RFC 3339 time: {text!r}") from None
+    if moment.tzinfo is None:
+        raise InputError(f"--at: time needs a timezone (e.g. Z): {text!r}")
+    return moment
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    report = _report_bytes(_read(args.gpu_report, "GPU report"))
+    chain = _read(args.cert_chain, "certificate chain")
+    try:
+        anchor = x509.load_pem_x509_certificate(_read(args.root, "trust anchor"))
+    except ValueError as err:
+        raise InputError(f"{args.root}: trust anchor is not a PEM certificate") from err
+    try:
+        nonce = parse_nonce(args.nonce)
+    except AttestationError as err:
+        raise InputError(f"--nonce: {err}") from err
+    at_time = parse_time(args.at)
+    references = ReferenceMeasurements.load(Path(args.reference_measurements)) if args.reference_measurements else None
+    verified = verify_gpu_report(report, chain, nonce, anchor, at_time=at_time)
+    summary: dict[str, Any] = {"result": "valid", **verified.summary()}
+    if references is not None:
+        outcome = references.compare(verified.report)
+        summary["measurements"] = {"status": outcome.status, "mismatched": list(outcome.mismatched)}
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    else:
+        print("valid: certificate chain, report signature and nonce verified")
+        for key, value in summary.items():
+            if key != "result":
+                print(f"  {key}: {value}")
+    return 0
