@@ -402,7 +402,7 @@ def cmd_up(args: Args) -> None:
     history.update(result="succeeded", endTime=_now().strftime(_HISTORY_TIME),
                    resourceChanges=doc.get("changeSummary", {}))
     _append_history(stack, history)
-    outputs = next((r["outputs"] for r in resources if r.get("type") == "pulumi:pulumi:Stack"), {})
+    outputs: dict[str, Any] = next((r["outputs"] for r in resources if r.get("type") == "pulumi:pulumi:Stack"), {})
     if outputs:
         print("\nOutputs:")
         for key, value in sorted(outputs.items()):
