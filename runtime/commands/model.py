@@ -66,7 +66,7 @@ def _init(args: argparse.Namespace) -> int:
     from runtime.workloads import get
 
     data = get(args.workload).init_model_file(seed=args.seed)
-    write_atomic(args.output, data)
+    _write(args.output, data)
     print(f"{hashlib.sha256(data).hexdigest()}  {args.output}")
     return 0
 
@@ -77,10 +77,18 @@ def _sample(args: argparse.Namespace) -> int:
     if not 1 <= args.count <= 100_000:
         raise InputError(f"--count must be between 1 and 100000, got {args.count} (--count)")
     data = get(args.workload).synthetic_inputs(args.count, args.seed)
-    write_atomic(args.output, data)
+    _write(args.output, data)
     print(f"wrote {args.count} synthetic {args.workload} record(s) to {args.output} ({len(data)} bytes)",
           file=sys.stderr)
     return 0
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"cannot create the output folder: {err.strerror or err} ({path.parent})") from err
+    write_atomic(path, data)
 
 
 def _digest(args: argparse.Namespace) -> int:
