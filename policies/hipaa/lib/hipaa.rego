@@ -288,3 +288,6 @@ matching_agreements(profile) := [a |
 	a.provider == object.get(profile.inputs, "provider", null)
 	a.reference == object.get(profile.inputs, ["baa", "reference"], null)
 ]
+
+# A set as a sorted array (regopy's sort of a set does not compare equal to an array).
+sorted(s) := sort([x | some x in s])

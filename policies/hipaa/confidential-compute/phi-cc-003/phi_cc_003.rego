@@ -45,7 +45,7 @@ findings(ctx) := {f |
 	some w in ctx.phi_workloads
 	paths := lib.unknown_env(w, _names)
 	count(paths) > 0
-	f := lib.unknown_finding("PHI-CC-003", w.urn, "the key broker or attestation policy", sort(paths))
+	f := lib.unknown_finding("PHI-CC-003", w.urn, "the key broker or attestation policy", lib.sorted(paths))
 } | {f |
 	some w in ctx.phi_workloads
 	count(lib.unknown_env(w, _names)) == 0
