@@ -45,10 +45,34 @@ _HISTORY_TIME = "%Y-%m-%dT%H:%M:%S.000Z"  # `pulumi stack history --json` times,
 
 # Flags that take a value (everything else starting with "-" is a switch).
 _VALUE_FLAGS = {
-    "--color", "--cwd", "-C", "--stack", "-s", "--event-log", "--exec-kind", "--policy-pack",
-    "--policy-pack-config", "--page-size", "--page", "--secrets-provider", "--message", "-m", "--parallel",
-    "-p", "--target", "--replace", "--exclude", "--config-file", "--client", "--tracing", "--verbose", "-v",
-    "--save-plan", "--plan", "--import-file", "--json-file",
+    "--color",
+    "--cwd",
+    "-C",
+    "--stack",
+    "-s",
+    "--event-log",
+    "--exec-kind",
+    "--policy-pack",
+    "--policy-pack-config",
+    "--page-size",
+    "--page",
+    "--secrets-provider",
+    "--message",
+    "-m",
+    "--parallel",
+    "-p",
+    "--target",
+    "--replace",
+    "--exclude",
+    "--config-file",
+    "--client",
+    "--tracing",
+    "--verbose",
+    "-v",
+    "--save-plan",
+    "--plan",
+    "--import-file",
+    "--json-file",
 }
 
 
@@ -201,11 +225,25 @@ def _events(doc: dict[str, Any], *, planning: bool) -> list[dict[str, Any]]:
     bodies: list[dict[str, Any]] = [{"preludeEvent": {"config": doc.get("config", {})}}]
     for step in doc.get("steps", []):
         state = step.get("newState") or step.get("oldState") or {}
-        metadata = {"op": step["op"], "urn": step["urn"], "type": state.get("type", ""),
-                    "provider": step.get("provider", ""), "new": step.get("newState"), "old": step.get("oldState")}
+        metadata = {
+            "op": step["op"],
+            "urn": step["urn"],
+            "type": state.get("type", ""),
+            "provider": step.get("provider", ""),
+            "new": step.get("newState"),
+            "old": step.get("oldState"),
+        }
         bodies.append({"resourcePreEvent": {"metadata": metadata, "planning": planning}})
-    bodies.append({"summaryEvent": {"maybeCorrupt": False, "durationSeconds": 1,
-                                    "resourceChanges": doc.get("changeSummary", {}), "PolicyPacks": {}}})
+    bodies.append(
+        {
+            "summaryEvent": {
+                "maybeCorrupt": False,
+                "durationSeconds": 1,
+                "resourceChanges": doc.get("changeSummary", {}),
+                "PolicyPacks": {},
+            }
+        }
+    )
     bodies.append({"cancelEvent": {}})
     return [{"sequence": index, "timestamp": stamp, **body} for index, body in enumerate(bodies)]
 
@@ -378,8 +416,13 @@ def cmd_up(args: Args) -> None:
     print(f"Updating ({stack}):")
     print("\n".join(_display_rows(doc, past=True)))
     config = {key: {"value": value, "secret": value == "[secret]"} for key, value in doc.get("config", {}).items()}
-    history = {"kind": "update", "startTime": started.strftime(_HISTORY_TIME), "message": "",
-               "environment": {"exec.kind": args.value("--exec-kind") or "cli"}, "config": config}
+    history = {
+        "kind": "update",
+        "startTime": started.strftime(_HISTORY_TIME),
+        "message": "",
+        "environment": {"exec.kind": args.value("--exec-kind") or "cli"},
+        "config": config,
+    }
     if "up" in os.environ.get("PULUMI_STANDIN_FAIL", "").split(","):
         history.update(result="failed", endTime=_now().strftime(_HISTORY_TIME), resourceChanges={})
         _append_history(stack, history)
@@ -399,8 +442,9 @@ def cmd_up(args: Args) -> None:
         "resources": resources,
     }
     _save_checkpoint(stack, checkpoint)
-    history.update(result="succeeded", endTime=_now().strftime(_HISTORY_TIME),
-                   resourceChanges=doc.get("changeSummary", {}))
+    history.update(
+        result="succeeded", endTime=_now().strftime(_HISTORY_TIME), resourceChanges=doc.get("changeSummary", {})
+    )
     _append_history(stack, history)
     outputs: dict[str, Any] = next((r["outputs"] for r in resources if r.get("type") == "pulumi:pulumi:Stack"), {})
     if outputs:
