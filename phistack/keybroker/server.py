@@ -132,7 +132,10 @@ class RunningBroker:
 
     def __init__(self, server: BrokerHttpServer) -> None:
         self.server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="keybroker", daemon=True)
+        # A short poll interval keeps shutdown quick; the loop only checks a flag.
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="keybroker", daemon=True
+        )
         self._thread.start()
 
     @property

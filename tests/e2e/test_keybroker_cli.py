@@ -82,7 +82,7 @@ def served(tmp_path: Path) -> Iterator[tuple[KeyBrokerClient, Path, bytes, subpr
             if port_file.exists() or process.poll() is not None:
                 break
             time.sleep(0.1)
-        assert port_file.exists(), process.stderr.read() if process.poll() is not None else "no port file"
+        assert port_file.exists(), (process.stderr.read() if process.stderr else "") or "no port file"
         port = int(port_file.read_text())
         yield KeyBrokerClient(f"https://127.0.0.1:{port}", ca_file=str(ca)), tmp_path, kek, process
     finally:
