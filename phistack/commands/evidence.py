@@ -13,10 +13,18 @@ from phistack import __version__
 from phistack.engine import ENGINES
 from phistack.errors import ExitCode, InputError
 from phistack.evidence import layout
-from phistack.evidence.catalogue import load_catalogue
-from phistack.evidence.pack import GateSettings, build_matrix, build_stack, write_pack
+from phistack.evidence.catalogue import Catalogue, load_catalogue
+from phistack.evidence.pack import (
+    GateSettings,
+    build_matrix,
+    build_stack,
+    check_target,
+    evidence_for_plan,
+    write_pack,
+)
+from phistack.plan.document import load_plan
 from phistack.plan.offline import load_project
-from phistack.workspace import parse_now, policies_for, project_root
+from phistack.workspace import parse_now, policies_for, project_root, relative
 
 _SAFE_STACK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # a stack name becomes a directory name in --all
 
@@ -37,6 +45,7 @@ def register(subparsers: Any) -> None:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("stack", nargs="?", help="stack name (stacks/Pulumi.STACK.yaml)")
     target.add_argument("--all", action="store_true", help="every stack of the project: a page each plus the matrix")
+    target.add_argument("--plan", metavar="FILE", help="a plan document written by `phistack plan` (no matrix)")
     parser.add_argument("-o", "--output", metavar="DIR", required=True, help="directory to write the pack to")
     parser.add_argument(
         "--no-matrix", action="store_true", help="with STACK: skip gating the other stacks for the matrix"
@@ -59,10 +68,39 @@ def _progress(message: str) -> None:
     print(f"phistack: {message}", file=sys.stderr)
 
 
+def _one_stack(args: argparse.Namespace, settings: GateSettings, catalogue: Catalogue) -> tuple[layout.Files, str]:
+    if args.plan:
+        evidence = evidence_for_plan(settings, load_plan(Path(args.plan)), relative(Path(args.plan)))
+        others: list[str] = []
+    else:
+        evidence = build_stack(settings, args.stack)  # the named stack must evaluate: bad input is exit 2
+        others = [] if args.no_matrix else load_project(settings.root).stacks()
+    _progress(f"{evidence.stack}: {evidence.decision.verdict}")
+    rows, _ = build_matrix(settings, others, {evidence.stack: evidence}, _progress)
+    controls = catalogue.reported([catalogue.map_rules(evidence.decision.rules)])
+    return layout.single_stack(evidence, rows, controls, __version__), f"stack {evidence.stack}"
+
+
+def _every_stack(settings: GateSettings, catalogue: Catalogue) -> tuple[layout.Files, str]:
+    project = load_project(settings.root)
+    stacks = project.stacks()
+    if not stacks:
+        raise InputError(f"{project.config_dir}: no stacks (Pulumi.<stack>.yaml) to report on")
+    unsafe = [s for s in stacks if not _SAFE_STACK.match(s)]
+    if unsafe:
+        raise InputError(f"stack name {unsafe[0]!r} cannot be used as a directory name in the pack")
+    rows, built = build_matrix(settings, stacks, {}, _progress)
+    if not built:
+        raise InputError("no stack could be evaluated; nothing to report")
+    controls = catalogue.reported(catalogue.map_rules(ev.decision.rules) for ev in built.values())
+    return layout.all_stacks(built, rows, controls, __version__), f"{len(built)} of {len(stacks)} stacks"
+
+
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    output = Path(args.output)
+    check_target(output)  # fail before minutes of planning, not after
     root = project_root(args.project)
-    project = load_project(root)
     catalogue = load_catalogue(Path(args.controls) if args.controls else None)
     # Policies first: a broken policy set is exit 3 whatever the stacks say.
     settings = GateSettings(
@@ -73,31 +111,9 @@ def run(args: argparse.Namespace) -> int:
         now=parse_now(args.now),
         waiver_files=args.waivers,
     )
-    output = Path(args.output)
-    stacks = project.stacks()
-    if args.all:
-        unsafe = [s for s in stacks if not _SAFE_STACK.match(s)]
-        if unsafe:
-            raise InputError(f"stack name {unsafe[0]!r} cannot be used as a directory name in the pack")
-        if not stacks:
-            raise InputError(f"{project.config_dir}: no stacks (Pulumi.<stack>.yaml) to report on")
-        rows, built = build_matrix(settings, stacks, {}, _progress)
-        if not built:
-            raise InputError("no stack could be evaluated; nothing to report")
-        controls = catalogue.reported(catalogue.map_rules(ev.decision.rules) for ev in built.values())
-        files = layout.all_stacks(built, rows, controls, __version__)
-        summary = f"{len(built)} of {len(stacks)} stacks"
-    else:
-        evidence = build_stack(settings, args.stack)  # the named stack must evaluate: bad input is exit 2
-        _progress(f"{args.stack}: {evidence.decision.verdict}")
-        others = [] if args.no_matrix else stacks
-        rows, _ = build_matrix(settings, others, {args.stack: evidence}, _progress)
-        controls = catalogue.reported([catalogue.map_rules(evidence.decision.rules)])
-        files = layout.single_stack(evidence, rows, controls, __version__)
-        summary = f"stack {args.stack} ({evidence.decision.verdict})"
+    files, summary = _every_stack(settings, catalogue) if args.all else _one_stack(args, settings, catalogue)
     write_pack(output, files, __version__)
     _progress(
-        f"wrote evidence pack for {summary} to {output}/ "
-        f"({len(files) + 1} files, {time.perf_counter() - started:.1f}s)"
+        f"wrote evidence pack for {summary} to {output}/ ({len(files) + 1} files, {time.perf_counter() - started:.1f}s)"
     )
     return ExitCode.OK

@@ -208,7 +208,8 @@ def workloads(plan: dict[str, Any]) -> list[Workload]:
                 report = provenance.get("evaluation_report")
                 if not isinstance(report, str) or not report.strip():
                     problems.append("no evaluation report reference")
-        runtime_class = inputs.get("runtime_class", "kata-qemu-nvidia-gpu-snp")  # the module's default
+        # Pulumi drops null props: an absent runtime_class is null, i.e. no confidential computing.
+        runtime_class = inputs.get("runtime_class")
         out.append(
             Workload(
                 urn=r["urn"],

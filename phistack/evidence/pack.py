@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from phistack.engine import PolicySet
 from phistack.errors import InputError, PhistackError
@@ -42,14 +43,20 @@ def build_stack(settings: GateSettings, stack: str) -> StackEvidence:
     """Plan ``stack`` offline, gate it and assess every control. Bad input raises InputError (exit 2)."""
     project = load_project(settings.root)
     plan = plan_stack(settings.root, stack)
+    return evidence_for_plan(settings, plan, relative(project.stack_file(stack)))
+
+
+def evidence_for_plan(settings: GateSettings, plan: dict[str, Any], artifact: str) -> StackEvidence:
+    """Gate a plan document (from any source) and assess every control."""
+    stack = str(plan["stack"])
     waivers = waivers_for(settings.waiver_files, settings.policies, settings.root, stack, settings.now.date())
     decision = evaluate(plan, settings.policies, engine=settings.engine, now=settings.now, waivers=waivers)
     mapping = settings.catalogue.map_rules(decision.rules)
     controls = assess(decision, plan, settings.catalogue, mapping)
     return StackEvidence(
         stack=stack,
-        project=str(plan.get("project", project.name)),
-        artifact=relative(project.stack_file(stack)),
+        project=str(plan.get("project", "")),
+        artifact=artifact,
         plan=plan,
         decision=decision,
         controls=controls,
@@ -85,7 +92,8 @@ def build_matrix(
     return rows, built
 
 
-def _check_target(target: Path) -> None:
+def check_target(target: Path) -> None:
+    """Refuse a target that is a file, or a non-empty directory that is not an earlier pack."""
     if target.exists() and not target.is_dir():
         raise InputError(f"{target}: cannot write the evidence pack: it exists and is not a directory")
     if target.is_dir() and any(target.iterdir()) and not (target / MARKER).is_file():
@@ -102,7 +110,7 @@ def write_pack(target: Path, files: Mapping[str, str | bytes], version: str) -> 
     is complete. ``SHA256SUMS`` lists every file so an auditor can check the pack is unaltered.
     """
     target = Path(os.path.abspath(target))
-    _check_target(target)
+    check_target(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
