@@ -104,6 +104,10 @@ def register(subparsers: Any) -> None:
     ship.set_defaults(handler=run_ship)
 
 
+def _warn(message: str) -> None:
+    print(f"phistack: warning: {message}", file=sys.stderr)
+
+
 def run_verify(args: argparse.Namespace) -> int:
     from runtime.audit.checkpoint import read_checkpoints
     from runtime.audit.keys import load_public_key
@@ -164,9 +168,8 @@ def run_ship(args: argparse.Namespace) -> int:
             hostname=args.hostname,
             sd_id=args.sd_id,
         )
-        shipper = Shipper(
-            target, log_path, log_id, on_error=lambda msg: print(f"phistack: warning: {msg}", file=sys.stderr)
-        )
+        # Retries are worth a warning only while following; a one-shot run reports its final error once.
+        shipper = Shipper(target, log_path, log_id, on_error=_warn if args.follow else None)
     except ValueError as err:
         raise InputError(str(err)) from err
     if not args.follow:

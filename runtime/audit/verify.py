@@ -110,7 +110,7 @@ def verify_log(
         source = "log"
         notes.append("checkpoint signatures checked against the key in the log's genesis record; pin it with --key")
 
-    newest: Checkpoint | None = None
+    # Authenticity first, so a forged checkpoint is reported as forged rather than as a truncation.
     for index, cp in enumerate(checkpoints, start=1):
         what = _describe(index, cp)
         if cp.log_id != state.log_id:
@@ -121,23 +121,25 @@ def verify_log(
             raise VerificationError(
                 f"{what}: signature does not verify under key {key_id(key)}{signer}: forged or altered checkpoint"
             )
-        if cp.tree_size > state.count:
+    newest: Checkpoint | None = None
+    if checkpoints:
+        index, newest = max(enumerate(checkpoints, start=1), key=lambda item: item[1].tree_size)
+        if newest.tree_size > state.count:  # the largest one shows everything that was cut off
             missing = (
                 f"record {state.count} is"
-                if cp.tree_size == state.count + 1
-                else f"records {state.count}..{cp.tree_size - 1} are"
+                if newest.tree_size == state.count + 1
+                else f"records {state.count}..{newest.tree_size - 1} are"
             )
             raise VerificationError(
-                f"log truncated: {what} covers {cp.tree_size} records but the log holds {state.count}: "
-                f"{missing} missing from the end"
+                f"log truncated: {_describe(index, newest)} covers {newest.tree_size} records but the log holds "
+                f"{state.count}: {missing} missing from the end"
             )
+    for index, cp in enumerate(checkpoints, start=1):
         if state.roots.get(cp.tree_size, b"").hex() != cp.root_hash:
             raise VerificationError(
-                f"{what}: its Merkle root does not match the log's first {cp.tree_size} records: the log was "
-                f"rewritten after it was signed, or the checkpoint is forged"
+                f"{_describe(index, cp)}: its Merkle root does not match the log's first {cp.tree_size} records: "
+                f"the log was rewritten after it was signed, or the checkpoint is forged"
             )
-        if newest is None or cp.tree_size >= newest.tree_size:
-            newest = cp
 
     if newest is None:
         notes.append("no checkpoints: a truncated tail cannot be detected without one")

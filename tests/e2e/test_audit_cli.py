@@ -1,0 +1,168 @@
+"""`phistack audit` as a user runs it: a subprocess, its exit code, stdout and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from phistack.cli import main as cli_main
+from runtime.audit import AuditLog
+from runtime.audit.keys import write_keypair
+from tests.support.cli import REPO, assert_one_line_error
+from tests.support.rsyslog import Rsyslog, rsyslog  # noqa: F401  (the fixture)
+
+
+def audit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m phistack audit ARGS`` in ``cwd``."""
+    return subprocess.run(
+        [sys.executable, "-m", "phistack", "audit", *args],
+        cwd=cwd,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+EVENTS = [
+    ("attestation.result", "success"),
+    ("key.release", "success"),
+    ("data.access", "success"),
+    ("inference.request", "failure"),
+    ("key.refusal", "denied"),
+]
+
+
+@pytest.fixture
+def signed_log(tmp_path: Path) -> Path:
+    """A log of five events with a checkpoint after each, written through the library (CLI start-up is slow)."""
+    key = write_keypair(tmp_path / "signer.key", tmp_path / "signer.pub")
+    for i, (action, outcome) in enumerate(EVENTS):
+        with AuditLog.open(tmp_path / "audit.log", signing_key=key, background=False) as log:
+            log.append("svc:runtime", action, f"dataset:{i}", outcome, {"i": i})
+    return tmp_path / "audit.log"
+
+
+def test_keygen_and_append_build_a_signed_log(tmp_path: Path) -> None:
+    keygen = audit("keygen", "-o", "signer", cwd=tmp_path)
+    assert keygen.returncode == 0, keygen.stderr
+    assert "wrote signer.key" in keygen.stdout
+    assert (tmp_path / "signer.key").stat().st_mode & 0o777 == 0o600
+    proc = audit(
+        "append", "audit.log", "--actor", "user:jane", "--action", "data.access", "--object", "dataset:ct",
+        "--outcome", "success", "--details", '{"bytes": 12}', "--key", "signer.key", cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert (record["seq"], record["actor"], record["details"]) == (1, "user:jane", {"bytes": 12})
+    verify = audit("verify", "audit.log", "--key", "signer.pub", cwd=tmp_path)
+    assert verify.returncode == 0 and "2 records intact" in verify.stdout
+    assert_one_line_error(audit("keygen", "-o", "signer", cwd=tmp_path), 2, "refusing to overwrite")
+
+
+def test_intact_log_exits_0_with_a_summary(signed_log: Path) -> None:
+    proc = audit("verify", "audit.log", "--key", "signer.pub", cwd=signed_log.parent)
+    assert proc.returncode == 0, proc.stderr
+    last_hash = json.loads(signed_log.read_bytes().splitlines()[-1])["hash"]
+    assert "OK: audit.log: 6 records intact, hash chain unbroken" in proc.stdout
+    assert f"last hash: {last_hash}" in proc.stdout
+    assert "checkpoints: 5 verified" in proc.stdout and "newest covers 6 records" in proc.stdout
+    as_json = audit("verify", "audit.log", "--json", cwd=signed_log.parent)
+    assert as_json.returncode == 0
+    result = json.loads(as_json.stdout)
+    assert (result["status"], result["records"], result["last_hash"]) == ("intact", 6, last_hash)
+
+
+def test_modified_record_exits_1_naming_the_record(signed_log: Path) -> None:
+    data = signed_log.read_bytes()
+    signed_log.write_bytes(data.replace(b'"dataset:2"', b'"dataset:7"'))
+    proc = audit("verify", "audit.log", cwd=signed_log.parent)
+    assert_one_line_error(proc, 1, "phistack: error: record 3 (line 4) was modified")
+
+
+def test_deleted_record_exits_1_naming_the_missing_sequence_number(signed_log: Path) -> None:
+    lines = signed_log.read_bytes().splitlines(keepends=True)
+    signed_log.write_bytes(b"".join(lines[:2] + lines[3:]))
+    proc = audit("verify", "audit.log", cwd=signed_log.parent)
+    assert_one_line_error(proc, 1, "record 2 is missing (deleted): line 3 holds record 3")
+
+
+def test_reordered_records_exit_1(signed_log: Path) -> None:
+    lines = signed_log.read_bytes().splitlines(keepends=True)
+    lines[2], lines[3] = lines[3], lines[2]
+    signed_log.write_bytes(b"".join(lines))
+    proc = audit("verify", "audit.log", cwd=signed_log.parent)
+    assert_one_line_error(proc, 1, "records reordered: line 3 holds record 3 where record 2 belongs")
+
+
+def test_truncated_tail_exits_1_against_the_checkpoint_held_elsewhere(signed_log: Path) -> None:
+    folder = signed_log.parent
+    (folder / "held.checkpoints").write_bytes((folder / "audit.log.checkpoints").read_bytes())
+    lines = signed_log.read_bytes().splitlines(keepends=True)
+    signed_log.write_bytes(b"".join(lines[:-2]))
+    (folder / "audit.log.checkpoints").unlink()  # whoever truncated the log removed its checkpoints too
+    assert audit("verify", "audit.log", cwd=folder).returncode == 0  # nothing to compare with locally
+    proc = audit("verify", "audit.log", "--checkpoint", "held.checkpoints", "--key", "signer.pub", cwd=folder)
+    assert_one_line_error(proc, 1, "log truncated: checkpoint", "records 4..5 are missing from the end")
+
+
+def test_forged_checkpoint_exits_1(signed_log: Path) -> None:
+    folder = signed_log.parent
+    cp = json.loads((folder / "audit.log.checkpoints").read_text().splitlines()[-1])
+    cp["tree_size"] = 4
+    (folder / "forged.checkpoints").write_text(json.dumps(cp) + "\n")
+    proc = audit("verify", "audit.log", "--checkpoint", "forged.checkpoints", "--key", "signer.pub", cwd=folder)
+    assert_one_line_error(proc, 1, "signature does not verify", "forged or altered checkpoint")
+    write_keypair(folder / "other.key", folder / "other.pub")
+    proc = audit("verify", "audit.log", "--key", "other.pub", cwd=folder)
+    assert_one_line_error(proc, 1, "signature does not verify under key")
+
+
+def test_bad_input_exits_2(tmp_path: Path, signed_log: Path) -> None:
+    assert_one_line_error(audit("verify", "missing.log", cwd=tmp_path), 2, "cannot read audit log")
+    (tmp_path / "junk.checkpoints").write_text("{nope\n")
+    proc = audit("verify", "audit.log", "--checkpoint", "junk.checkpoints", cwd=tmp_path)
+    assert_one_line_error(proc, 2, "malformed checkpoint JSON", "junk.checkpoints:1")
+    (tmp_path / "junk.pub").write_text("not a key")
+    assert_one_line_error(audit("verify", "audit.log", "--key", "junk.pub", cwd=tmp_path), 2, "not a PEM public key")
+    proc = audit("append", "audit.log", "--actor", "a", "--action", "Bad Action", "--object", "o",
+                 "--outcome", "success", cwd=tmp_path)  # fmt: skip
+    assert_one_line_error(proc, 2, "action must match")
+    proc = audit("append", "audit.log", "--actor", "a", "--action", "data.access", "--object", "o",
+                 "--outcome", "success", "--details", "{x", cwd=tmp_path)  # fmt: skip
+    assert_one_line_error(proc, 2, "--details is not JSON")
+
+
+def test_every_subcommand_has_help(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    top = audit("--help", cwd=tmp_path)
+    assert top.returncode == 0
+    for name in ("verify", "keygen", "append", "ship"):
+        assert name in top.stdout
+        with pytest.raises(SystemExit) as exited:  # in-process: the same parser, without the start-up cost
+            cli_main(["audit", name, "--help"])
+        assert exited.value.code == 0
+        text = capsys.readouterr().out
+        assert "usage: phistack audit " + name in text and len(text) > 300, name
+
+
+def test_ship_delivers_and_refuses(signed_log: Path, rsyslog: Rsyslog) -> None:  # noqa: F811
+    folder = signed_log.parent
+    common = ["--host", rsyslog.host, "--ca", str(rsyslog.pki.ca), "--server-name", "localhost"]
+    refused = audit("ship", "audit.log", *common, "--port", str(rsyslog.ports["tls12"]), cwd=folder)
+    assert_one_line_error(refused, 1, "does not offer TLS 1.3")
+    rogue = audit("ship", "audit.log", *common, "--port", str(rsyslog.ports["rogue"]), cwd=folder)
+    assert_one_line_error(rogue, 1, "presented a certificate that does not verify")
+    proc = audit("ship", "audit.log", *common, "--port", str(rsyslog.ports["tls13"]), "--hostname", "node-7",
+                 cwd=folder)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "6 records confirmed" in proc.stderr
+    received = rsyslog.wait_for(6, 10)
+    lines = signed_log.read_bytes().splitlines()
+    assert [message[message.index(b"] {") + 2 :] for message in received] == lines
+    again = audit("ship", "audit.log", *common, "--port", str(rsyslog.ports["tls13"]), cwd=folder)
+    assert again.returncode == 0 and "0 records confirmed" in again.stderr  # nothing new: nothing resent
