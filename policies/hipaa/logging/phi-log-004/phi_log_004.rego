@@ -1,0 +1,56 @@
+# METADATA
+# title: The runtime's own audit log has a sink
+# description: Every PHI or genetic pod workload configures the phistack runtime's audit sink (PHISTACK_AUDIT_SINK,
+#   host:port of the SIEM), so each decryption, key release and result write is recorded in the tamper-evident
+#   audit log and shipped off the node. A missing or malformed sink denies.
+# related_resources:
+# - ref: https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C/section-164.312#p-164.312(b)
+#   description: '45 CFR 164.312(b) Audit controls: Implement hardware, software, and/or procedural mechanisms
+#     that record and examine activity in information systems that contain or use electronic protected health
+#     information.'
+# - ref: https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C/section-164.308#p-164.308(a)(1)(ii)(D)
+#   description: '45 CFR 164.308(a)(1)(ii)(D) Information system activity review (Required): Implement procedures
+#     to regularly review records of information system activity, such as audit logs, access reports, and
+#     security incident tracking reports.'
+# custom:
+#   id: PHI-LOG-004
+#   severity: high
+#   enforcement: mandatory
+#   citations:
+#   - cfr: 45 CFR 164.312(b)
+#     title: Audit controls
+#     type: required
+#   - cfr: 45 CFR 164.308(a)(1)(ii)(D)
+#     title: Information system activity review
+#     type: required
+#   remediation: Set AttestedWorkload.audit_sink to the SIEM's host:port (the same SIEM AuditLogShipping
+#     ships to).
+package phistack.rules.phi_log_004
+
+import rego.v1
+
+import data.phistack.lib.hipaa as lib
+
+deny contains f if {
+	some f in findings(lib.ctx)
+}
+
+# Every finding of this rule for a rule context (lib.context of a gate input).
+findings(ctx) := {f |
+	some w in ctx.phi_workloads
+	paths := lib.unknown_env(w, {"PHISTACK_AUDIT_SINK"})
+	count(paths) > 0
+	f := lib.unknown_finding("PHI-LOG-004", w.urn, "the runtime audit sink", lib.sorted(paths))
+} | {f |
+	some w in ctx.phi_workloads
+	count(lib.unknown_env(w, {"PHISTACK_AUDIT_SINK"})) == 0
+	not _log4_sink(w)
+	f := lib.finding("PHI-LOG-004", w.urn, concat("", ["PHI workload ", lib.name_of(w), " has no runtime audit sink: no container sets PHISTACK_AUDIT_SINK to host:port"]))
+}
+
+_log4_sink(w) if {
+	some c in lib.containers(w)
+	some sink in lib.env_value(c.container, "PHISTACK_AUDIT_SINK")
+	is_string(sink)
+	regex.match(`^[A-Za-z0-9.\-]+:[0-9]{1,5}$`, sink)
+}
