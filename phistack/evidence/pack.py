@@ -93,7 +93,15 @@ def build_matrix(
 
 
 def check_target(target: Path) -> None:
-    """Refuse a target that is a file, or a non-empty directory that is not an earlier pack."""
+    """Refuse a target that is a file, under a file or read-only, or a non-empty directory that is not a pack."""
+    target = Path(os.path.abspath(target))
+    ancestor = target.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError(f"{target}: cannot write the evidence pack: {ancestor} is not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InputError(f"{target}: cannot write the evidence pack: {ancestor} is not writable")
     if target.exists() and not target.is_dir():
         raise InputError(f"{target}: cannot write the evidence pack: it exists and is not a directory")
     if target.is_dir() and any(target.iterdir()) and not (target / MARKER).is_file():

@@ -1,0 +1,265 @@
+"""`phistack evidence` end to end through the CLI: what a pack holds, waivers with approver and expiry, model
+provenance, the matrix, self-contained HTML, and bad input (one line, exit 2, no partial directory)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from phistack.errors import InputError
+from phistack.evidence.pack import MARKER, write_pack
+from phistack.plan.document import dump_plan
+from tests.support.cli import assert_one_line_error, run_cli
+from tests.support.paths import MINI_PROJECT, REPO, STARTER_POLICIES
+from tests.test_evidence_plans import EVALUATION, MANIFEST, MODEL, clinical_plan
+
+MINI = ["--project", str(MINI_PROJECT), "--policies", str(STARTER_POLICIES)]
+NOW = ["--now", "2026-11-27T12:00:00Z"]
+HIPAA = ["--policies", str(REPO / "policies")]
+
+WAIVERS = """\
+waivers:
+  - id: WVR-2026-031
+    rule: PHI-CC-001
+    stack: "*"
+    resource: "*sepsis-risk*"
+    justification: Pilot nodes are replaced by CC-on H100 nodes in December.
+    approver: jane.doe@example-hospital.org
+    compensating_control: Dedicated single-tenant nodes; no other tenant can schedule.
+    expires: 2026-12-20
+"""
+
+
+def _sums_ok(pack: Path) -> None:
+    for line in (pack / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split("  ", 1)
+        assert hashlib.sha256((pack / name).read_bytes()).hexdigest() == digest, name
+
+
+def _self_contained(html: str) -> None:
+    assert "<script" not in html.lower()
+    # No stylesheet, image or font is fetched from anywhere: every URL in the page is a relative link.
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html, re.IGNORECASE)
+    assert "@import" not in html and "url(" not in html
+
+
+@pytest.fixture(scope="module")
+def waived_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A denied PHI stack (no BAA) whose runc workload is waived, with a medical-device model to trace."""
+    base = tmp_path_factory.mktemp("waived")
+    plan = base / "plan.json"
+    plan.write_text(dump_plan(clinical_plan("sepsis-pilot", baa=False, runtime_class="runc")))
+    waivers = base / "waivers.yaml"
+    waivers.write_text(WAIVERS)
+    out = base / "pack"
+    proc = run_cli("evidence", "--plan", str(plan), *HIPAA, *NOW, "--waivers", str(waivers), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "wrote evidence pack for stack sepsis-pilot" in proc.stderr
+    return out
+
+
+def test_pack_holds_pages_decision_plan_and_checksums(waived_pack: Path) -> None:
+    names = sorted(p.name for p in waived_pack.iterdir())
+    assert names == sorted(
+        [MARKER, "SHA256SUMS", "decision.json", "evidence.json", "evidence.md", "index.html", "plan.json"]
+    )
+    _sums_ok(waived_pack)
+    decision = json.loads((waived_pack / "decision.json").read_text())
+    assert decision["schema_version"] == "phistack.decision/v1" and decision["decision"] == "denied"
+    plan_digest = "sha256:" + hashlib.sha256((waived_pack / "plan.json").read_bytes()).hexdigest()
+    assert decision["plan_digest"] == plan_digest  # the page traces to the exact plan it was built from
+    assert plan_digest in (waived_pack / "index.html").read_text()
+
+
+def test_controls_in_the_pack_follow_the_decision(waived_pack: Path) -> None:
+    evidence = json.loads((waived_pack / "evidence.json").read_text())
+    statuses = {c["control"]: c["status"] for c in evidence["controls"]}
+    assert statuses["baa"] == "not-met"
+    assert statuses["encryption-in-use"] in {"waived", "not-met"}  # runc is waived; other CC rules may still fail
+    html = (waived_pack / "index.html").read_text()
+    assert 'id="control-baa" data-control="baa" data-status="not-met"' in html
+    assert "PHI-BAA-001" in html
+
+
+def test_waivers_are_listed_with_approver_and_expiry(waived_pack: Path) -> None:
+    html = (waived_pack / "index.html").read_text()
+    row = re.search(r'<tr data-waiver="WVR-2026-031">.*?</tr>', html, re.DOTALL)
+    assert row is not None
+    for text in ("PHI-CC-001", "jane.doe@example-hospital.org", "2026-12-20", "Dedicated single-tenant nodes"):
+        assert text in row.group(0)
+    markdown = (waived_pack / "evidence.md").read_text()
+    assert "| WVR-2026-031 | `PHI-CC-001` | jane.doe@example-hospital.org | 2026-12-20 | active |" in markdown
+    (entry,) = json.loads((waived_pack / "evidence.json").read_text())["waivers"]
+    assert (entry["approver"], entry["expires"], entry["state"]) == (
+        "jane.doe@example-hospital.org",
+        "2026-12-20",
+        "active",
+    )
+    assert entry["findings"], "the waiver lists the findings it covers"
+
+
+def test_model_provenance_is_shown_for_medical_device_workloads(waived_pack: Path) -> None:
+    html = (waived_pack / "index.html").read_text()
+    row = re.search(r'<tr data-workload="sepsis-risk">.*?</tr>', html, re.DOTALL)
+    assert row is not None
+    assert f'title="{MODEL}"' in row.group(0) and f'title="{MANIFEST}"' in row.group(0)
+    assert EVALUATION in row.group(0) and "complete" in row.group(0)
+    markdown = (waived_pack / "evidence.md").read_text()
+    assert f"`{MODEL}`" in markdown and EVALUATION in markdown
+
+
+def test_gpu_inventory_and_provider_are_shown(waived_pack: Path) -> None:
+    html = (waived_pack / "index.html").read_text()
+    assert "A100 80GB" in html and "helix-gpu" in html and "secure-cloud" in html
+    assert json.loads((waived_pack / "evidence.json").read_text())["gpu_cost"]["total_gpus"] == 4
+
+
+def test_pages_are_self_contained(waived_pack: Path) -> None:
+    _self_contained((waived_pack / "index.html").read_text())
+
+
+def test_incomplete_provenance_is_flagged(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    partial = {"model_digest": MODEL, "training_data_manifest_digest": "latest", "evaluation_report": ""}
+    plan.write_text(dump_plan(clinical_plan("device", provenance=partial)))
+    out = tmp_path / "pack"
+    proc = run_cli("evidence", "--plan", str(plan), *HIPAA, *NOW, "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    html = (out / "index.html").read_text()
+    assert "incomplete" in html
+    assert "training-data manifest digest is not a sha256 digest; no evaluation report reference" in html
+
+
+# --- one stack with the matrix, and every stack -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def all_pack(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("all") / "pack"
+    proc = run_cli("evidence", "--all", *MINI, *NOW, "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out, proc.stderr
+
+
+def test_all_mode_writes_a_page_per_stack_and_the_matrix(all_pack: tuple[Path, str]) -> None:
+    out, stderr = all_pack
+    assert sorted(p.name for p in (out / "stacks").iterdir()) == ["dev", "runc", "unknown"]
+    for stack in ("dev", "runc", "unknown"):
+        for name in ("index.html", "evidence.md", "evidence.json", "decision.json", "plan.json"):
+            assert (out / "stacks" / stack / name).is_file()
+    assert (out / "index.html").read_text() == (out / "matrix.html").read_text()
+    _sums_ok(out)
+    # The two stacks that cannot be planned stay visible as error rows; the run says so.
+    assert "warning: stack broken could not be evaluated" in stderr
+    assert "wrote evidence pack for 3 of 5 stacks" in stderr
+
+
+def test_matrix_has_a_row_per_stack_with_a_status_per_control(all_pack: tuple[Path, str]) -> None:
+    out, _ = all_pack
+    html = (out / "matrix.html").read_text()
+    _self_contained(html)
+    assert re.findall(r'<tr data-stack="([^"]+)"', html) == ["broken", "dev", "failing", "runc", "unknown"]
+    assert '<a href="stacks/runc/index.html">runc</a>' in html
+    runc = re.search(r'<tr data-stack="runc".*?</tr>', html, re.DOTALL)
+    assert runc is not None
+    # FIX-CC-001 cites 164.312(a)(2)(iv): the runc stack fails encryption at rest; the namespace rule passes.
+    assert 'data-control="encryption-at-rest" data-status="not-met"' in runc.group(0)
+    assert 'data-control="access-control" data-status="met"' in runc.group(0)
+    assert 'data-control="baa" data-status="not-assessed"' in runc.group(0)
+    broken = re.search(r'<tr data-stack="broken".*?</tr>', html, re.DOTALL)
+    assert broken is not None and "s-error" in broken.group(0) and "invalid YAML" in broken.group(0)
+    for label in ("Met", "Not met", "Waived", "N/A", "Not assessed"):
+        assert f"</span> {label}</span>" in html  # the legend spells out every state in words
+    markdown = (out / "matrix.md").read_text()
+    assert "| runc | denied | ✗ Not met |" in markdown
+
+
+def test_stack_pages_in_all_mode_link_to_the_shared_matrix(all_pack: tuple[Path, str]) -> None:
+    out, _ = all_pack
+    page = (out / "stacks" / "dev" / "index.html").read_text()
+    assert 'href="../../matrix.html"' in page and '<a href="../runc/index.html">runc</a>' in page
+    assert '<tr data-stack="dev" class="current">' in page
+
+
+def test_single_stack_pack_embeds_the_matrix(tmp_path: Path) -> None:
+    out = tmp_path / "dev-pack"
+    proc = run_cli("evidence", "dev", *MINI, *NOW, "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    page = (out / "index.html").read_text()
+    assert page.count('<table class="matrix"') == 1
+    assert re.findall(r'<tr data-stack="([^"]+)"', page) == ["broken", "dev", "failing", "runc", "unknown"]
+    assert (out / "matrix.html").is_file() and (out / "matrix.md").is_file()
+    assert "FIX-ADV-001" in page  # a finding of a rule no control claims is still shown
+
+
+# --- bad input ----------------------------------------------------------------------------------------
+
+
+def test_unknown_stack_is_one_line_exit_2_and_no_directory(tmp_path: Path) -> None:
+    out = tmp_path / "pack"
+    proc = run_cli("evidence", "nosuch", *MINI, "-o", str(out))
+    assert_one_line_error(proc, 2, "unknown stack 'nosuch'")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_output_is_one_line_exit_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    proc = run_cli("evidence", "dev", *MINI, "--no-matrix", "-o", str(blocker / "pack"))
+    assert_one_line_error(proc, 2, "cannot write the evidence pack", "is not a directory")
+    proc = run_cli("evidence", "dev", *MINI, "--no-matrix", "-o", str(blocker))
+    assert_one_line_error(proc, 2, "exists and is not a directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_refuses_a_non_empty_directory_that_is_not_a_pack(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("keep me")
+    proc = run_cli("evidence", "dev", *MINI, "--no-matrix", "-o", str(tmp_path))
+    assert_one_line_error(proc, 2, "not empty and holds no earlier pack")
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+def test_rerun_replaces_an_earlier_pack(tmp_path: Path) -> None:
+    out = tmp_path / "pack"
+    write_pack(out, {"index.html": "old", "stale.md": "old"}, "test")
+    proc = run_cli("evidence", "dev", *MINI, *NOW, "--no-matrix", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert not (out / "stale.md").exists() and "HIPAA evidence: dev" in (out / "index.html").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pack"]  # no staging or backup left beside it
+
+
+def test_write_pack_leaves_nothing_behind_on_failure(tmp_path: Path) -> None:
+    out = tmp_path / "pack"
+    with pytest.raises(InputError, match="cannot write the evidence pack"):
+        write_pack(out, {"index.html": "ok", "index.html/child": "clash"}, "test")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_broken_policy_set_is_exit_3(tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "bad.rego").write_text("package phistack.main\n\nresult := {\n")
+    proc = run_cli(
+        "evidence",
+        "dev",
+        "--project",
+        str(MINI_PROJECT),
+        "--policies",
+        str(policies),
+        "--no-matrix",
+        "-o",
+        str(tmp_path / "pack"),
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert not (tmp_path / "pack").exists()
+
+
+def test_help_describes_the_command() -> None:
+    proc = run_cli("evidence", "--help")
+    assert proc.returncode == 0
+    for text in ("--all", "--plan", "-o DIR", "matrix"):
+        assert text in proc.stdout

@@ -1,0 +1,297 @@
+"""Control status derivation: met / not met / waived / not applicable / not assessed, and how rules map to controls
+(by id prefix, else by the 45 CFR sections their METADATA cites)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phistack.errors import InputError
+from phistack.evidence.catalogue import Catalogue, load_catalogue, normalize_cfr
+from phistack.evidence.status import ControlStatus, assess
+from phistack.findings import Citation, Decision, Enforcement, Finding, Status
+from tests.test_evidence_plans import PlanBuilder, clinical_plan, deidentified_plan
+
+
+def _rule(rule_id: str, *cfr: str, title: str = "") -> dict[str, Any]:
+    return {
+        "title": title or f"rule {rule_id}",
+        "custom": {"id": rule_id, "severity": "high", "citations": [{"cfr": c, "type": "required"} for c in cfr]},
+    }
+
+
+RULES: dict[str, dict[str, Any]] = {
+    "PHI-ENC-001": _rule("PHI-ENC-001", "45 CFR 164.312(a)(2)(iv)"),
+    "PHI-TLS-001": _rule("PHI-TLS-001", "45 CFR 164.312(e)(1)", "45 CFR 164.312(e)(2)(ii)"),
+    # Cites the encryption section too, but its prefix says where it belongs.
+    "PHI-CC-001": _rule("PHI-CC-001", "45 CFR 164.312(a)(2)(iv)", "45 CFR 164.312(c)(1)"),
+    "PHI-BAA-001": _rule("PHI-BAA-001", "45 CFR 164.308(b)(1)", "45 CFR 164.314(a)(1)"),
+    "PHI-LOG-001": _rule("PHI-LOG-001", "45 CFR 164.312(b)"),
+    # No known prefix: mapped by citation alone.
+    "ORG-RBAC-007": _rule("ORG-RBAC-007", "45 CFR § 164.312(a)(1)"),
+    # Maps to nothing: reported as another finding, never silently dropped.
+    "ORG-DR-001": _rule("ORG-DR-001", "45 CFR 164.308(a)(7)"),
+}
+
+
+def _finding(rule_id: str, urn: str, *, advisory: bool = False, unknown: list[str] | None = None) -> Finding:
+    return Finding(
+        id=rule_id,
+        title=RULES[rule_id]["title"],
+        severity="high",
+        enforcement=Enforcement.ADVISORY if advisory else Enforcement.MANDATORY,
+        urn=urn,
+        message=f"{rule_id}: something is wrong",
+        citations=[Citation(c["cfr"]) for c in RULES[rule_id]["custom"]["citations"]],
+        unknown=unknown or [],
+    )
+
+
+def _waive(finding: Finding, *, expired: bool = False) -> Finding:
+    finding.status = Status.WAIVER_EXPIRED if expired else Status.WAIVED
+    finding.waiver = {
+        "id": "WVR-2026-014",
+        "rule": finding.id,
+        "stack": "*",
+        "resource": "*",
+        "justification": "Pilot hardware, replaced next month.",
+        "approver": "jane.doe@example-hospital.org",
+        "compensating_control": "Single-tenant nodes only.",
+        "expires": "2026-11-01" if expired else "2026-12-20",
+    }
+    return finding
+
+
+def _decision(plan: dict[str, Any], findings: list[Finding], rules: dict[str, Any] | None = None) -> Decision:
+    return Decision(
+        stack=plan["stack"],
+        findings=findings,
+        plan_digest="sha256:" + "0" * 64,
+        policy_digest="sha256:" + "1" * 64,
+        engine="regorus",
+        evaluated_at="2026-11-27T12:00:00Z",
+        rules=RULES if rules is None else rules,
+    )
+
+
+def _urn(plan: dict[str, Any], type_suffix: str) -> str:
+    return next(r["urn"] for r in plan["resources"] if r["type"].endswith(type_suffix))
+
+
+def _statuses(decision: Decision, plan: dict[str, Any]) -> dict[str, ControlStatus]:
+    return {c.control.id: c.status for c in assess(decision, plan, load_catalogue())}
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return load_catalogue()
+
+
+# --- mapping ----------------------------------------------------------------------------------------
+
+
+def test_rules_map_by_prefix_first_then_by_citation(catalogue: Catalogue) -> None:
+    mapping = catalogue.map_rules(RULES)
+    assert mapping.by_control["encryption-at-rest"] == ["PHI-ENC-001"]
+    assert mapping.by_control["encryption-in-use"] == ["PHI-CC-001"]  # not also at rest or integrity
+    assert mapping.by_control["encryption-in-transit"] == ["PHI-TLS-001"]
+    assert mapping.by_control["access-control"] == ["ORG-RBAC-007"]
+    assert mapping.by_control["baa"] == ["PHI-BAA-001"]
+    assert mapping.by_control["audit-logging"] == ["PHI-LOG-001"]
+    assert mapping.unmapped == ["ORG-DR-001"]
+
+
+def test_a_rule_without_prefix_lands_under_every_control_it_cites(catalogue: Catalogue) -> None:
+    mapping = catalogue.map_rules({"ORG-X-001": _rule("ORG-X-001", "164.312(b)", "45 CFR 164.308(b)(1)")})
+    assert mapping.controls_of("ORG-X-001") == ["baa", "audit-logging"]
+
+
+@pytest.mark.parametrize(
+    ("citation", "section", "matches"),
+    [
+        ("45 CFR 164.312(e)(1)", "164.312(e)(1)", True),
+        ("45 CFR § 164.312(e)(1)(i)", "164.312(e)(1)", True),  # a sub-paragraph
+        ("45 CFR 164.312(e)(2)(ii)", "164.312(e)(1)", False),  # a sibling paragraph
+        ("45 CFR 164.3121", "164.312", False),
+        ("164.308(b)(1)", "164.308(b)", True),
+    ],
+)
+def test_cited_sections_match_paragraph_and_sub_paragraphs(citation: str, section: str, matches: bool) -> None:
+    catalogue = load_catalogue()
+    control = catalogue.controls[0].model_copy(update={"cfr": (section,), "rule_prefixes": ()})
+    assert control.cites(citation) is matches
+    assert normalize_cfr("45 CFR  § 164.312(a)(1)") == "164.312(a)(1)"
+
+
+def test_optional_controls_appear_only_when_a_rule_backs_them(catalogue: Catalogue) -> None:
+    base = [c.id for c in catalogue.reported([catalogue.map_rules(RULES)])]
+    assert "integrity" not in base and "transmission-security" not in base
+    with_integrity = catalogue.reported([catalogue.map_rules({**RULES, "PHI-INT-001": _rule("PHI-INT-001")})])
+    assert "integrity" in [c.id for c in with_integrity]
+    assert base == [
+        "encryption-at-rest",
+        "encryption-in-transit",
+        "encryption-in-use",
+        "access-control",
+        "baa",
+        "audit-logging",
+    ]
+
+
+# --- status -----------------------------------------------------------------------------------------
+
+
+def test_every_control_met_when_no_rule_finds_anything() -> None:
+    plan = clinical_plan()
+    assert set(_statuses(_decision(plan, []), plan).values()) == {ControlStatus.MET}
+
+
+def test_open_mandatory_finding_makes_its_control_not_met() -> None:
+    plan = clinical_plan(baa=False)
+    decision = _decision(plan, [_finding("PHI-BAA-001", _urn(plan, "ProviderProfile"))])
+    results = {c.control.id: c for c in assess(decision, plan, load_catalogue())}
+    assert results["baa"].status is ControlStatus.NOT_MET
+    assert results["baa"].reason == "1 blocking finding"
+    assert [r.result for r in results["baa"].rules] == ["fails"]
+    assert results["encryption-at-rest"].status is ControlStatus.MET
+
+
+def test_unknown_at_plan_time_is_not_met_and_says_so() -> None:
+    plan = clinical_plan()
+    finding = _finding("PHI-ENC-001", _urn(plan, "StorageClass"), unknown=["parameters.kmsKeyId"])
+    result = next(
+        c for c in assess(_decision(plan, [finding]), plan, load_catalogue()) if c.control.id == "encryption-at-rest"
+    )
+    assert result.status is ControlStatus.NOT_MET
+    assert "1 undecidable at plan time" in result.reason
+
+
+def test_waived_finding_makes_its_control_waived() -> None:
+    plan = clinical_plan(runtime_class="runc")
+    decision = _decision(plan, [_waive(_finding("PHI-CC-001", _urn(plan, "Deployment")))])
+    results = {c.control.id: c for c in assess(decision, plan, load_catalogue())}
+    assert results["encryption-in-use"].status is ControlStatus.WAIVED
+    assert "WVR-2026-014" in results["encryption-in-use"].reason
+    assert decision.allowed
+
+
+def test_expired_waiver_counts_as_not_met() -> None:
+    plan = clinical_plan(runtime_class="runc")
+    decision = _decision(plan, [_waive(_finding("PHI-CC-001", _urn(plan, "Deployment")), expired=True)])
+    result = next(c for c in assess(decision, plan, load_catalogue()) if c.control.id == "encryption-in-use")
+    assert result.status is ControlStatus.NOT_MET
+    assert "1 with an expired waiver" in result.reason
+
+
+def test_one_open_finding_outweighs_a_waived_one() -> None:
+    plan = clinical_plan(runtime_class="runc")
+    deployment = _urn(plan, "Deployment")
+    findings = [_waive(_finding("PHI-CC-001", deployment)), _finding("PHI-CC-001", _urn(plan, "RuntimeClass"))]
+    assert _statuses(_decision(plan, findings), plan)["encryption-in-use"] is ControlStatus.NOT_MET
+
+
+def test_advisory_findings_do_not_fail_a_control() -> None:
+    plan = clinical_plan()
+    decision = _decision(plan, [_finding("PHI-LOG-001", _urn(plan, "DaemonSet"), advisory=True)])
+    result = next(c for c in assess(decision, plan, load_catalogue()) if c.control.id == "audit-logging")
+    assert result.status is ControlStatus.MET
+    assert result.reason == "1 rule passed; 1 advisory finding(s)"
+    assert [r.result for r in result.rules] == ["advisory"]
+
+
+def test_control_without_its_resources_is_not_applicable() -> None:
+    builder = PlanBuilder("batch-only")
+    builder.provider()
+    builder.cluster()
+    builder.workload()
+    plan = builder.plan()
+    statuses = _statuses(_decision(plan, []), plan)
+    assert statuses["encryption-at-rest"] is ControlStatus.NOT_APPLICABLE  # no storage declared
+    assert statuses["encryption-in-transit"] is ControlStatus.NOT_APPLICABLE  # no endpoint declared
+    assert statuses["encryption-in-use"] is ControlStatus.MET
+    assert statuses["baa"] is ControlStatus.MET  # always applies to a PHI stack
+
+
+def test_a_finding_makes_a_control_applicable_whatever_the_resources() -> None:
+    builder = PlanBuilder("hostpath")
+    builder.workload()
+    plan = builder.plan()
+    decision = _decision(plan, [_finding("PHI-ENC-001", _urn(plan, "Deployment"))])
+    result = next(c for c in assess(decision, plan, load_catalogue()) if c.control.id == "encryption-at-rest")
+    assert result.status is ControlStatus.NOT_MET
+    assert [r.label for r in result.resources] == ["Deployment sepsis-risk-deployment"]
+
+
+def test_stack_without_phi_is_not_applicable_unless_something_was_found() -> None:
+    plan = deidentified_plan()
+    statuses = _statuses(_decision(plan, []), plan)
+    assert set(statuses.values()) == {ControlStatus.NOT_APPLICABLE}
+    found = _decision(plan, [_finding("PHI-CC-001", _urn(plan, "Deployment"))])
+    assert _statuses(found, plan)["encryption-in-use"] is ControlStatus.NOT_MET
+
+
+def test_control_no_rule_checks_is_not_assessed_never_met() -> None:
+    plan = clinical_plan()
+    rules = {k: v for k, v in RULES.items() if k != "PHI-TLS-001"}
+    result = next(
+        c for c in assess(_decision(plan, [], rules), plan, load_catalogue()) if c.control.id == "encryption-in-transit"
+    )
+    assert result.status is ControlStatus.NOT_ASSESSED
+    assert result.rules == []
+    # The control's own CFR sections stand in for the (absent) rules' citations.
+    assert [c["cfr"] for c in result.citations] == ["45 CFR 164.312(e)(2)(ii)"]
+
+
+def test_resources_behind_a_control_are_those_of_its_types() -> None:
+    plan = clinical_plan()
+    result = next(
+        c for c in assess(_decision(plan, []), plan, load_catalogue()) if c.control.id == "encryption-at-rest"
+    )
+    assert sorted(r.label for r in result.resources) == [
+        "EncryptedStorage store",
+        "PersistentVolumeClaim store-notes",
+        "StorageClass store-class",
+    ]
+
+
+def test_control_json_names_rules_findings_and_resources() -> None:
+    plan = clinical_plan(baa=False)
+    provider = _urn(plan, "ProviderProfile")
+    result = next(
+        c
+        for c in assess(_decision(plan, [_finding("PHI-BAA-001", provider)]), plan, load_catalogue())
+        if c.control.id == "baa"
+    )
+    document = result.to_json()
+    assert document["status"] == "not-met"
+    assert document["rules"][0]["id"] == "PHI-BAA-001" and document["rules"][0]["findings"][0]["urn"] == provider
+    assert document["resources"] == [provider]
+    assert {c["cfr"] for c in document["citations"]} == {"45 CFR 164.308(b)(1)", "45 CFR 164.314(a)(1)"}
+
+
+# --- the catalogue file -----------------------------------------------------------------------------
+
+
+def test_shipped_catalogue_covers_the_required_controls(catalogue: Catalogue) -> None:
+    ids = {c.id for c in catalogue.controls}
+    assert {
+        "encryption-at-rest",
+        "encryption-in-transit",
+        "encryption-in-use",
+        "access-control",
+        "baa",
+        "audit-logging",
+    } <= ids
+    assert all(c.cfr or c.rule_prefixes for c in catalogue.controls)
+
+
+def test_malformed_catalogue_is_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "controls.yaml"
+    path.write_text("controls:\n  - id: Bad Id\n    title: x\n")
+    with pytest.raises(InputError, match=r"controls\.0\.id"):
+        load_catalogue(path)
+    path.write_text("controls:\n  - {id: a, title: A}\n  - {id: a, title: B}\n")
+    with pytest.raises(InputError, match="duplicate control id 'a'"):
+        load_catalogue(path)
