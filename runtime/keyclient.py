@@ -4,7 +4,8 @@
     with client.unwrap("chest-ct-2026", wrapped_dek, evidence=nvml_evidence()) as dek:
         ...  # dek is a bytearray, zeroised when the block ends
 
-or, with envelope encryption, as a KEK whose every use is attested::
+or, with envelope encryption, as a KEK whose every use is attested (the runner calls
+:func:`request_key`, which builds one)::
 
     kek = BrokerKek(client, "chest-ct-2026", evidence=nvml_evidence())
     study = decrypt_to_memory("study.enc", object_id="study-42", kek=kek)
@@ -19,6 +20,7 @@ import binascii
 import contextlib
 import http.client
 import json
+import os
 import ssl
 import urllib.parse
 import warnings
@@ -200,3 +202,44 @@ class BrokerKek(Kek):
 
     def unwrap(self, wrapped: bytes) -> bytes:
         return _decode_one(self.client.request(self.dataset, self.evidence, unwrap=[wrapped]), "keys")
+
+
+def _split_dataset(url: str) -> tuple[str, str | None]:
+    """``https://host:port/<dataset>`` → (``https://host:port``, dataset); no path → (url, None)."""
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path.strip("/")
+    base = urllib.parse.urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+    return base, (urllib.parse.unquote(path.rsplit("/", 1)[-1]) if path else None)
+
+
+def request_key(
+    url: str,
+    *,
+    ca: str | os.PathLike[str],
+    dataset: str | None = None,
+    evidence: Any = None,
+    nonce: bytes | None = None,
+    evidence_provider: EvidenceProvider | None = None,
+) -> BrokerKek:
+    """The runner's entry point: a KEK held by the broker at ``url`` for ``dataset``.
+
+    ``url`` may name the dataset as its last path segment (``https://broker:8443/chest-ct-2026``).
+    ``evidence``, when given, is the runner's earlier :class:`~runtime.attestation.CollectionResult`:
+    a machine that is not confidential is refused here, before the broker is contacted. The broker
+    binds every key operation to a nonce it issues itself, so each wrap/unwrap collects fresh
+    evidence through ``evidence_provider`` (default: NVML on this machine); ``nonce`` (the runner's
+    own) is therefore not sent. The KEK id is fetched now, so an unreachable broker or an unknown
+    dataset fails here.
+    """
+    del nonce  # evidence is re-collected for each broker-issued nonce
+    require = getattr(evidence, "require", None)
+    if callable(require):
+        require()  # raises AttestationError with the reason when not confidential
+    base, named = _split_dataset(url)
+    name = dataset or named
+    if not name:
+        raise InputError(f"key broker URL names no dataset (use https://host:port/<dataset>): {url!r}")
+    client = KeyBrokerClient(base, ca_file=os.fspath(ca))
+    kek = BrokerKek(client, name, evidence=evidence_provider or nvml_evidence())
+    _ = kek.kek_id
+    return kek

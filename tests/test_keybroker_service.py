@@ -335,3 +335,24 @@ def test_fixed_nonce_source_warns() -> None:
         UnsafeFixedNonceSource(VALID_NONCE)
     with pytest.warns(UnsafeRecordedEvidenceWarning):
         UnsafeRecordedEvidence({})
+
+
+def test_request_key_is_the_runners_entry_point(pinned_broker: Harness) -> None:
+    from runtime.attestation import AttestationError, CollectionResult
+    from runtime.keyclient import request_key
+
+    evidence = UnsafeRecordedEvidence({"evidence": [valid_evidence_wire()]})
+    url = f"{pinned_broker.running.url}/{DATASET}"
+    kek = request_key(url, ca=pinned_broker.ca, evidence_provider=evidence)
+    assert kek.kek_id == pinned_broker.kek.kek_id
+    dek, wrapped = pinned_broker.wrapped_dek()
+    assert kek.unwrap(wrapped) == dek
+
+    not_confidential = CollectionResult(False, VALID_NONCE, "no-gpu", "no NVIDIA GPU is visible")
+    with pytest.raises(AttestationError, match="no-gpu"):
+        request_key(url, ca=pinned_broker.ca, evidence=not_confidential)
+    with pytest.raises(KeyReleaseRefused) as refused:
+        request_key(f"{pinned_broker.running.url}/unknown", ca=pinned_broker.ca, evidence_provider=evidence)
+    assert refused.value.status == 404
+    with pytest.raises(Exception, match="names no dataset"):
+        request_key(pinned_broker.running.url, ca=pinned_broker.ca)
