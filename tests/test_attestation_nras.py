@@ -81,9 +81,7 @@ def test_jwks_validation() -> None:
 
 
 def test_nras_response_verifies_and_extracts_claims(signer: TestSigner) -> None:
-    response = signer.nras_response(
-        {"GPU-0": passing_gpu_claims(VALID_NONCE, NOW)}, nonce=VALID_NONCE, now=NOW
-    )
+    response = signer.nras_response({"GPU-0": passing_gpu_claims(VALID_NONCE, NOW)}, nonce=VALID_NONCE, now=NOW)
     claims = verify_response(response, signer.jwks(), nonce=VALID_NONCE, at_time=NOW)
     assert claims.source == "nras"
     assert claims.overall["x-nvidia-overall-att-result"] is True
@@ -92,9 +90,7 @@ def test_nras_response_verifies_and_extracts_claims(signer: TestSigner) -> None:
 
 
 def test_nras_response_with_wrong_nonce_is_rejected(signer: TestSigner) -> None:
-    response = signer.nras_response(
-        {"GPU-0": passing_gpu_claims(VALID_NONCE, NOW)}, nonce=VALID_NONCE, now=NOW
-    )
+    response = signer.nras_response({"GPU-0": passing_gpu_claims(VALID_NONCE, NOW)}, nonce=VALID_NONCE, now=NOW)
     with pytest.raises(AttestationError, match=r"eat_nonce .* does not match"):
         verify_response(response, signer.jwks(), nonce=bytes(32), at_time=NOW)
 
@@ -106,18 +102,14 @@ def test_detached_token_with_other_nonce_is_rejected(signer: TestSigner) -> None
 
 
 def test_swapped_detached_token_is_rejected(signer: TestSigner) -> None:
-    response = signer.nras_response(
-        {"GPU-0": passing_gpu_claims(VALID_NONCE, NOW)}, nonce=VALID_NONCE, now=NOW
-    )
+    response = signer.nras_response({"GPU-0": passing_gpu_claims(VALID_NONCE, NOW)}, nonce=VALID_NONCE, now=NOW)
     response[1]["GPU-0"] = signer.mint(passing_gpu_claims(VALID_NONCE, NOW) | {"secboot": False})
     with pytest.raises(AttestationError, match="digest does not match"):
         verify_response(response, signer.jwks(), nonce=VALID_NONCE, at_time=NOW)
 
 
 def test_missing_detached_token_is_rejected(signer: TestSigner) -> None:
-    response = signer.nras_response(
-        {"GPU-0": passing_gpu_claims(VALID_NONCE, NOW)}, nonce=VALID_NONCE, now=NOW
-    )
+    response = signer.nras_response({"GPU-0": passing_gpu_claims(VALID_NONCE, NOW)}, nonce=VALID_NONCE, now=NOW)
     response[1] = {}
     with pytest.raises(AttestationError, match="do not match the overall token's submods"):
         verify_response(response, signer.jwks(), nonce=VALID_NONCE, at_time=NOW)

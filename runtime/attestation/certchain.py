@@ -84,18 +84,14 @@ def _check_issuer(issuer: x509.Certificate, intermediates_below: int) -> None:
     except x509.ExtensionNotFound:
         return
     if not usage.key_cert_sign:
-        raise AttestationError(
-            f"issuer {describe(issuer)} may not sign certificates (keyUsage lacks keyCertSign)"
-        )
+        raise AttestationError(f"issuer {describe(issuer)} may not sign certificates (keyUsage lacks keyCertSign)")
 
 
 def _check_link(child: x509.Certificate, issuer: x509.Certificate) -> None:
     try:
         child.verify_directly_issued_by(issuer)
     except ValueError as err:
-        raise AttestationError(
-            f"certificate {describe(child)} was not issued by {describe(issuer)}: {err}"
-        ) from err
+        raise AttestationError(f"certificate {describe(child)} was not issued by {describe(issuer)}: {err}") from err
     except InvalidSignature:
         raise AttestationError(
             f"certificate {describe(child)} has an invalid signature by {describe(issuer)}"
@@ -108,9 +104,7 @@ def _same(a: x509.Certificate, b: x509.Certificate) -> bool:
     return a.fingerprint(hashes.SHA256()) == b.fingerprint(hashes.SHA256())
 
 
-def verify_chain(
-    chain: Sequence[x509.Certificate], anchor: x509.Certificate, *, at_time: dt.datetime
-) -> VerifiedChain:
+def verify_chain(chain: Sequence[x509.Certificate], anchor: x509.Certificate, *, at_time: dt.datetime) -> VerifiedChain:
     """Verify ``chain`` (leaf first) up to ``anchor`` at ``at_time`` (timezone-aware)."""
     if at_time.tzinfo is None:
         raise ValueError("at_time must be timezone-aware")

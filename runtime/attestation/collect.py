@@ -37,9 +37,7 @@ def _cc_state(nvml: Any) -> dict[str, Any]:
     """Read the system CC state (environment, CC feature, devtools mode) in words."""
     state = nvml.nvmlSystemGetConfComputeState()
     described = {
-        "environment": {0: "unavailable", 1: "simulated", 2: "production"}.get(
-            state.environment, state.environment
-        ),
+        "environment": {0: "unavailable", 1: "simulated", 2: "production"}.get(state.environment, state.environment),
         "cc_feature": "on" if state.ccFeature == nvml.NVML_CC_SYSTEM_FEATURE_ENABLED else "off",
         "devtools": "on" if state.devToolsMode == nvml.NVML_CC_SYSTEM_DEVTOOLS_MODE_ON else "off",
     }

@@ -131,9 +131,7 @@ def verify_es384(
         raise AttestationError(f"token key id {kid!r} is not in the pinned key set")
     signature = b64url_decode(parts[2])
     if len(signature) != 2 * _COORDINATE:
-        raise AttestationError(
-            f"token signature is {len(signature)} bytes, {2 * _COORDINATE} expected for ES384"
-        )
+        raise AttestationError(f"token signature is {len(signature)} bytes, {2 * _COORDINATE} expected for ES384")
     der = utils.encode_dss_signature(
         int.from_bytes(signature[:_COORDINATE], "big"), int.from_bytes(signature[_COORDINATE:], "big")
     )
@@ -148,8 +146,7 @@ def verify_es384(
         raise AttestationError("token has no numeric 'exp' claim")
     if now > exp + leeway_s:
         raise AttestationError(
-            f"token expired at {dt.datetime.fromtimestamp(exp, dt.UTC).isoformat()} "
-            f"(checked at {at_time.isoformat()})"
+            f"token expired at {dt.datetime.fromtimestamp(exp, dt.UTC).isoformat()} (checked at {at_time.isoformat()})"
         )
     nbf = claims.get("nbf")
     if isinstance(nbf, int | float) and not isinstance(nbf, bool) and now + leeway_s < nbf:

@@ -42,8 +42,7 @@ class ReferenceMeasurements:
             document = json.loads(path.read_text(encoding="utf-8"))
             entries = document["measurements"]
             values = {
-                int(index): frozenset(bytes.fromhex(digest) for digest in digests)
-                for index, digests in entries.items()
+                int(index): frozenset(bytes.fromhex(digest) for digest in digests) for index, digests in entries.items()
             }
         except OSError as err:
             raise InputError(f"{path}: cannot read reference measurements: {err.strerror or err}") from err
@@ -66,8 +65,6 @@ class ReferenceMeasurements:
         if not self.values:
             return MeasurementResult("not-verified")
         mismatched = tuple(
-            block.index
-            for block in report.measurements
-            if block.value not in self.values.get(block.index, frozenset())
+            block.index for block in report.measurements if block.value not in self.values.get(block.index, frozenset())
         )
         return MeasurementResult("fail" if mismatched else "success", mismatched)

@@ -49,9 +49,7 @@ def build_request(nonce: bytes, evidence: Sequence[GpuEvidence]) -> dict[str, An
         "nonce": nonce.hex(),
         "arch": arches.pop(),
         "claims_version": CLAIMS_VERSION,
-        "evidence_list": [
-            {key: gpu.to_wire()[key] for key in ("evidence", "certificate")} for gpu in evidence
-        ],
+        "evidence_list": [{key: gpu.to_wire()[key] for key in ("evidence", "certificate")} for gpu in evidence],
     }
 
 
@@ -145,9 +143,7 @@ class NrasClient:
         self.url = url
         self.issuer = issuer
         self.headers = dict(headers or {})  # e.g. an NVIDIA service key, as the account requires
-        self._transport = transport or _urllib_transport(
-            ssl_context or ssl.create_default_context(), timeout_s
-        )
+        self._transport = transport or _urllib_transport(ssl_context or ssl.create_default_context(), timeout_s)
 
     def submit(self, nonce: bytes, evidence: Sequence[GpuEvidence]) -> Any:
         """POST the evidence; return the decoded (still unverified) JSON answer."""
@@ -158,9 +154,7 @@ class NrasClient:
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise AttestationError("NRAS answer is not JSON") from None
 
-    def attest(
-        self, nonce: bytes, evidence: Sequence[GpuEvidence], *, at_time: dt.datetime
-    ) -> tuple[Claims, Any]:
+    def attest(self, nonce: bytes, evidence: Sequence[GpuEvidence], *, at_time: dt.datetime) -> tuple[Claims, Any]:
         """Submit and verify; return the claims and the raw answer (to forward to a key broker)."""
         answer = self.submit(nonce, evidence)
         return verify_response(answer, self.jwks, nonce=nonce, at_time=at_time, issuer=self.issuer), answer

@@ -146,9 +146,7 @@ def parse_report(raw: bytes) -> SpdmReport:
     if len(raw) < minimum:
         raise AttestationError(f"attestation report too short: {len(raw)} bytes, at least {minimum} expected")
     if raw[1] != GET_MEASUREMENTS:
-        raise AttestationError(
-            f"attestation report does not start with GET_MEASUREMENTS (code 0x{raw[1]:02x})"
-        )
+        raise AttestationError(f"attestation report does not start with GET_MEASUREMENTS (code 0x{raw[1]:02x})")
     request_nonce = raw[4 : 4 + NONCE_LENGTH]
     body_end = len(raw) - SIGNATURE_LENGTH
     reader = _Reader(raw, REQUEST_LENGTH, body_end)
@@ -177,9 +175,7 @@ def parse_report(raw: bytes) -> SpdmReport:
     opaque_length = int.from_bytes(reader.take(2, "opaque data length"), "little")
     opaque_raw = reader.take(opaque_length, "opaque data")
     if reader.pos != body_end:
-        raise AttestationError(
-            f"attestation report has {body_end - reader.pos} unexpected bytes before the signature"
-        )
+        raise AttestationError(f"attestation report has {body_end - reader.pos} unexpected bytes before the signature")
     return SpdmReport(
         raw=bytes(raw),
         request_nonce=request_nonce,
