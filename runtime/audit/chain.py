@@ -9,17 +9,20 @@ what is wrong; a slower second pass over the file tells a deleted record from re
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
+import sys
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from runtime.audit.merkle import CompactTree
+from runtime.audit.merkle import NODE_PREFIX, CompactTree
 from runtime.audit.record import (
     FORMAT,
     GENESIS_ACTION,
+    HASH_TAIL_LEN,
     LEAF_PREFIX,
     AuditRecord,
     decode_record,
@@ -49,19 +52,52 @@ class ChainState:
     """Merkle roots captured at the requested tree sizes."""
 
 
-def _lines(handle: BinaryIO) -> Iterator[tuple[bytes, bool]]:
-    """Yield (line, complete) pairs; only the final one can be incomplete (no newline)."""
-    carry = b""
-    while True:
-        chunk = handle.read(CHUNK)
-        if not chunk:
-            break
-        parts = (carry + chunk).split(b"\n")
-        carry = parts.pop()
-        for line in parts:
-            yield line, True
-    if carry:
-        yield carry, False
+class _Chunks:
+    """Iterate over a file as lists of complete lines; an incomplete last line is left in ``tail``."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self.tail = b""
+        self.consumed = 0
+        """Bytes of the complete lines returned so far."""
+
+    def __iter__(self) -> Iterator[list[bytes]]:
+        return self
+
+    def __next__(self) -> list[bytes]:
+        while True:
+            chunk = self._handle.read(CHUNK)
+            if not chunk:
+                raise StopIteration
+            data = self.tail + chunk
+            cut = data.rfind(b"\n") + 1
+            self.tail = data[cut:]
+            if cut:
+                self.consumed += cut
+                return data[: cut - 1].split(b"\n")
+
+
+def _lines(handle: BinaryIO) -> Iterator[bytes]:
+    """Every line, the incomplete last one included (slow path: diagnostics)."""
+    chunks = _Chunks(handle)
+    for lines in chunks:
+        yield from lines
+    if chunks.tail:
+        yield chunks.tail
+
+
+def _content_error(path: Path, seq: int, line: bytes) -> VerificationError:
+    """A record whose hash does not match: malformed, or modified."""
+    line_no = seq + 1
+    try:
+        split_line(line)
+    except ValueError:
+        return VerificationError(
+            f"record {seq} (line {line_no}) is malformed: not a {FORMAT} record ({path}:{line_no})"
+        )
+    return VerificationError(
+        f"record {seq} (line {line_no}) was modified: its content does not match its hash ({path}:{line_no})"
+    )
 
 
 def _seq_of(line: bytes) -> int | None:
@@ -81,7 +117,7 @@ def _diagnose_order(path: Path, line_no: int, expected: int, found: int | None) 
         )
     later: int | None = None
     with path.open("rb") as handle:
-        for number, (line, _complete) in enumerate(_lines(handle), start=1):
+        for number, line in enumerate(_lines(handle), start=1):
             if number > line_no and _seq_of(line) == expected:
                 later = number
                 break
@@ -133,62 +169,68 @@ def walk(
     except OSError as err:
         raise InputError(f"cannot read audit log: {err.strerror or err} ({log_path})") from err
     with handle:
-        lines = _lines(handle)
-        first = next(lines, None)
-        if first is None:
-            raise InputError(f"audit log is empty: it has no genesis record ({log_path})")
-        if not first[1] and not allow_torn_tail:
+        chunks = _Chunks(handle)
+        first_lines = next(chunks, None)
+        if first_lines is None:
+            if not chunks.tail:
+                raise InputError(f"audit log is empty: it has no genesis record ({log_path})")
             raise VerificationError(f"record 0 (line 1) is incomplete: no newline ({log_path}:1)")
-        genesis, log_id = _read_genesis(first[0], log_path)
+        genesis, log_id = _read_genesis(first_lines[0], log_path)
         state = ChainState(log_id=log_id, genesis=genesis)
-        wanted = frozenset(roots_at)
-        track = need_tree or bool(wanted)
-        tree = state.tree
+        wanted = sorted(set(roots_at), reverse=True)
+        # The tree is only needed up to the largest checkpoint, unless a writer resumes from it.
+        track_until = sys.maxsize if need_tree else (wanted[0] if wanted else 0)
+        next_root = wanted.pop() if wanted else -1
         roots = state.roots
+        stack = state.tree._stack
         sha256 = hashlib.sha256
+        fromhex = bytes.fromhex
         prev = genesis_hash(log_id).encode("ascii")
-        offset = 0
         expected = 0
-        pending: Iterator[tuple[bytes, bool]] = iter([first])
-        for source in (pending, lines):
-            for line, complete in source:
-                line_no = expected + 1
-                if not complete:
-                    if allow_torn_tail:
-                        state.torn_bytes = len(line)
-                        break
-                    raise VerificationError(
-                        f"line {line_no} is an incomplete record (no newline): the log was cut mid-record "
-                        f"({log_path}:{line_no})"
-                    )
+        for lines in itertools.chain([first_lines], chunks):
+            for line in lines:
+                # Hot loop: raw-byte checks only; see record.py for the fixed-width tail.
                 if not line.startswith(b'{"seq":%d,' % expected):
-                    raise _diagnose_order(log_path, line_no, expected, _seq_of(line))
+                    raise _diagnose_order(log_path, expected + 1, expected, _seq_of(line))
+                n = len(line)
+                leaf = sha256(LEAF_PREFIX + line[: n - HASH_TAIL_LEN] + b"}").digest()
                 try:
-                    body, prev_hex, hash_hex = split_line(line)
+                    intact = leaf == fromhex(line[n - 66 : n - 2].decode("ascii"))
                 except ValueError:
-                    raise VerificationError(
-                        f"record {expected} (line {line_no}) is malformed: not a {FORMAT} record ({log_path}:{line_no})"
-                    ) from None
-                leaf = sha256(LEAF_PREFIX + body).digest()
-                if leaf.hex().encode("ascii") != hash_hex:
-                    raise VerificationError(
-                        f"record {expected} (line {line_no}) was modified: its content does not match its "
-                        f"hash ({log_path}:{line_no})"
-                    )
-                if prev_hex != prev:
+                    intact = False
+                if not intact:
+                    raise _content_error(log_path, expected, line)
+                if line[n - 140 : n - 76] != prev:
+                    line_no = expected + 1
                     raise VerificationError(
                         f"chain broken at record {expected} (line {line_no}): its prev_hash is not the hash "
                         f"of record {expected - 1}, so record {expected - 1} was modified and rehashed or "
                         f"replaced ({log_path}:{line_no})"
                     )
-                prev = hash_hex
-                if track:
-                    tree.append(leaf)
-                    if expected + 1 in wanted:
-                        roots[expected + 1] = tree.root()
+                prev = line[n - 66 : n - 2]
+                if expected < track_until:
+                    # CompactTree.append, inlined: this loop runs once per record.
+                    stack.append(leaf)
+                    size = expected
+                    while size & 1:
+                        right = stack.pop()
+                        stack[-1] = sha256(NODE_PREFIX + stack[-1] + right).digest()
+                        size >>= 1
+                    if expected + 1 == next_root:
+                        state.tree.size = next_root
+                        roots[next_root] = state.tree.root()
+                        next_root = wanted.pop() if wanted else -1
                 expected += 1
-                offset += len(line) + 1
+        if chunks.tail:
+            line_no = expected + 1
+            if not allow_torn_tail:
+                raise VerificationError(
+                    f"line {line_no} is an incomplete record (no newline): the log was cut mid-record "
+                    f"({log_path}:{line_no})"
+                )
+            state.torn_bytes = len(chunks.tail)
+        state.tree.size = min(expected, track_until)
         state.count = expected
         state.last_hash = prev.decode("ascii")
-        state.end_offset = offset
+        state.end_offset = chunks.consumed
     return state

@@ -35,7 +35,7 @@ from runtime.audit.record import (
     GENESIS_ACTION,
     SYSTEM_ACTOR,
     AuditRecord,
-    encode_record,
+    encode_with_leaf,
     genesis_hash,
     rfc3339,
 )
@@ -232,16 +232,16 @@ class AuditLog:
                 f"audit log failed in the background: {self._background_error} ({self.path})"
             ) from self._background_error
         now = self._clock()
-        record = encode_record(self._seq, now, actor, action, obj, outcome, details, self._last_hash)
+        record, leaf = encode_with_leaf(self._seq, now, actor, action, obj, outcome, details, self._last_hash)
         if self.spool is not None and not bypass:
             self._make_room(len(record.line) + 1)
             if record.seq != self._seq:  # alert records went first: chain onto them
-                record = encode_record(self._seq, now, actor, action, obj, outcome, details, self._last_hash)
+                record, leaf = encode_with_leaf(self._seq, now, actor, action, obj, outcome, details, self._last_hash)
         try:
             self._file.write(record.line + b"\n")
         except OSError as err:
             raise AuditUnavailableError(f"cannot write audit log: {err.strerror or err} ({self.path})") from err
-        self._tree.append(bytes.fromhex(record.hash))
+        self._tree.append(leaf)
         self._seq += 1
         self._last_hash = record.hash
         self._end += len(record.line) + 1
@@ -249,7 +249,10 @@ class AuditLog:
             self._first_unsynced = time.monotonic()
         self._unsynced += 1
         if self._unsynced >= self._sync_every:
-            self._sync_locked()
+            if self._ticker is not None:
+                self._ticker.wake()  # group commit: the fsync runs there, appends go on meanwhile
+            else:
+                self._sync_locked()
         if not bypass and now >= self._next_checkpoint_at:
             self._checkpoint_locked()
         return record
@@ -271,8 +274,33 @@ class AuditLog:
         except OSError as err:
             raise AuditUnavailableError(f"cannot sync audit log: {err.strerror or err} ({self.path})") from err
         self._unsynced = 0
+        self._mark_durable(self._end)
+
+    def _background_sync(self) -> None:
+        """Flush under the lock, fsync outside it, so appends never wait for the disk."""
+        with self._lock:
+            if self._closed or not self._unsynced:
+                return
+            due = self._unsynced >= self._sync_every
+            if not due and time.monotonic() - self._first_unsynced < self._sync_interval:
+                return
+            try:
+                self._file.flush()
+            except OSError as err:
+                raise AuditUnavailableError(f"cannot write audit log: {err.strerror or err} ({self.path})") from err
+            offset = self._end
+            self._unsynced = 0
+            fd = self._file.fileno()
+        try:
+            os.fsync(fd)  # the ticker is joined before close(), so fd is still open
+        except OSError as err:
+            raise AuditUnavailableError(f"cannot sync audit log: {err.strerror or err} ({self.path})") from err
+        self._mark_durable(offset)
+
+    def _mark_durable(self, offset: int) -> None:
         with self._durable_cond:
-            self._durable = self._end
+            if offset > self._durable:
+                self._durable = offset
             self._durable_cond.notify_all()
 
     @property
@@ -317,11 +345,10 @@ class AuditLog:
 
     def tick(self) -> None:
         """Do what is due now: a batched fsync, a checkpoint; the background thread calls it."""
+        self._background_sync()
         with self._lock:
             if self._closed:
                 return
-            if self._unsynced and time.monotonic() - self._first_unsynced >= self._sync_interval:
-                self._sync_locked()
             if self._clock() >= self._next_checkpoint_at:
                 self._checkpoint_locked()
 
@@ -458,10 +485,19 @@ class _Ticker(threading.Thread):
         super().__init__(name=f"audit-ticker-{log.log_id[:8]}", daemon=True)
         self._log = log
         self._stop_event = threading.Event()
+        self._wake = threading.Event()
+
+    def wake(self) -> None:
+        """Run a tick now (a batch of records is waiting for its fsync)."""
+        self._wake.set()
 
     def run(self) -> None:
         period = self._log._tick_period()
-        while not self._stop_event.wait(period):
+        while not self._stop_event.is_set():
+            self._wake.wait(period)
+            self._wake.clear()
+            if self._stop_event.is_set():
+                return
             try:
                 self._log.tick()
             except BaseException as err:  # surfaced by the next append: fail closed, never silently
@@ -470,6 +506,7 @@ class _Ticker(threading.Thread):
 
     def stop(self) -> None:
         self._stop_event.set()
+        self._wake.set()
         if self is not threading.current_thread():
             self.join(timeout=5.0)
 

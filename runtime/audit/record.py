@@ -18,8 +18,7 @@ import hashlib
 import json
 import re
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from runtime.errors import InputError
 
@@ -68,9 +67,8 @@ def rfc3339(ts: float) -> str:
     return f"{prefix}.{micros:06d}Z"
 
 
-@dataclass(frozen=True)
-class AuditRecord:
-    """One appended event, as written to the log."""
+class AuditRecord(NamedTuple):
+    """One appended event, as written to the log (``line`` is authoritative: the exact bytes, no newline)."""
 
     seq: int
     time: str
@@ -78,11 +76,15 @@ class AuditRecord:
     action: str
     object: str
     outcome: str
-    details: dict[str, Any] = field(default_factory=dict)
-    prev_hash: str = ""
-    hash: str = ""
-    line: bytes = b""
-    """The exact bytes of the record in the log, without the newline."""
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+    line: bytes
+
+
+# The C encoders behind json.dumps, called directly: appends are the hot path.
+_json_string = json.encoder.encode_basestring_ascii
+_json_details = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False).encode
 
 
 def _text(name: str, value: object) -> str:
@@ -102,6 +104,20 @@ def encode_record(
     prev_hash: str,
 ) -> AuditRecord:
     """Validate the fields and build the record with its line and hash."""
+    return encode_with_leaf(seq, ts, actor, action, obj, outcome, details, prev_hash)[0]
+
+
+def encode_with_leaf(
+    seq: int,
+    ts: float,
+    actor: str,
+    action: str,
+    obj: str,
+    outcome: str,
+    details: dict[str, Any] | None,
+    prev_hash: str,
+) -> tuple[AuditRecord, bytes]:
+    """:func:`encode_record`, also returning the raw 32-byte leaf hash (for the Merkle tree)."""
     _text("actor", actor)
     if not isinstance(action, str) or not ACTION_RE.match(action):
         raise InputError(
@@ -110,24 +126,28 @@ def encode_record(
     _text("object", obj)
     if outcome not in OUTCOMES:
         raise InputError(f"audit record: outcome must be one of {sorted(OUTCOMES)}, got {outcome!r}")
-    if details is None:
-        details = {}
-    if not isinstance(details, dict):
-        raise InputError(f"audit record: details must be a JSON object, got {type(details).__name__}")
-    try:
-        # ensure_ascii keeps every line plain ASCII: byte-identical through syslog, no BOM question.
-        details_json = json.dumps(details, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as err:
-        raise InputError(f"audit record: details are not JSON-serialisable: {err}") from err
+    if not details:
+        if details is not None and not isinstance(details, dict):
+            raise InputError(f"audit record: details must be a JSON object, got {type(details).__name__}")
+        details, details_json = {}, "{}"
+    else:
+        if not isinstance(details, dict):
+            raise InputError(f"audit record: details must be a JSON object, got {type(details).__name__}")
+        try:
+            # ASCII-only output keeps every line plain ASCII: byte-identical through syslog, no BOM question.
+            details_json = _json_details(details)
+        except (TypeError, ValueError) as err:
+            raise InputError(f"audit record: details are not JSON-serialisable: {err}") from err
     stamp = rfc3339(ts)
     body = (
-        f'{{"seq":{seq},"time":"{stamp}","actor":{json.dumps(actor)},"action":"{action}",'
-        f'"object":{json.dumps(obj)},"outcome":"{outcome}","details":{details_json},'
+        f'{{"seq":{seq},"time":"{stamp}","actor":{_json_string(actor)},"action":"{action}",'
+        f'"object":{_json_string(obj)},"outcome":"{outcome}","details":{details_json},'
         f'"prev_hash":"{prev_hash}"}}'
     ).encode("ascii")
-    digest = leaf_hash(body).hex()
+    leaf = hashlib.sha256(LEAF_PREFIX + body).digest()
+    digest = leaf.hex()
     line = body[:-1] + HASH_TAG + digest.encode("ascii") + b'"}'
-    return AuditRecord(seq, stamp, actor, action, obj, outcome, details, prev_hash, digest, line)
+    return AuditRecord(seq, stamp, actor, action, obj, outcome, details, prev_hash, digest, line), leaf
 
 
 def split_line(line: bytes) -> tuple[bytes, bytes, bytes]:
