@@ -1,0 +1,193 @@
+# METADATA
+# title: The PHI mark reaches only resources that are classified and verifiable
+# description: 'The PHI mark of a PHI or genetic workload flows along the plan: to the resources it depends
+#   on (dependencies and property dependencies), to the PersistentVolumeClaims its pods mount and their
+#   StorageClasses, up to its parent component and down to the children of every marked component, passing
+#   only through resources that hold, serve or ship data (configuration objects such as Namespaces, Secrets,
+#   RBAC and policies stop it). Every workload, storage, endpoint and log sink the mark reaches must be
+#   one the other rules verify, and be classified accordingly: a reached workload classified none or deidentified,
+#   reached storage labelled none or deidentified, or a reached resource of a type no HIPAA rule checks
+#   denies.'
+# related_resources:
+# - ref: https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C/section-164.308#p-164.308(a)(1)(ii)(A)
+#   description: '45 CFR 164.308(a)(1)(ii)(A) Risk analysis (Required): Conduct an accurate and thorough
+#     assessment of the potential risks and vulnerabilities to the confidentiality, integrity, and availability
+#     of electronic protected health information held by the covered entity or business associate.'
+# - ref: https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C/section-164.312#p-164.312(a)(1)
+#   description: '45 CFR 164.312(a)(1) Access control: Implement technical policies and procedures for electronic
+#     information systems that maintain electronic protected health information to allow access only to
+#     those persons or software programs that have been granted access rights as specified in § 164.308(a)(4).'
+# - ref: https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C/section-164.312#p-164.312(a)(2)(iv)
+#   description: '45 CFR 164.312(a)(2)(iv) Encryption and decryption (Addressable): Implement a mechanism
+#     to encrypt and decrypt electronic protected health information.'
+# - ref: https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C/section-164.312#p-164.312(e)(1)
+#   description: '45 CFR 164.312(e)(1) Transmission security: Implement technical security measures to guard
+#     against unauthorized access to electronic protected health information that is being transmitted over
+#     an electronic communications network.'
+# custom:
+#   id: PHI-FLOW-001
+#   severity: high
+#   enforcement: mandatory
+#   citations:
+#   - cfr: 45 CFR 164.308(a)(1)(ii)(A)
+#     title: Risk analysis
+#     type: required
+#   - cfr: 45 CFR 164.312(a)(1)
+#     title: Access control
+#     type: required
+#   - cfr: 45 CFR 164.312(a)(2)(iv)
+#     title: Encryption and decryption
+#     type: addressable
+#   - cfr: 45 CFR 164.312(e)(1)
+#     title: Transmission security
+#     type: required
+#   remediation: Classify every workload and volume that handles PHI as phi (or genetic) so the confidential
+#     computing and encryption rules apply to it, or break the dependency; keep PHI in storage, endpoints
+#     and log sinks that phistack's components create.
+package phistack.rules.phi_flow_001
+
+import rego.v1
+
+import data.phistack.lib.hipaa as lib
+
+deny contains f if {
+	some f in findings(lib.ctx)
+}
+
+# Every finding of this rule for a rule context (lib.context of a gate input).
+findings(ctx) := {f |
+	zone := _flow_zone(ctx)
+	some urn in zone
+	r := ctx.by_urn[urn]
+	not urn in _flow_seed_set(ctx)
+	msg := _flow_problem(ctx, r)
+	f := lib.finding("PHI-FLOW-001", urn, msg)
+}
+
+# Configuration objects: they never hold or serve PHI, so the mark stops at them.
+_flow_inert_kinds := {
+	"Namespace", "ServiceAccount", "Secret", "ConfigMap", "Role", "ClusterRole", "RoleBinding",
+	"ClusterRoleBinding", "NetworkPolicy", "ResourceQuota", "LimitRange", "RuntimeClass",
+	"PriorityClass", "PodDisruptionBudget", "HorizontalPodAutoscaler", "Certificate", "Issuer",
+	"ClusterIssuer", "ClientTrafficPolicy", "BackendTLSPolicy", "CustomResourceDefinition",
+}
+
+_flow_storage_kinds := {"PersistentVolumeClaim", "PersistentVolume", "StorageClass"}
+
+_flow_endpoint_kinds := {"Service", "Ingress", "Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute"}
+
+_flow_known_components := {"AttestedWorkload", "EncryptedStorage", "TlsEndpoint", "AuditLogShipping"}
+
+_flow_inert(r) if startswith(r.type, "pulumi:")
+
+_flow_inert(r) if startswith(r.type, "tls:")
+
+_flow_inert(r) if startswith(r.type, "random:")
+
+_flow_inert(r) if lib.kind_of(r) in _flow_inert_kinds
+
+_flow_inert(r) if lib.component_kind(r) in {"ProviderProfile", "ConfidentialGpuCluster"}
+
+_flow_known(r) if lib.is_pod_workload(r)
+
+_flow_known(r) if lib.kind_of(r) in _flow_storage_kinds
+
+_flow_known(r) if lib.kind_of(r) in _flow_endpoint_kinds
+
+_flow_known(r) if lib.component_kind(r) in _flow_known_components
+
+_flow_carriers(ctx) := {r.urn | some r in ctx.resources; not _flow_inert(r)}
+
+_flow_seed_set(ctx) := {r.urn | some r in ctx.phi_workloads} | {r.urn | some r in ctx.phi_attested}
+
+# PVCs by "namespace/name", for pod volumes that name their claim.
+_flow_claims(ctx) := {concat("/", [lib.namespace_of(r), lib.name_of(r)]): r.urn |
+	some r in lib.of_type(ctx, "kubernetes:core/v1:PersistentVolumeClaim")
+}
+
+# Directed edges of each carrier: what it depends on, its parent, the claims it mounts and a
+# claim's StorageClass. Only carriers are nodes.
+_flow_graph(ctx) := {r.urn: [n | some n in _flow_next(ctx, claims, r); n in carriers] |
+	carriers := _flow_carriers(ctx)
+	claims := _flow_claims(ctx)
+	some r in ctx.resources
+	r.urn in carriers
+}
+
+_flow_next(ctx, claims, r) := array.concat(
+	array.concat(object.get(r, "dependencies", []), [d |
+		deps := object.get(r, "property_dependencies", {})
+		some prop
+		list := deps[prop]
+		some d in list
+	]),
+	array.concat(_flow_parent(r), _flow_refs(ctx, claims, r)),
+)
+
+_flow_parent(r) := [r.parent] if is_string(r.parent)
+
+else := []
+
+_flow_refs(ctx, claims, r) := [claims[key] |
+	lib.is_pod_workload(r)
+	some v in object.get(lib.pod_spec(r), "volumes", [])
+	key := concat("/", [lib.namespace_of(r), v.persistentVolumeClaim.claimName])
+	claims[key]
+] if lib.is_pod_workload(r)
+
+else := [sc.urn |
+	r.type == "kubernetes:core/v1:PersistentVolumeClaim"
+	some sc in lib.named(ctx.storage_classes, object.get(r.inputs, ["spec", "storageClassName"], ""))
+]
+
+# The mark spreads along edges in both directions: forward with graph.reachable, backward (to
+# resources that depend on a marked one) and down (to children of marked components) one hop per
+# round. Three rounds bound the work linearly; a PHI path needing more backward hops is rare.
+_flow_zone(ctx) := zone if {
+	edges := _flow_graph(ctx)
+	first := _flow_expand(ctx, edges, _flow_seed_set(ctx))
+	second := _flow_expand(ctx, edges, first)
+	zone := _flow_expand(ctx, edges, second)
+}
+
+_flow_expand(ctx, edges, marked) := graph.reachable(edges, _flow_with_descendants(ctx, marked | _flow_dependents(edges, marked)))
+
+_flow_dependents(edges, marked) := {urn |
+	some urn
+	next := edges[urn]
+	some n in next
+	n in marked
+}
+
+_flow_with_descendants(ctx, marked) := marked | {r.urn |
+	carriers := _flow_carriers(ctx)
+	some r in ctx.resources
+	r.urn in carriers
+	some a in lib.ancestors(ctx, r)
+	a in marked
+}
+
+_flow_problem(ctx, r) := concat("", [lib.name_of(r), " (", r.type, ") is reachable from a PHI workload but no HIPAA rule verifies resources of this type"]) if {
+	not _flow_known(r)
+} else := concat("", ["workload ", lib.name_of(r), " is reachable from a PHI workload but classified ", _flow_classes(ctx, r), ", so the confidential-computing rules skip it"]) if {
+	_flow_is_workload(r)
+	not lib.is_sensitive(ctx, r)
+	not lib.under_infra(ctx, r)
+} else := concat("", ["storage ", lib.name_of(r), " receives data from a PHI workload but is classified ", _flow_classes(ctx, r)]) if {
+	_flow_is_storage(r)
+	classes := lib.declared_classes(r)
+	count(classes) > 0
+	count(classes & lib.sensitive) == 0
+}
+
+_flow_is_workload(r) if lib.is_pod_workload(r)
+
+_flow_is_workload(r) if lib.component_kind(r) == "AttestedWorkload"
+
+_flow_is_storage(r) if lib.kind_of(r) == "PersistentVolumeClaim"
+
+_flow_is_storage(r) if lib.component_kind(r) == "EncryptedStorage"
+
+_flow_classes(ctx, r) := concat(", ", lib.sorted(lib.classes_of(ctx, r))) if count(lib.classes_of(ctx, r)) > 0
+
+else := "nothing"
