@@ -91,8 +91,9 @@ class OutputObject(_Strict):
 class KeyBroker(_Strict):
     """The key broker that appraises attestation evidence and releases the data key."""
 
-    url: str = Field(description="https URL of the broker")
+    url: str = Field(description="https URL of the broker (may end in /<dataset>)")
     ca: Path = Field(description="PEM file of the CA that signs the broker's TLS certificate")
+    dataset: str | None = Field(default=None, description="the broker's dataset whose key wraps the data")
 
     @field_validator("url")
     @classmethod

@@ -100,7 +100,11 @@ def obtain_broker_key(broker: KeyBroker, outcome: AttestationOutcome, nonce: byt
         raise VerificationError(
             f"no key broker client in this build, so no data key can be released ({broker.url})"
         ) from err
-    key: DataKey = request_key(broker.url, ca=broker.ca, evidence=outcome.evidence, nonce=nonce)
+    # The client refuses a non-confidential collection result before contacting the broker, and
+    # collects fresh evidence for every nonce the broker issues.
+    key: DataKey = request_key(
+        broker.url, ca=broker.ca, dataset=broker.dataset, evidence=outcome.evidence, nonce=nonce
+    )
     return key
 
 

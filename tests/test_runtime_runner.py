@@ -144,18 +144,21 @@ def test_broker_refusal_is_audited(tmp_path: Path) -> None:
     assert audit.actions()[-2:] == [("data.access", "denied"), ("job.end", "failure")]
 
 
-def test_default_broker_seam_refuses_without_a_client(tmp_path: Path) -> None:
-    from runtime.services import obtain_broker_key
+def test_default_broker_seam_refuses_a_machine_that_is_not_confidential(tmp_path: Path) -> None:
+    # The real client, given this machine's real (non-confidential) collection result, refuses
+    # before any connection is attempted.
+    import os
+
+    from runtime.services import collect_attestation, obtain_broker_key
 
     job = load_job(make_workspace(tmp_path, classification="phi", development=False, objects=1))
     assert job.key_broker is not None
-    try:
-        import runtime.keyclient  # noqa: F401
-    except ImportError:
-        with pytest.raises(VerificationError, match="no key broker client"):
-            obtain_broker_key(job.key_broker, CONFIDENTIAL, b"\0" * 32)
-    else:
-        pytest.skip("a key broker client is installed; its own tests cover it")
+    nonce = os.urandom(32)
+    outcome = collect_attestation(nonce)
+    if outcome.confidential:
+        pytest.skip("this machine is confidential")
+    with pytest.raises(VerificationError, match="not confidential"):
+        obtain_broker_key(job.key_broker, outcome, nonce)
 
 
 def test_tampered_ciphertext_fails_the_job_and_is_audited(tmp_path: Path) -> None:
