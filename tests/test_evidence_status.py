@@ -244,6 +244,28 @@ def test_control_no_rule_checks_is_not_assessed_never_met() -> None:
     assert [c["cfr"] for c in result.citations] == ["45 CFR 164.312(e)(2)(ii)"]
 
 
+def test_hipaa_column_shows_the_controls_own_sections_titled_by_its_rules() -> None:
+    plan = clinical_plan()
+    rules = {**RULES, "PHI-ENC-001": _rule("PHI-ENC-001", "45 CFR 164.312(a)(2)(iv)", "45 CFR 164.310(d)(1)")}
+    rules["PHI-ENC-001"]["custom"]["citations"][0]["title"] = "Encryption and decryption"
+    results = {c.control.id: c for c in assess(_decision(plan, [], rules), plan, load_catalogue())}
+    # 164.310(d)(1) belongs to no control's sections: it stays on the rule, out of the control's column.
+    assert results["encryption-at-rest"].citations == [
+        {"cfr": "45 CFR 164.312(a)(2)(iv)", "title": "Encryption and decryption", "type": "required"}
+    ]
+    # A control defined by prefix alone shows what its rules cite.
+    assert [c["cfr"] for c in results["encryption-in-use"].citations] == [
+        "45 CFR 164.312(a)(2)(iv)",
+        "45 CFR 164.312(c)(1)",
+    ]
+    # Sections no rule cites are still listed: the control answers them.
+    assert [c["cfr"] for c in results["audit-logging"].citations] == [
+        "45 CFR 164.312(b)",
+        "45 CFR 164.308(a)(1)(ii)(D)",
+        "45 CFR 164.316(b)(2)",
+    ]
+
+
 def test_resources_behind_a_control_are_those_of_its_types() -> None:
     plan = clinical_plan()
     result = next(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from phistack.evidence.catalogue import Catalogue, Control, RuleMapping, rule_citations
+from phistack.evidence.catalogue import Catalogue, Control, RuleMapping, normalize_cfr, rule_citations
 from phistack.evidence.facts import handles_phi
 from phistack.findings import Decision, Enforcement, Finding, Status
 
@@ -100,14 +100,20 @@ class ControlResult:
 
     @property
     def citations(self) -> list[dict[str, str]]:
-        """The CFR sections cited by the rules behind the control (deduplicated), else the control's own."""
-        seen: dict[str, dict[str, str]] = {}
+        """The control's own CFR sections, titled from the rules that cite them. A control defined by rule
+        prefix alone (no sections of its own) shows what its rules cite. A rule's citations of other
+        controls' sections stay with the rule, so the column reads as the regulation this control answers."""
+        cited: dict[str, dict[str, str]] = {}
         for rule in self.rules:
             for citation in rule.citations:
-                seen.setdefault(citation["cfr"], citation)
-        if not seen:
-            return [{"cfr": f"45 CFR {section}", "title": "", "type": ""} for section in self.control.cfr]
-        return sorted(seen.values(), key=lambda c: c["cfr"])
+                cited.setdefault(normalize_cfr(citation["cfr"]), citation)
+        if not self.control.cfr:
+            return sorted(cited.values(), key=lambda c: normalize_cfr(c["cfr"]))
+        out: list[dict[str, str]] = []
+        for section in map(normalize_cfr, self.control.cfr):
+            matching = [c for key, c in cited.items() if key == section or key.startswith(section + "(")]
+            out.extend(matching or [{"cfr": f"45 CFR {section}", "title": "", "type": ""}])
+        return list({normalize_cfr(c["cfr"]): c for c in out}.values())
 
     def to_json(self) -> dict[str, Any]:
         return {
