@@ -174,6 +174,9 @@ def run_ship(args: argparse.Namespace) -> int:
         raise InputError(str(err)) from err
     if not args.follow:
         stats = shipper.ship_pending(timeout_s=args.timeout)
+        if stats.records_sent == 0:
+            print(f"phistack: nothing to ship: the SIEM has confirmed every record of {log_path}", file=sys.stderr)
+            return ExitCode.OK
         print(
             f"phistack: shipped to {target.address}: {stats.records_confirmed} records confirmed "
             f"({stats.records_sent} sent, {stats.connections} TLS 1.3 sessions)",
