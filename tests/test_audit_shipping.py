@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from runtime.audit import AuditLog, ShippingError
+from runtime.audit import AuditLog, ShippingError, SpoolFullError, SpoolPolicy
 from runtime.audit.shipper import Shipper, SyslogTarget
 from runtime.audit.spool import Spool
 from runtime.audit.syslog import MessageFormatter
@@ -178,3 +178,33 @@ def test_forwarder_resumes_from_the_acknowledged_offset(rsyslog: Rsyslog, tmp_pa
     messages = rsyslog.wait_for(151, 10)
     assert len(messages) == 151 and sorted(by_seq(messages)) == list(range(151))
     assert [json.loads(m[m.index(b"] {") + 2 :])["seq"] for m in messages[-2:]] == [149, 150]
+
+
+def test_full_spool_fails_closed_while_the_siem_is_away_then_recovers(
+    rsyslog: Rsyslog,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "audit.log"
+    rsyslog.stop()
+    policy = SpoolPolicy(max_pending_bytes=16 << 10, on_full="block", block_timeout_s=0)
+    with AuditLog.open(path, shipper=target(rsyslog), spool=policy) as log:
+        with pytest.raises(SpoolFullError):
+            for i in range(1000):
+                log.append("svc:runtime", "data.access", f"dataset:{i}", "success")
+        rsyslog.start()
+        deadline = time.monotonic() + 20
+        while True:  # the operation is refused until the SIEM has caught up
+            try:
+                log.append("svc:runtime", "data.access", "dataset:after", "success")
+                break
+            except SpoolFullError:
+                assert time.monotonic() < deadline, "the spool never drained"
+                time.sleep(0.05)
+        assert log.shipper is not None and log.shipper.wait_idle(30)
+    rsyslog.stop()
+    lines = log_lines(path)
+    received = by_seq(rsyslog.received())
+    assert sorted(received) == list(range(len(lines)))
+    actions = [json.loads(line)["action"] for line in lines]
+    assert actions.count("audit.spool.full") == 1 and actions.count("audit.spool.recovered") == 1
+    assert all(received[seq].endswith(b"] " + line) for seq, line in enumerate(lines))

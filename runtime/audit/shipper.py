@@ -331,7 +331,7 @@ class Shipper:
                 self._backoff = self.target.retry_initial_s
                 if self._stop.is_set() and not busy:
                     break
-            except (ShippingError, OSError) as err:
+            except Exception as err:  # the thread must outlive any one failure: record it, back off, retry
                 failure = (
                     err
                     if isinstance(err, ShippingError)
