@@ -226,3 +226,30 @@ def test_verify_reads_a_large_log_in_chunks(tmp_path: Path, monkeypatch: pytest.
     lines[250] = lines[250].replace(b'"dataset:249"', b'"dataset:248"')
     write_lines(path, lines)
     assert verify(path).startswith("record 250 (line 251) was modified")
+
+
+def test_a_rotated_key_is_recorded_and_trusted_from_that_record_on(tmp_path: Path) -> None:
+    path = make_log(tmp_path, records=3)
+    new_key = Ed25519PrivateKey.generate()
+    with AuditLog.open(path, signing_key=new_key, background=False) as log:
+        log.append("svc:runtime", "data.access", "dataset:new", "success")
+    announcement = json.loads(read_lines(path)[4])
+    assert announcement["action"] == "audit.checkpoint.key" and announcement["actor"] == "phistack.audit"
+    with AuditLog.open(path, signing_key=new_key, background=False) as log:
+        log.append("svc:runtime", "data.access", "dataset:newer", "success")
+    assert sum(b"audit.checkpoint.key" in line for line in read_lines(path)) == 1  # recorded once
+    result = verify_log(path)  # both keys come from the log
+    assert result.checkpoints == 3 and result.key_source == "log"
+    assert verify_log(path, public_key=[KEY.public_key(), new_key.public_key()]).records == 7
+    assert "it names key" in verify(path, public_key=KEY.public_key())  # the old key alone is not enough
+    # A checkpoint signed by the new key over a tree that ends before the announcement is not trusted.
+    old = read_checkpoints(path.with_name("audit.log.checkpoints"))[0]
+    early = Checkpoint.sign(new_key, old.log_id, old.tree_size, old.root_hash, old.time)
+    assert "signature does not verify under the trusted key(s)" in verify(path, checkpoints=[early])
+
+
+def test_callers_cannot_write_the_logs_own_records(tmp_path: Path) -> None:
+    with AuditLog.open(tmp_path / "a.log", background=False) as log:
+        for action in ("audit.checkpoint.key", "audit.spool.full", "audit.log.open"):
+            with pytest.raises(InputError, match="written by the log itself"):
+                log.append("phistack.audit", action, "a.log", "success", {"checkpoint_key": "00" * 32})

@@ -43,7 +43,11 @@ def register(subparsers: Any) -> None:
         help="checkpoint file(s) to check against, e.g. the copy the SIEM holds (default: LOG.checkpoints)",
     )
     verify.add_argument(
-        "--key", metavar="PUB", help="PEM Ed25519 public key checkpoints must be signed with (default: the log's)"
+        "--key",
+        metavar="PUB",
+        action="append",
+        help="PEM Ed25519 public key checkpoints must be signed with; repeat for rotated keys "
+        "(default: the keys the log records)",
     )
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
     verify.set_defaults(handler=run_verify)
@@ -116,8 +120,8 @@ def run_verify(args: argparse.Namespace) -> int:
     checkpoints = None
     if args.checkpoint:
         checkpoints = [cp for path in args.checkpoint for cp in read_checkpoints(path)]
-    key = load_public_key(args.key) if args.key else None
-    result = verify_log(Path(args.log), checkpoints=checkpoints, public_key=key)
+    keys = [load_public_key(path) for path in args.key or []]
+    result = verify_log(Path(args.log), checkpoints=checkpoints, public_key=keys or None)
     print(result_json(result) if args.json else result.summary())
     return ExitCode.OK
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import mmap
 import os
 import re
 import sys
@@ -24,6 +25,7 @@ from runtime.audit.record import (
     GENESIS_ACTION,
     HASH_TAIL_LEN,
     LEAF_PREFIX,
+    SYSTEM_ACTOR,
     AuditRecord,
     decode_record,
     genesis_hash,
@@ -147,6 +149,29 @@ def _read_genesis(line: bytes, path: Path) -> tuple[AuditRecord, str]:
     if genesis.prev_hash != genesis_hash(log_id):
         raise VerificationError(f"record 0 (line 1): prev_hash is not the genesis hash of log {log_id} ({path}:1)")
     return genesis, log_id
+
+
+KEY_ACTION = "audit.checkpoint.key"
+_KEY_MARK = b'"action":"audit.checkpoint.key"'
+
+
+def key_announcements(path: str | os.PathLike[str]) -> list[tuple[int, object]]:
+    """(seq, ``checkpoint_key`` detail) of every ``audit.checkpoint.key`` record, in log order.
+
+    A byte search finds the few candidate lines; only those are parsed. Call it on a log that
+    :func:`walk` has verified, so the records it reads are the chained ones.
+    """
+    found: list[tuple[int, object]] = []
+    with Path(path).open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        pos = data.find(_KEY_MARK)
+        while pos >= 0:
+            start = data.rfind(b"\n", 0, pos) + 1
+            end = data.find(b"\n", pos)
+            record = decode_record(data[start : end if end >= 0 else len(data)])
+            if record.action == KEY_ACTION and record.actor == SYSTEM_ACTOR:
+                found.append((record.seq, record.details.get("checkpoint_key")))
+            pos = data.find(_KEY_MARK, end if end >= 0 else len(data))
+    return found
 
 
 def walk(

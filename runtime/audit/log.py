@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from runtime.audit.chain import walk
+from runtime.audit.chain import KEY_ACTION, key_announcements, walk
 from runtime.audit.checkpoint import Checkpoint
 from runtime.audit.errors import AuditUnavailableError, SpoolFullError
 from runtime.audit.keys import key_id, raw_public
@@ -52,6 +52,7 @@ SPOOL_FULL = "audit.spool.full"
 SPOOL_OVERFLOW = "audit.spool.overflow"
 SPOOL_RECOVERED = "audit.spool.recovered"
 LOG_REPAIRED = "audit.log.repaired"
+RESERVED_PREFIX = "audit."
 
 
 def default_checkpoint_path(path: str | os.PathLike[str]) -> Path:
@@ -184,6 +185,8 @@ class AuditLog:
                     bypass=True,
                 )
                 log.sync()
+            if signing_key is not None and not created:
+                log._announce_key(chain.genesis.details.get("checkpoint_key"))
             if options["spool"] is not None:
                 log.spool = Spool(log_path, log.log_id)
             if shipper is not None:
@@ -208,6 +211,18 @@ class AuditLog:
         self._append_locked(SYSTEM_ACTOR, GENESIS_ACTION, self.path.name, "success", details, bypass=True)
         self.sync()
 
+    def _announce_key(self, genesis_key: object) -> None:
+        """Record a checkpoint key the log has not recorded yet, so verifiers can trust it from here on."""
+        assert self._key is not None
+        public = self._key.public_key()
+        current = raw_public(public).hex()
+        announced = [genesis_key, *(raw for _seq, raw in key_announcements(self.path))]
+        if announced[-1] == current:
+            return
+        details = {"checkpoint_key": current, "checkpoint_key_id": key_id(public)}
+        self._append_locked(SYSTEM_ACTOR, KEY_ACTION, self.path.name, "success", details, bypass=True)
+        self.sync()
+
     # -- appending -----------------------------------------------------------------------------------
     def append(
         self, actor: str, action: str, object: str, outcome: str, details: dict[str, Any] | None = None
@@ -219,6 +234,8 @@ class AuditLog:
         :class:`~runtime.audit.errors.SpoolFullError`) when the event cannot be recorded; the
         caller must then not perform the operation the event describes.
         """
+        if isinstance(action, str) and action.startswith(RESERVED_PREFIX):
+            raise InputError(f"audit record: actions {RESERVED_PREFIX}* are written by the log itself, got {action!r}")
         with self._lock:
             return self._append_locked(actor, action, object, outcome, details, bypass=False)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from runtime.audit.chain import walk
+from runtime.audit.chain import key_announcements, walk
 from runtime.audit.checkpoint import Checkpoint, read_checkpoints
 from runtime.audit.keys import key_id, public_from_raw
 from runtime.audit.log import default_checkpoint_path
@@ -77,17 +77,34 @@ def _describe(index: int, cp: Checkpoint) -> str:
     return f"checkpoint {index} (tree size {cp.tree_size}, {cp.time})"
 
 
+def _keys_in_log(path: Path, genesis_key: object) -> dict[str, tuple[Ed25519PublicKey, int]]:
+    """The checkpoint keys the log records, each with the first tree size it may sign."""
+    found: list[tuple[int, object]] = [(0, genesis_key)] if genesis_key is not None else []
+    found.extend(key_announcements(path))
+    trusted: dict[str, tuple[Ed25519PublicKey, int]] = {}
+    for seq, raw in found:
+        try:
+            key = public_from_raw(bytes.fromhex(raw)) if isinstance(raw, str) else None
+        except (ValueError, InputError):
+            key = None
+        if key is None:
+            raise VerificationError(f"record {seq} holds an unusable checkpoint key ({path}:{seq + 1})")
+        trusted.setdefault(key_id(key), (key, seq + 1 if seq else 0))
+    return trusted
+
+
 def verify_log(
     path: str | os.PathLike[str],
     *,
     checkpoints: Sequence[Checkpoint] | None = None,
-    public_key: Ed25519PublicKey | None = None,
+    public_key: Ed25519PublicKey | Sequence[Ed25519PublicKey] | None = None,
 ) -> VerifyResult:
     """Verify the log at ``path``.
 
     ``checkpoints`` defaults to the ones in ``<log>.checkpoints`` when that file exists; pass the
     copy held elsewhere (for instance at the SIEM) to detect a truncated tail. ``public_key`` pins
-    the checkpoint key; without it the key recorded in the log's genesis record is used.
+    the checkpoint key(s); without it the keys the log itself records are used: the genesis
+    record's, and any ``audit.checkpoint.key`` record's for checkpoints that include that record.
     """
     log_path = Path(path)
     notes: list[str] = []
@@ -96,30 +113,36 @@ def verify_log(
         checkpoints = read_checkpoints(sidecar) if sidecar.exists() else []
     state = walk(log_path, roots_at={cp.tree_size for cp in checkpoints})
 
-    key, source = public_key, "pinned" if public_key is not None else None
-    if key is None and checkpoints:
-        raw = state.genesis.details.get("checkpoint_key")
-        if not isinstance(raw, str):
+    # key id -> (key, first tree size it may sign)
+    trusted: dict[str, tuple[Ed25519PublicKey, int]] = {}
+    if public_key is not None:
+        source = "pinned"
+        for pinned in [public_key] if isinstance(public_key, Ed25519PublicKey) else public_key:
+            trusted[key_id(pinned)] = (pinned, 0)
+    elif checkpoints:
+        source = "log"
+        trusted = _keys_in_log(log_path, state.genesis.details.get("checkpoint_key"))
+        if not trusted:
             raise VerificationError(
                 f"cannot check checkpoint signatures: the log records no checkpoint key; pass --key ({log_path})"
             )
-        try:
-            key = public_from_raw(bytes.fromhex(raw))
-        except (ValueError, InputError) as err:
-            raise VerificationError(f"record 0 holds an unusable checkpoint key: {err} ({log_path}:1)") from err
-        source = "log"
-        notes.append("checkpoint signatures checked against the key in the log's genesis record; pin it with --key")
+        notes.append("checkpoint signatures checked against the keys the log records; pin them with --key")
 
     # Authenticity first, so a forged checkpoint is reported as forged rather than as a truncation.
     for index, cp in enumerate(checkpoints, start=1):
         what = _describe(index, cp)
         if cp.log_id != state.log_id:
             raise VerificationError(f"{what} belongs to log {cp.log_id}, not to this log {state.log_id}")
-        assert key is not None
-        if not cp.verify_signature(key):
-            signer = "" if cp.key_id == key_id(key) else f" (it names key {cp.key_id})"
+        signer, valid_from = trusted.get(cp.key_id, (None, 0))
+        if signer is None or valid_from >= cp.tree_size:
+            names = ", ".join(sorted(trusted))
             raise VerificationError(
-                f"{what}: signature does not verify under key {key_id(key)}{signer}: forged or altered checkpoint"
+                f"{what}: signature does not verify under the trusted key(s) {names} (it names key "
+                f"{cp.key_id}): forged or altered checkpoint"
+            )
+        if not cp.verify_signature(signer):
+            raise VerificationError(
+                f"{what}: signature does not verify under key {cp.key_id}: forged or altered checkpoint"
             )
     newest: Checkpoint | None = None
     if checkpoints:
@@ -152,7 +175,7 @@ def verify_log(
         last_hash=state.last_hash,
         checkpoints=len(checkpoints),
         newest_checkpoint=newest,
-        key_id=key_id(key) if key is not None and checkpoints else None,
+        key_id=newest.key_id if newest is not None else None,
         key_source=source if checkpoints else None,
         notes=notes,
     )

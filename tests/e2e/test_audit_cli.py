@@ -120,7 +120,7 @@ def test_forged_checkpoint_exits_1(signed_log: Path) -> None:
     assert_one_line_error(proc, 1, "signature does not verify", "forged or altered checkpoint")
     write_keypair(folder / "other.key", folder / "other.pub")
     proc = audit("verify", "audit.log", "--key", "other.pub", cwd=folder)
-    assert_one_line_error(proc, 1, "signature does not verify under key")
+    assert_one_line_error(proc, 1, "signature does not verify under the trusted key(s)", "(it names key")
 
 
 def test_bad_input_exits_2(tmp_path: Path, signed_log: Path) -> None:
