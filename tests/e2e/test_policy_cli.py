@@ -1,0 +1,70 @@
+"""`phistack policy test` and `phistack policy docs` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import assert_one_line_error, run_cli
+
+
+@pytest.mark.parametrize("engine", ["regorus", "regopy"])
+def test_policy_test_passes_on_the_hipaa_library(engine: str) -> None:
+    proc = run_cli("policy", "test", "--engine", engine, "policies/hipaa")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"engine: {engine}" in proc.stdout
+    assert "FAIL" not in proc.stdout
+    assert "rules with tests:" in proc.stdout
+
+
+def test_policy_test_json_and_coverage() -> None:
+    proc = run_cli("policy", "test", "--format", "json", "hipaa/confidential-compute")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["failed"] == 0 and report["passed"] > 0
+    assert report["rules_tested"]["PHI-CC-001"] is True
+    assert any(path.startswith("hipaa/") for path in report["line_coverage"])
+
+
+def _suite(tmp_path: Path, test_body: str) -> Path:
+    root = tmp_path / "policies"
+    (root / "demo").mkdir(parents=True)
+    (root / "demo" / "demo.rego").write_text("package demo\n\nimport rego.v1\n\nanswer := 42\n")
+    (root / "demo" / "demo_test.rego").write_text("package demo_test\n\nimport rego.v1\n\n" + test_body)
+    return root
+
+
+@pytest.mark.parametrize("engine", ["regorus", "regopy"])
+def test_failing_test_exits_1_and_is_named(tmp_path: Path, engine: str) -> None:
+    body = "test_ok if {\n\tdata.demo.answer == 42\n}\n\ntest_wrong if {\n\tdata.demo.answer == 7\n}\n"
+    root = _suite(tmp_path, body)
+    proc = run_cli("policy", "test", "--engine", engine, "--policies", str(root))
+    assert proc.returncode == 1
+    assert "data.demo_test.test_wrong: FAIL" in proc.stdout
+    assert "PASS: 1/2" in proc.stdout and "FAIL: 1/2" in proc.stdout
+
+
+def test_syntax_error_exits_3(tmp_path: Path) -> None:
+    root = _suite(tmp_path, "test_broken if {\n\tdata.demo.answer ==\n}\n")
+    proc = run_cli("policy", "test", "--policies", str(root))
+    assert_one_line_error(proc, 3, "demo_test.rego")
+
+
+def test_no_tests_exits_2(tmp_path: Path) -> None:
+    root = _suite(tmp_path, "")
+    assert_one_line_error(run_cli("policy", "test", "--policies", str(root)), 2, "no Rego tests")
+
+
+def test_policy_docs_check_is_clean() -> None:
+    proc = run_cli("policy", "docs", "--check")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_policy_docs_check_detects_drift(tmp_path: Path) -> None:
+    stale = tmp_path / "POLICIES.md"
+    stale.write_text("# outdated\n")
+    assert run_cli("policy", "docs", "--check", "-o", str(stale)).returncode == 1
+    assert run_cli("policy", "docs", "-o", str(stale)).returncode == 0
+    assert run_cli("policy", "docs", "--check", "-o", str(stale)).returncode == 0
