@@ -147,6 +147,10 @@ class AttestedWorkloadArgs:
     """Volumes."""
     audit_sink: pulumi.Input[str] | None = None
     """``host:port`` of the SIEM the runtime ships its own audit log to."""
+    purpose: str | None = None
+    """The purpose the data use is limited to (protocol or clinical indication); genetic data needs one."""
+    authorized_groups: list[str] = field(default_factory=list)
+    """Groups allowed to the workload's data (genetic data: the only groups granted its namespace)."""
 
 
 def _env(args: AttestedWorkloadArgs) -> list[dict[str, Any]]:
@@ -157,6 +161,8 @@ def _env(args: AttestedWorkloadArgs) -> list[dict[str, Any]]:
             ("PHISTACK_KEY_ID", args.key_broker.key_id),
             ("PHISTACK_ATTESTATION_POLICY", args.key_broker.attestation_policy),
         ]
+    if args.purpose is not None:
+        values.append(("PHISTACK_PURPOSE", args.purpose))
     if args.audit_sink is not None:
         values.append(("PHISTACK_AUDIT_SINK", args.audit_sink))
     if args.model_provenance is not None:

@@ -150,6 +150,16 @@ class Quota:
 
 
 @dataclass(kw_only=True)
+class IdentityProvider:
+    """The OIDC identity provider people sign in to the cluster through."""
+
+    issuer: str
+    """OIDC issuer URL (https)."""
+    mfa_required: bool = True
+    """Whether the provider enforces multi-factor authentication for every sign-in."""
+
+
+@dataclass(kw_only=True)
 class ConfidentialGpuClusterArgs:
     """Settings of :class:`ConfidentialGpuCluster`; every field appears in the plan as a prop."""
 
@@ -173,6 +183,8 @@ class ConfidentialGpuClusterArgs:
     """Users bound to ``cluster-admin`` (a weakening; empty by default)."""
     quota: Quota | None = None
     """Per-namespace quota; ``None`` sets none (a weakening)."""
+    identity_provider: IdentityProvider | None = None
+    """How people authenticate (configured on the API server by the provider; declared here)."""
 
 
 class ConfidentialGpuCluster(pulumi.ComponentResource):
@@ -188,13 +200,14 @@ class ConfidentialGpuCluster(pulumi.ComponentResource):
         check_choice("cc_mode", args.cc_mode, ("snp", "tdx", "off"))
         for ns in args.namespaces:
             check_choice(f"namespaces[{ns.name}].data_classification", ns.data_classification, DATA_CLASSIFICATIONS)
-        self.runtime_class_name = CC_RUNTIME_CLASSES.get(args.cc_mode)
+        runtime_class_name = CC_RUNTIME_CLASSES.get(args.cc_mode)
         props = to_props(args)
-        props["runtime_class_name"] = self.runtime_class_name
-        props["cc_node_selector"] = dict(CC_NODE_SELECTOR) if self.runtime_class_name else {}
+        props["runtime_class_name"] = runtime_class_name
+        props["cc_node_selector"] = dict(CC_NODE_SELECTOR) if runtime_class_name else {}
+        # Pulumi turns every prop into an Output attribute of the component: set ours after it.
         super().__init__(TYPE, name, props, opts)
+        self.runtime_class_name = runtime_class_name
         self.namespace_names = [ns.name for ns in args.namespaces]
-        opts_child = child(self)
         base = labels(name)
 
         namespaces: dict[str, k8s.core.v1.Namespace] = {}
@@ -215,7 +228,7 @@ class ConfidentialGpuCluster(pulumi.ComponentResource):
                         "pod-security.kubernetes.io/warn-version": "latest",
                     },
                 },
-                opts=opts_child,
+                opts=child(self),
             )
 
         def in_ns(ns_name: str) -> pulumi.ResourceOptions:
@@ -323,16 +336,16 @@ class ConfidentialGpuCluster(pulumi.ComponentResource):
                 opts=in_ns(grant.namespace),
             )
 
-        if self.runtime_class_name is not None:
+        if runtime_class_name is not None:
             k8s.node.v1.RuntimeClass(
                 f"{name}-runtime-class",
                 **kube(
-                    metadata={"name": self.runtime_class_name, "labels": base},
-                    handler=self.runtime_class_name,
+                    metadata={"name": runtime_class_name, "labels": base},
+                    handler=runtime_class_name,
                     overhead={"podFixed": {"cpu": "250m", "memory": "2Gi"}},
                     scheduling={"nodeSelector": dict(CC_NODE_SELECTOR)},
                 ),
-                opts=opts_child,
+                opts=child(self),
             )
 
         if args.cluster_admin_subjects:
@@ -343,7 +356,7 @@ class ConfidentialGpuCluster(pulumi.ComponentResource):
                     role_ref={"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "cluster-admin"},
                     subjects=[{"apiGroup": RBAC_GROUP, "kind": "User", "name": s} for s in args.cluster_admin_subjects],
                 ),
-                opts=opts_child,
+                opts=child(self),
             )
 
         self.register_outputs({"runtime_class_name": self.runtime_class_name, "namespaces": self.namespace_names})

@@ -78,7 +78,6 @@ class TlsEndpoint(pulumi.ComponentResource):
         base = labels(name)
         ns = args.namespace
         secret_name = f"{name}-tls"
-        opts_child = child(self)
 
         service = k8s.core.v1.Service(
             f"{name}-service",
@@ -98,7 +97,7 @@ class TlsEndpoint(pulumi.ComponentResource):
                     ],
                 },
             ),
-            opts=opts_child,
+            opts=child(self),
         )
 
         cert_deps: list[pulumi.Resource] = []
@@ -119,11 +118,11 @@ class TlsEndpoint(pulumi.ComponentResource):
                         "usages": ["server auth", "digital signature"],
                         "issuerRef": {"name": args.issuer.name, "kind": args.issuer.kind, "group": "cert-manager.io"},
                     },
-                    opts=opts_child,
+                    opts=child(self),
                 )
             )
         else:
-            ca_key = tls.PrivateKey(f"{name}-ca-key", algorithm="ECDSA", ecdsa_curve="P256", opts=opts_child)
+            ca_key = tls.PrivateKey(f"{name}-ca-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child(self))
             ca_cert = tls.SelfSignedCert(
                 f"{name}-ca-cert",
                 private_key_pem=ca_key.private_key_pem,
@@ -131,15 +130,15 @@ class TlsEndpoint(pulumi.ComponentResource):
                 validity_period_hours=24 * 365 * 5,
                 allowed_uses=["cert_signing", "crl_signing"],
                 subject={"common_name": f"{name} private CA", "organization": "phistack"},
-                opts=opts_child,
+                opts=child(self),
             )
-            key = tls.PrivateKey(f"{name}-key", algorithm="ECDSA", ecdsa_curve="P256", opts=opts_child)
+            key = tls.PrivateKey(f"{name}-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child(self))
             csr = tls.CertRequest(
                 f"{name}-csr",
                 private_key_pem=key.private_key_pem,
                 dns_names=[args.hostname],
                 subject={"common_name": args.hostname},
-                opts=opts_child,
+                opts=child(self),
             )
             cert = tls.LocallySignedCert(
                 f"{name}-cert",
@@ -149,7 +148,7 @@ class TlsEndpoint(pulumi.ComponentResource):
                 validity_period_hours=2160,
                 early_renewal_hours=720,
                 allowed_uses=["digital_signature", "server_auth"],
-                opts=opts_child,
+                opts=child(self),
             )
             cert_deps.append(
                 k8s.core.v1.Secret(
@@ -160,7 +159,7 @@ class TlsEndpoint(pulumi.ComponentResource):
                         "tls.crt": cert.cert_pem,
                         "tls.key": pulumi.Output.secret(cast(Any, key.private_key_pem)),
                     },
-                    opts=opts_child,
+                    opts=child(self),
                 )
             )
 
