@@ -1,0 +1,174 @@
+"""The phistack Pulumi program: read the stack's config once into a StackSpec, compose the modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as pulumi_config
+
+import modules as m
+from stacks.spec import NAMESPACE, StackSpec, decode_config_value, parse_spec
+
+
+def read_spec() -> StackSpec:
+    """Every ``phistack:*`` config key, validated once; errors name the stack file and key path."""
+    merged: dict[str, Any] = {**pulumi_config.get_config_env(), **pulumi_config.CONFIG.get()}
+    config = {
+        key.split(":", 1)[1]: decode_config_value(value) if isinstance(value, str) else value
+        for key, value in merged.items()
+        if key.startswith(f"{NAMESPACE}:")
+    }
+    return parse_spec(config, f"stacks/Pulumi.{pulumi.get_stack()}.yaml")
+
+
+def redacted_spec(spec: StackSpec) -> dict[str, Any]:
+    """The spec for the plan document: a key configured as a secret is replaced by a marker."""
+    out = spec.model_dump(mode="json")
+    for key in list(out):
+        if pulumi_config.is_config_secret(f"{NAMESPACE}:{key}"):
+            out[key] = {"__secret__": True}
+    return out
+
+
+def compose(spec: StackSpec) -> None:
+    """Declare the stack's resources from ``spec``."""
+    p = spec.provider
+    m.ProviderProfile(
+        "provider",
+        m.ProviderProfileArgs(
+            provider=p.name,
+            plan=p.plan,
+            region=p.region,
+            baa=m.BaaRecord(
+                reference=p.baa.reference, signed=p.baa.signed.isoformat(), expires=p.baa.expires.isoformat()
+            )
+            if p.baa
+            else None,
+        ),
+    )
+
+    c = spec.cluster
+    cluster = m.ConfidentialGpuCluster(
+        c.name,
+        m.ConfidentialGpuClusterArgs(
+            cluster_name=c.name,
+            namespaces=[
+                m.NamespaceSpec(name=ns.name, data_classification=ns.data_classification) for ns in c.namespaces
+            ],
+            node_pools=[m.NodePool(**pool.model_dump()) for pool in c.node_pools],
+            pod_security_level=c.pod_security_level,
+            cc_mode=c.cc_mode,
+            default_deny_network=c.default_deny_network,
+            network_allows=[
+                m.NetworkAllow(
+                    name=a.name,
+                    namespace=a.namespace,
+                    direction=a.direction,
+                    peer_namespace=a.peer_namespace,
+                    peer_cidr=a.peer_cidr,
+                    ports=[m.Port(port=pt.port, protocol=pt.protocol) for pt in a.ports],
+                )
+                for a in c.network_allows
+            ],
+            access_grants=[
+                m.AccessGrant(
+                    subject=g.subject,
+                    subject_kind=g.subject_kind,
+                    namespace=g.namespace,
+                    role=g.role,
+                    rules=[m.PolicyRule(**r.model_dump()) for r in g.rules],
+                )
+                for g in c.access_grants
+            ],
+            cluster_admin_subjects=list(c.cluster_admin_subjects),
+            quota=m.Quota(**c.quota.model_dump()) if c.quota else None,
+            identity_provider=m.IdentityProvider(**c.identity_provider.model_dump()) if c.identity_provider else None,
+        ),
+    )
+    after_cluster = pulumi.ResourceOptions(depends_on=[cluster])
+
+    storage_deps: list[pulumi.Resource] = [cluster]
+    if spec.storage is not None:
+        s = spec.storage
+        storage_deps.append(
+            m.EncryptedStorage(
+                "storage",
+                m.EncryptedStorageArgs(
+                    storage_class_name=s.storage_class_name,
+                    csi_driver=s.csi_driver,
+                    data_classification=s.data_classification,
+                    kms_key=s.kms_key,
+                    encrypted=s.encrypted,
+                    reclaim_policy=s.reclaim_policy,
+                    volumes=[m.VolumeClaim(**v.model_dump()) for v in s.volumes],
+                ),
+                opts=after_cluster,
+            )
+        )
+
+    default_sink: str | None = None
+    if spec.logging is not None:
+        lg = spec.logging
+        default_sink = f"{lg.siem_host}:{lg.siem_port}"
+        m.AuditLogShipping("audit-logs", m.AuditLogShippingArgs(**lg.model_dump()))
+
+    workloads: dict[str, m.AttestedWorkload] = {}
+    for w in spec.workloads:
+        workloads[w.name] = m.AttestedWorkload(
+            w.name,
+            m.AttestedWorkloadArgs(
+                namespace=w.namespace,
+                image=w.image,
+                data_classification=w.data_classification,
+                kind=w.kind,
+                allow_unpinned_image=w.allow_unpinned_image,
+                replicas=w.replicas,
+                args=list(w.args),
+                container_port=w.container_port,
+                runtime_class=w.runtime_class or cluster.runtime_class_name,
+                gpus=w.gpus,
+                cpu=w.cpu,
+                memory=w.memory,
+                security=m.SecuritySettings(**w.security.model_dump()),
+                probes=m.Probes(**w.probes.model_dump()) if w.probes else None,
+                key_broker=m.KeyBroker(**w.key_broker.model_dump()) if w.key_broker else None,
+                samd=w.samd,
+                model_provenance=m.ModelProvenance(**w.model_provenance.model_dump()) if w.model_provenance else None,
+                volumes=[m.WorkloadVolume(**v.model_dump()) for v in w.volumes],
+                audit_sink=w.audit_sink or default_sink,
+                purpose=w.purpose,
+                authorized_groups=list(w.authorized_groups),
+            ),
+            opts=pulumi.ResourceOptions(depends_on=storage_deps),
+        )
+
+    for e in spec.endpoints:
+        target = workloads[e.workload]
+        workload_spec = next(w for w in spec.workloads if w.name == e.workload)
+        m.TlsEndpoint(
+            e.name,
+            m.TlsEndpointArgs(
+                hostname=e.hostname,
+                namespace=workload_spec.namespace,
+                backend_selector=dict(target.selector),
+                backend_port=workload_spec.container_port,
+                gateway_class_name=e.gateway_class_name,
+                certificate_source=e.certificate_source,
+                issuer=m.Issuer(name=e.issuer.name, kind=e.issuer.kind) if e.issuer else None,
+                min_tls_version=e.min_tls_version,
+                hsts_max_age_seconds=e.hsts_max_age_seconds,
+                allow_plaintext_http=e.allow_plaintext_http,
+                mtls=e.mtls,
+                client_ca_configmap=e.client_ca_configmap,
+                backend_tls=e.backend_tls,
+                backend_ca_configmap=e.backend_ca_configmap,
+            ),
+            opts=pulumi.ResourceOptions(depends_on=[target]),
+        )
+
+    pulumi.export("spec", redacted_spec(spec))
+
+
+if __name__ == "__main__":
+    compose(read_spec())

@@ -1,0 +1,618 @@
+"""The typed stack spec: every ``phistack:*`` config key of a stack, validated once (pydantic v2).
+
+Errors name the file and the key path the way a user writes it:
+``stacks/Pulumi.clinical-nlp.yaml: phistack:workloads[0].image: must be pinned by digest ...``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from runtime.errors import InputError
+
+NAMESPACE = "phistack"
+DIGEST_RE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
+REFERENCE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$")
+
+DnsLabel = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
+Classification = Literal["phi", "deidentified", "genetic", "none"]
+Quantity = Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
+
+
+class _Model(BaseModel):
+    """Strict models: unknown keys are errors (a typo must not silently drop a control)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Baa(_Model):
+    """The Business Associate Agreement with the provider."""
+
+    reference: str
+    """Reference in the contract register."""
+    signed: datetime.date
+    """Date signed."""
+    expires: datetime.date
+    """Date it ends."""
+
+    @model_validator(mode="after")
+    def _order(self) -> Baa:
+        if self.expires <= self.signed:
+            raise _PathError(("expires",), "expires must be after signed")
+        return self
+
+
+class Provider(_Model):
+    """The GPU cloud provider."""
+
+    name: DnsLabel
+    """Provider id."""
+    plan: str
+    """Product or plan."""
+    region: str
+    """Region."""
+    baa: Baa | None = None
+    """The BAA, if any."""
+
+
+class NamespaceSpec(_Model):
+    """A workload namespace."""
+
+    name: DnsLabel
+    """Namespace name."""
+    data_classification: Classification
+    """Data it holds."""
+
+
+class NodePool(_Model):
+    """A GPU node pool."""
+
+    name: DnsLabel
+    """Pool name."""
+    gpu_model: str
+    """GPU model as in stacks/prices.yaml (e.g. ``H100 SXM``)."""
+    gpu_count: int = Field(ge=1)
+    """GPUs per node."""
+    node_count: int = Field(default=1, ge=1)
+    """Nodes."""
+    cc_capable: bool
+    """Whether the GPU runs in NVIDIA CC mode."""
+
+
+class Port(_Model):
+    """A port."""
+
+    port: int = Field(ge=1, le=65535)
+    """Port number."""
+    protocol: Literal["TCP", "UDP"] = "TCP"
+    """Protocol."""
+
+
+class NetworkAllow(_Model):
+    """An explicit exception to default-deny."""
+
+    name: DnsLabel
+    """Short name."""
+    namespace: DnsLabel
+    """Namespace the policy selects."""
+    direction: Literal["ingress", "egress"]
+    """Direction."""
+    peer_namespace: DnsLabel | None = None
+    """Peer namespace."""
+    peer_cidr: str | None = None
+    """Peer CIDR."""
+    ports: list[Port] = Field(min_length=1)
+    """Ports."""
+
+    @model_validator(mode="after")
+    def _one_peer(self) -> NetworkAllow:
+        if (self.peer_namespace is None) == (self.peer_cidr is None):
+            raise _PathError(("peer_cidr",), "set exactly one of peer_namespace and peer_cidr")
+        return self
+
+
+class PolicyRule(_Model):
+    """An RBAC rule."""
+
+    api_groups: list[str]
+    """API groups."""
+    resources: list[str]
+    """Resources."""
+    verbs: list[str]
+    """Verbs."""
+
+
+class AccessGrant(_Model):
+    """Namespace access for a person or group."""
+
+    subject: str
+    """User or group."""
+    subject_kind: Literal["Group", "User"] = "Group"
+    """Kind."""
+    namespace: DnsLabel
+    """Namespace."""
+    role: Literal["viewer", "operator", "custom"] = "viewer"
+    """Role."""
+    rules: list[PolicyRule] = []
+    """Rules of a custom role."""
+
+
+class Quota(_Model):
+    """Per-namespace quota."""
+
+    gpus: int = Field(ge=0)
+    """GPUs."""
+    requests_cpu: Quantity = "64"
+    """CPU requests."""
+    requests_memory: Quantity = "512Gi"
+    """Memory requests."""
+    limits_cpu: Quantity = "64"
+    """CPU limits."""
+    limits_memory: Quantity = "512Gi"
+    """Memory limits."""
+    pods: int = Field(default=50, ge=1)
+    """Pods."""
+    persistent_volume_claims: int = Field(default=20, ge=0)
+    """PVCs."""
+
+
+class IdentityProvider(_Model):
+    """The identity provider people sign in through."""
+
+    issuer: Annotated[str, StringConstraints(pattern=r"^https://")]
+    """OIDC issuer URL."""
+    mfa_required: bool = True
+    """MFA enforced."""
+
+
+class Cluster(_Model):
+    """The confidential GPU cluster."""
+
+    name: DnsLabel
+    """Cluster name."""
+    namespaces: list[NamespaceSpec] = Field(min_length=1)
+    """Workload namespaces."""
+    node_pools: list[NodePool] = Field(min_length=1)
+    """GPU node pools."""
+    pod_security_level: Literal["restricted", "baseline", "privileged"] = "restricted"
+    """Pod Security level."""
+    cc_mode: Literal["snp", "tdx", "off"] = "snp"
+    """Confidential computing mode."""
+    default_deny_network: bool = True
+    """Default-deny networking."""
+    network_allows: list[NetworkAllow] = []
+    """Explicit allows."""
+    access_grants: list[AccessGrant] = []
+    """Access for people."""
+    cluster_admin_subjects: list[str] = []
+    """Users bound to cluster-admin."""
+    quota: Quota | None = None
+    """Per-namespace quota."""
+    identity_provider: IdentityProvider | None = None
+    """Identity provider."""
+
+
+class VolumeClaim(_Model):
+    """A PVC."""
+
+    name: DnsLabel
+    """Claim name."""
+    namespace: DnsLabel
+    """Namespace."""
+    size: Quantity
+    """Size."""
+    access_mode: Literal["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"] = "ReadWriteOncePod"
+    """Access mode."""
+
+
+class Storage(_Model):
+    """Encrypted storage."""
+
+    storage_class_name: DnsLabel
+    """StorageClass name."""
+    csi_driver: Literal["aws-ebs", "gcp-pd", "azure-disk", "ceph-rbd"]
+    """CSI driver."""
+    data_classification: Classification
+    """Data stored."""
+    kms_key: str | None = None
+    """Customer-managed key reference."""
+    encrypted: bool = True
+    """Encrypt at rest."""
+    reclaim_policy: Literal["Retain", "Delete"] = "Retain"
+    """Reclaim policy."""
+    volumes: list[VolumeClaim] = []
+    """Claims."""
+
+    @model_validator(mode="after")
+    def _key(self) -> Storage:
+        if self.encrypted and not self.kms_key:
+            raise _PathError(("kms_key",), "required while encrypted is true")
+        return self
+
+
+class Issuer(_Model):
+    """cert-manager issuer."""
+
+    name: str
+    """Issuer name."""
+    kind: Literal["ClusterIssuer", "Issuer"] = "ClusterIssuer"
+    """Kind."""
+
+
+class Endpoint(_Model):
+    """A TLS endpoint in front of a workload."""
+
+    name: DnsLabel
+    """Endpoint name."""
+    workload: DnsLabel
+    """The workload it serves (by name)."""
+    hostname: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")]
+    """DNS name."""
+    gateway_class_name: str = "eg"
+    """GatewayClass."""
+    certificate_source: Literal["cert-manager", "private-ca"] = "cert-manager"
+    """Certificate source."""
+    issuer: Issuer | None = None
+    """cert-manager issuer."""
+    min_tls_version: Literal["1.3", "1.2"] = "1.3"
+    """Lowest TLS version."""
+    hsts_max_age_seconds: int = Field(default=31536000, ge=0)
+    """HSTS max-age."""
+    allow_plaintext_http: bool = False
+    """Plain-HTTP listener."""
+    mtls: bool = False
+    """Mutual TLS."""
+    client_ca_configmap: str | None = None
+    """Client CA bundle."""
+    backend_tls: bool = True
+    """Gateway-to-pod TLS."""
+    backend_ca_configmap: str | None = "phistack-internal-ca"
+    """Backend CA bundle."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Endpoint:
+        if self.certificate_source == "cert-manager" and self.issuer is None:
+            raise _PathError(("issuer",), "required when certificate_source is cert-manager")
+        if self.mtls and not self.client_ca_configmap:
+            raise _PathError(("client_ca_configmap",), "required when mtls is true")
+        return self
+
+
+class Logging(_Model):
+    """Log shipping to the SIEM."""
+
+    siem_host: str
+    """SIEM host."""
+    image: str
+    """Forwarder image, pinned by digest."""
+    namespace: DnsLabel = "phistack-logging"
+    """Namespace."""
+    siem_port: int = Field(default=6514, ge=1, le=65535)
+    """SIEM port."""
+    siem_cidr: str | None = None
+    """SIEM CIDR."""
+    protocol: Literal["syslog-tls", "https"] = "syslog-tls"
+    """Protocol."""
+    min_tls_version: Literal["1.3", "1.2"] = "1.3"
+    """Lowest TLS version."""
+    verify_certificate: bool = True
+    """Verify the SIEM certificate."""
+    siem_ca_configmap: str = "siem-ca"
+    """SIEM CA bundle."""
+    sources: list[Literal["container", "kubernetes-audit", "node-journal"]] = [
+        "container",
+        "kubernetes-audit",
+        "node-journal",
+    ]
+    """Sources shipped."""
+    buffer: Literal["disk", "memory"] = "disk"
+    """Buffer."""
+    buffer_max_size: str = "10G"
+    """Buffer size."""
+    retention_days: int = Field(default=2192, ge=1)
+    """Declared retention."""
+
+    @model_validator(mode="after")
+    def _pinned(self) -> Logging:
+        if not DIGEST_RE.match(self.image):
+            raise _PathError(("image",), "must be pinned by digest (name@sha256:<64 hex>)")
+        return self
+
+
+class Security(_Model):
+    """Security context overrides."""
+
+    run_as_non_root: bool = True
+    """Non-root."""
+    run_as_user: int = Field(default=65532, ge=0)
+    """UID."""
+    read_only_root_filesystem: bool = True
+    """Read-only root."""
+    allow_privilege_escalation: bool = False
+    """Privilege escalation."""
+    privileged: bool = False
+    """Privileged."""
+    capabilities_drop: list[str] = ["ALL"]
+    """Dropped capabilities."""
+    capabilities_add: list[str] = []
+    """Added capabilities."""
+    seccomp_profile: Literal["RuntimeDefault", "Unconfined"] = "RuntimeDefault"
+    """Seccomp."""
+    automount_service_account_token: bool = False
+    """API token in the pod."""
+
+
+class Probes(_Model):
+    """Probes."""
+
+    scheme: Literal["HTTPS", "HTTP"] = "HTTPS"
+    """Scheme."""
+    port: int = 8443
+    """Port."""
+    liveness_path: str = "/healthz"
+    """Liveness path."""
+    readiness_path: str = "/readyz"
+    """Readiness path."""
+
+
+class KeyBroker(_Model):
+    """Key broker settings."""
+
+    url: Annotated[str, StringConstraints(pattern=r"^https://")]
+    """Broker URL."""
+    key_id: str
+    """Data key id."""
+    attestation_policy: str
+    """Attestation policy."""
+
+
+class ModelProvenance(_Model):
+    """SaMD model provenance."""
+
+    model_digest: Sha256
+    """Model digest."""
+    training_data_manifest_digest: Sha256
+    """Training-data manifest digest."""
+    evaluation_report: str
+    """Evaluation report reference."""
+
+
+class WorkloadVolume(_Model):
+    """A volume of a workload."""
+
+    name: DnsLabel
+    """Name."""
+    mount_path: Annotated[str, StringConstraints(pattern=r"^/")]
+    """Mount path."""
+    source: Literal["pvc", "emptyDir", "hostPath"] = "pvc"
+    """Source."""
+    claim_name: str | None = None
+    """PVC name."""
+    host_path: str | None = None
+    """Node path."""
+    read_only: bool = False
+    """Read-only."""
+
+    @model_validator(mode="after")
+    def _source(self) -> WorkloadVolume:
+        if self.source == "pvc" and not self.claim_name:
+            raise _PathError(("claim_name",), "required for source pvc")
+        if self.source == "hostPath" and not self.host_path:
+            raise _PathError(("host_path",), "required for source hostPath")
+        return self
+
+
+class Workload(_Model):
+    """An attested workload."""
+
+    name: DnsLabel
+    """Workload name."""
+    namespace: DnsLabel
+    """Namespace (one of the cluster's)."""
+    image: str
+    """Runtime image."""
+    data_classification: Classification
+    """Data processed."""
+    kind: Literal["Deployment", "Job"] = "Deployment"
+    """Deployment or Job."""
+    allow_unpinned_image: bool = False
+    """Accept a tag reference."""
+    replicas: int = Field(default=1, ge=0)
+    """Replicas."""
+    args: list[str] = []
+    """Runtime arguments."""
+    container_port: int = Field(default=8443, ge=1, le=65535)
+    """TLS port."""
+    runtime_class: str | None = None
+    """Runtime class; unset = the cluster's confidential runtime class."""
+    gpus: int = Field(default=1, ge=0)
+    """GPUs."""
+    cpu: Quantity = "4"
+    """CPU."""
+    memory: Quantity = "32Gi"
+    """Memory."""
+    security: Security = Security()
+    """Security context."""
+    probes: Probes | None = Probes()
+    """Probes."""
+    key_broker: KeyBroker | None = None
+    """Key broker."""
+    samd: bool = False
+    """Software as a medical device."""
+    model_provenance: ModelProvenance | None = None
+    """SaMD provenance."""
+    volumes: list[WorkloadVolume] = []
+    """Volumes."""
+    audit_sink: str | None = None
+    """Runtime audit sink host:port."""
+    purpose: str | None = None
+    """Purpose limitation."""
+    authorized_groups: list[str] = []
+    """Groups allowed to the data."""
+
+    @model_validator(mode="after")
+    def _image(self) -> Workload:
+        pattern = REFERENCE_RE if self.allow_unpinned_image else DIGEST_RE
+        if not pattern.match(self.image):
+            if self.allow_unpinned_image:
+                raise _PathError(("image",), "not a valid image reference")
+            raise _PathError(("image",), "must be pinned by digest (name@sha256:<64 hex>)")
+        return self
+
+
+class StackSpec(_Model):
+    """Everything a stack declares, from its ``phistack:*`` config keys."""
+
+    description: str = ""
+    """What the stack is for."""
+    provider: Provider
+    """GPU cloud provider and BAA."""
+    cluster: Cluster
+    """The cluster."""
+    workloads: list[Workload] = Field(min_length=1)
+    """Workloads."""
+    storage: Storage | None = None
+    """Encrypted storage."""
+    endpoints: list[Endpoint] = []
+    """TLS endpoints."""
+    logging: Logging | None = None
+    """Log shipping; absent = none."""
+
+    @model_validator(mode="after")
+    def _references(self) -> StackSpec:
+        namespaces = {ns.name for ns in self.cluster.namespaces}
+        names: set[str] = set()
+        for i, w in enumerate(self.workloads):
+            if w.name in names:
+                raise _PathError(("workloads", i, "name"), f"duplicate workload name {w.name!r}")
+            names.add(w.name)
+            if w.namespace not in namespaces:
+                raise _PathError(
+                    ("workloads", i, "namespace"),
+                    f"{w.namespace!r} is not one of cluster.namespaces ({', '.join(sorted(namespaces))})",
+                )
+            if w.runtime_class is None and self.cluster.cc_mode == "off":
+                raise _PathError(
+                    ("workloads", i, "runtime_class"),
+                    "cluster.cc_mode is off: set runtime_class explicitly (for example runc)",
+                )
+        for i, e in enumerate(self.endpoints):
+            if e.workload not in names:
+                raise _PathError(("endpoints", i, "workload"), f"no workload named {e.workload!r}")
+        if self.storage is not None:
+            for i, v in enumerate(self.storage.volumes):
+                if v.namespace not in namespaces:
+                    raise _PathError(
+                        ("storage", "volumes", i, "namespace"), f"{v.namespace!r} is not one of cluster.namespaces"
+                    )
+        for i, g in enumerate(self.cluster.access_grants):
+            if g.namespace not in namespaces:
+                raise _PathError(
+                    ("cluster", "access_grants", i, "namespace"), f"{g.namespace!r} is not one of cluster.namespaces"
+                )
+        return self
+
+
+class _PathError(ValueError):
+    """A cross-field error that knows the key path it belongs to."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+def key_path(loc: tuple[Any, ...]) -> str:
+    """``("workloads", 0, "image")`` → ``phistack:workloads[0].image``."""
+    if not loc:
+        return f"{NAMESPACE}:"
+    out = f"{NAMESPACE}:{loc[0]}"
+    for part in loc[1:]:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def parse_spec(config: Mapping[str, Any], source: str) -> StackSpec:
+    """Validate ``config`` (keys without the ``phistack:`` prefix) into a StackSpec.
+
+    Raises :class:`InputError` with one line: ``<source>: <key path>: <what is wrong>``.
+    """
+    try:
+        return StackSpec.model_validate(dict(config))
+    except ValidationError as err:
+        first = err.errors()[0]
+        ctx_error = (first.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, _PathError):
+            loc, message = tuple(first["loc"]) + ctx_error.loc, str(ctx_error)
+        else:
+            loc = tuple(first["loc"])
+            message = first["msg"].removeprefix("Value error, ")
+            if first["type"] == "extra_forbidden":
+                message = "unknown key"
+            elif first["type"] == "missing":
+                message = "required key is missing"
+        more = err.error_count() - 1
+        suffix = f" (and {more} more)" if more > 0 else ""
+        raise InputError(f"{source}: {key_path(loc)}: {message}{suffix}") from err
+
+
+def config_from_stack_file(path: Path) -> dict[str, Any]:
+    """The ``phistack:*`` keys of a ``Pulumi.<stack>.yaml`` file, prefix removed."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as err:
+        raise InputError(f"{path}: cannot read: {err.strerror or err}") from err
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise InputError(f"{path}{where}: invalid YAML: {getattr(err, 'problem', None) or err}") from err
+    raw = doc.get("config") if isinstance(doc, dict) else None
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: config: expected a mapping of phistack:* keys")
+    return strip_namespace(raw, str(path))
+
+
+def strip_namespace(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """Keep ``phistack:<key>`` entries as ``<key>``; other namespaces belong to providers."""
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        ns, _, name = str(key).rpartition(":")
+        if ns in ("", NAMESPACE):
+            out[name] = value
+    return out
+
+
+def decode_config_value(value: str) -> Any:
+    """Pulumi hands structured config to a program as JSON text; plain strings stay strings."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def stack_file(stacks_dir: Path, stack: str) -> Path:
+    """The config file of ``stack``; an unknown stack is an error that lists the known ones."""
+    path = stacks_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        known = ", ".join(available_stacks(stacks_dir)) or "none"
+        raise InputError(f"unknown stack {stack!r} (available: {known})")
+    return path
+
+
+def available_stacks(stacks_dir: Path) -> list[str]:
+    """Stacks that have a ``Pulumi.<stack>.yaml`` in ``stacks_dir``."""
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stacks_dir.glob("Pulumi.*.yaml"))
+
+
+def load_stack_spec(stacks_dir: Path, stack: str, display: str | None = None) -> StackSpec:
+    """Read and validate a stack's spec straight from its file (no Pulumi needed)."""
+    path = stack_file(stacks_dir, stack)
+    return parse_spec(config_from_stack_file(path), display or f"stacks/{path.name}")
