@@ -16,7 +16,7 @@ TYPE = "phistack:logging:AuditLogShipping"
 #: HIPAA keeps required documentation six years (45 CFR 164.316(b)(2)); 6 × 365 + 2 leap days.
 SIX_YEARS_DAYS = 2192
 
-SOURCES: tuple[str, ...] = ("container", "kubernetes-audit", "node-journal")
+SOURCES: tuple[str, ...] = ("container", "kubernetes-audit", "phistack-audit", "node-journal")
 _BUFFER_DIR = "/var/lib/phistack-log-buffer"
 
 
@@ -43,7 +43,7 @@ class AuditLogShippingArgs:
     siem_ca_configmap: str = "siem-ca"
     """ConfigMap (key ``ca.crt``) with the CA bundle that signed the SIEM's certificate."""
     sources: list[str] = field(default_factory=lambda: list(SOURCES))
-    """What is shipped: ``container``, ``kubernetes-audit``, ``node-journal``."""
+    """What is shipped: ``container``, ``kubernetes-audit``, ``phistack-audit``, ``node-journal``."""
     buffer: Literal["disk", "memory"] = "disk"
     """Where records wait while the SIEM is unreachable; ``memory`` loses them on restart."""
     buffer_max_size: str = "10G"
@@ -56,7 +56,8 @@ def fluent_bit_config(args: AuditLogShippingArgs, siem_host: str) -> str:
     """The Fluent Bit YAML configuration for ``args`` (a plain string, so it is known at plan time)."""
     storage = "filesystem" if args.buffer == "disk" else "memory"
     inputs: list[dict[str, object]] = []
-    if "container" in args.sources:
+    # The runtime writes its audit records to stdout, so phistack-audit needs the container input too.
+    if "container" in args.sources or "phistack-audit" in args.sources:
         inputs.append(
             {
                 "name": "tail",
@@ -112,6 +113,19 @@ def fluent_bit_config(args: AuditLogShippingArgs, siem_host: str) -> str:
     else:
         output |= {"name": "http", "uri": "/", "format": "json_lines"}
     output |= tls_settings
+    filters: list[dict[str, object]] = [{"name": "kubernetes", "match": "kube.*", "merge_log": "on", "labels": "on"}]
+    if "phistack-audit" in args.sources:
+        # Records of phistack runtime pods (they carry the classification label) get their own tag,
+        # so the SIEM can route and retain them as audit records; the copy under kube.* is kept
+        # only when container logs are shipped as well.
+        keep = "true" if "container" in args.sources else "false"
+        filters.append(
+            {
+                "name": "rewrite_tag",
+                "match": "kube.*",
+                "rule": f"$kubernetes['labels']['phistack.io/data-classification'] ^.+$ audit.phistack {keep}",
+            }
+        )
     config = {
         "service": {
             "flush": 1,
@@ -122,7 +136,7 @@ def fluent_bit_config(args: AuditLogShippingArgs, siem_host: str) -> str:
         },
         "pipeline": {
             "inputs": inputs,
-            "filters": [{"name": "kubernetes", "match": "kube.*", "merge_log": "on", "labels": "on"}],
+            "filters": filters,
             "outputs": [output],
         },
     }

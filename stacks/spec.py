@@ -308,9 +308,10 @@ class Logging(_Model):
     """Verify the SIEM certificate."""
     siem_ca_configmap: str = "siem-ca"
     """SIEM CA bundle."""
-    sources: list[Literal["container", "kubernetes-audit", "node-journal"]] = [
+    sources: list[Literal["container", "kubernetes-audit", "phistack-audit", "node-journal"]] = [
         "container",
         "kubernetes-audit",
+        "phistack-audit",
         "node-journal",
     ]
     """Sources shipped."""
