@@ -1,0 +1,138 @@
+"""Every reference stack composes offline; StackSpec errors name the file and the key path."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from phistack.errors import InputError
+from phistack.plan.offline import plan_stack
+from stacks.spec import available_stacks, config_from_stack_file, load_stack_spec, parse_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+STACKS = ROOT / "stacks"
+REFERENCE = ["clinical-decision-support", "clinical-nlp", "drug-discovery", "genomics", "medical-imaging"]
+NONCOMPLIANT = ["noncompliant-expired-baa", "noncompliant-plaintext-phi"]
+
+
+def test_the_reference_and_noncompliant_stacks_exist() -> None:
+    assert available_stacks(STACKS) == sorted(REFERENCE + NONCOMPLIANT)
+
+
+@pytest.fixture(scope="module")
+def plans() -> dict[str, dict[str, Any]]:
+    return {stack: plan_stack(ROOT, stack) for stack in REFERENCE + NONCOMPLIANT}
+
+
+def _components(plan: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r for r in plan["resources"] if r["type"].endswith(f":{kind}") and not r["custom"]]
+
+
+@pytest.mark.parametrize("stack", REFERENCE + NONCOMPLIANT)
+def test_stack_composes_every_component_it_declares(plans: dict[str, dict[str, Any]], stack: str) -> None:
+    plan = plans[stack]
+    spec = load_stack_spec(STACKS, stack)
+    assert len(_components(plan, "ProviderProfile")) == 1
+    assert len(_components(plan, "ConfidentialGpuCluster")) == 1
+    assert len(_components(plan, "AttestedWorkload")) == len(spec.workloads)
+    assert len(_components(plan, "TlsEndpoint")) == len(spec.endpoints)
+    assert len(_components(plan, "AuditLogShipping")) == (1 if spec.logging else 0)
+    assert len(_components(plan, "EncryptedStorage")) == (1 if spec.storage else 0)
+    assert plan["spec"]["provider"]["name"] == spec.provider.name
+
+
+@pytest.mark.parametrize("stack", ["clinical-nlp", "genomics", "clinical-decision-support"])
+def test_phi_stacks_run_confidential_on_cc_gpus(plans: dict[str, dict[str, Any]], stack: str) -> None:
+    plan = plans[stack]
+    cluster = _components(plan, "ConfidentialGpuCluster")[0]
+    assert all(pool["cc_capable"] for pool in cluster["inputs"]["node_pools"]), cluster["urn"]
+    for w in _components(plan, "AttestedWorkload"):
+        assert w["inputs"]["runtime_class"].startswith("kata-qemu-nvidia-gpu-"), w["urn"]
+        assert "key_broker" in w["inputs"], w["urn"]
+        assert "audit_sink" in w["inputs"], w["urn"]
+
+
+@pytest.mark.parametrize("stack", ["medical-imaging", "drug-discovery"])
+def test_non_phi_stacks_choose_runc_explicitly(plans: dict[str, dict[str, Any]], stack: str) -> None:
+    for w in _components(plans[stack], "AttestedWorkload"):
+        assert w["inputs"]["runtime_class"] == "runc", w["urn"]
+        assert w["inputs"]["data_classification"] in ("deidentified", "none"), w["urn"]
+
+
+def test_noncompliant_stacks_carry_their_weakenings(plans: dict[str, dict[str, Any]]) -> None:
+    plain = plans["noncompliant-plaintext-phi"]
+    assert _components(plain, "AuditLogShipping") == []
+    endpoint = _components(plain, "TlsEndpoint")[0]["inputs"]
+    assert endpoint["allow_plaintext_http"] is True and endpoint["min_tls_version"] == "1.2"
+    expired = plans["noncompliant-expired-baa"]
+    assert _components(expired, "ProviderProfile")[0]["inputs"]["baa"]["expires"] == "2025-06-30"
+    workload = _components(expired, "AttestedWorkload")[0]["inputs"]
+    assert "emptyDir" in [v["source"] for v in workload["volumes"]]
+
+
+def test_plan_is_deterministic() -> None:
+    assert plan_stack(ROOT, "genomics") == plan_stack(ROOT, "genomics")
+
+
+def _config(stack: str) -> dict[str, Any]:
+    return copy.deepcopy(config_from_stack_file(STACKS / f"Pulumi.{stack}.yaml"))
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            lambda c: c["workloads"][0].update(image="registry.example.org/runtime:latest"),
+            "phistack:workloads[0].image: must be pinned by digest",
+        ),
+        (lambda c: c["workloads"][0].update(gpus="many"), "phistack:workloads[0].gpus: "),
+        (
+            lambda c: c["workloads"][0].update(data_classification="secret"),
+            "phistack:workloads[0].data_classification: ",
+        ),
+        (
+            lambda c: c["cluster"]["node_pools"][0].pop("cc_capable"),
+            "phistack:cluster.node_pools[0].cc_capable: required key is missing",
+        ),
+        (lambda c: c["cluster"].update(cc_modee="snp"), "phistack:cluster.cc_modee: unknown key"),
+        (lambda c: c["provider"]["baa"].update(expires="2020-01-01"), "phistack:provider.baa.expires: "),
+        (lambda c: c["workloads"][0].update(namespace="elsewhere"), "phistack:workloads[0].namespace: "),
+        (lambda c: c["endpoints"][0].update(workload="ghost"), "phistack:endpoints[0].workload: no workload"),
+        (lambda c: c["storage"].pop("kms_key"), "phistack:storage.kms_key: required while encrypted"),
+        (lambda c: c.pop("provider"), "phistack:provider: required key is missing"),
+    ],
+)
+def test_spec_errors_name_the_file_and_key_path(mutate: Any, expected: str) -> None:
+    config = _config("clinical-nlp")
+    mutate(config)
+    with pytest.raises(InputError) as info:
+        parse_spec(config, "stacks/Pulumi.clinical-nlp.yaml")
+    message = info.value.diagnostic()
+    assert message.startswith(f"stacks/Pulumi.clinical-nlp.yaml: {expected}"), message
+    assert "\n" not in message
+
+
+def test_cc_off_needs_an_explicit_runtime_class() -> None:
+    config = _config("medical-imaging")
+    del config["workloads"][0]["runtime_class"]
+    with pytest.raises(InputError, match=r"phistack:workloads\[0\]\.runtime_class: cluster\.cc_mode is off"):
+        parse_spec(config, "stacks/Pulumi.medical-imaging.yaml")
+
+
+def test_bad_config_through_the_planner_names_the_stack_file(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    stacks_dir = tmp_path / "stacks"
+    stacks_dir.mkdir()
+    (stacks_dir / "__main__.py").write_text((STACKS / "__main__.py").read_text())
+    doc = yaml.safe_load((STACKS / "Pulumi.clinical-nlp.yaml").read_text())
+    doc["config"]["phistack:workloads"][0]["image"] = "registry.example.org/runtime:latest"
+    (stacks_dir / "Pulumi.broken.yaml").write_text(yaml.safe_dump(doc))
+    with pytest.raises(InputError) as info:
+        plan_stack(tmp_path, "broken")
+    assert info.value.diagnostic().startswith(
+        "stacks/Pulumi.broken.yaml: phistack:workloads[0].image: must be pinned by digest"
+    ), info.value
