@@ -194,6 +194,8 @@ class ConfidentialGpuCluster(pulumi.ComponentResource):
     """The confidential runtime class workloads should use, or ``None`` when ``cc_mode`` is off."""
     namespace_names: list[str]
     """The workload namespaces."""
+    namespace_resources: dict[str, k8s.core.v1.Namespace]
+    """Namespace objects by name, for callers whose resources must wait for one namespace only."""
 
     def __init__(self, name: str, args: ConfidentialGpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         check_choice("pod_security_level", args.pod_security_level, ("restricted", "baseline", "privileged"))
@@ -359,4 +361,5 @@ class ConfidentialGpuCluster(pulumi.ComponentResource):
                 opts=child(self),
             )
 
+        self.namespace_resources = namespaces
         self.register_outputs({"runtime_class_name": self.runtime_class_name, "namespaces": self.namespace_names})

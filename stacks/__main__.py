@@ -86,25 +86,26 @@ def compose(spec: StackSpec) -> None:
             identity_provider=m.IdentityProvider(**c.identity_provider.model_dump()) if c.identity_provider else None,
         ),
     )
-    after_cluster = pulumi.ResourceOptions(depends_on=[cluster])
+    # Depend on the one namespace a resource lives in, not on the whole cluster component: a
+    # component dependency expands to every child, which costs O(workloads × cluster children).
+    all_namespaces: list[pulumi.Resource] = list(cluster.namespace_resources.values())
+    after_cluster = pulumi.ResourceOptions(depends_on=all_namespaces)
 
-    storage_deps: list[pulumi.Resource] = [cluster]
+    storage: pulumi.Resource | None = None
     if spec.storage is not None:
         s = spec.storage
-        storage_deps.append(
-            m.EncryptedStorage(
-                "storage",
-                m.EncryptedStorageArgs(
-                    storage_class_name=s.storage_class_name,
-                    csi_driver=s.csi_driver,
-                    data_classification=s.data_classification,
-                    kms_key=s.kms_key,
-                    encrypted=s.encrypted,
-                    reclaim_policy=s.reclaim_policy,
-                    volumes=[m.VolumeClaim(**v.model_dump()) for v in s.volumes],
-                ),
-                opts=after_cluster,
-            )
+        storage = m.EncryptedStorage(
+            "storage",
+            m.EncryptedStorageArgs(
+                storage_class_name=s.storage_class_name,
+                csi_driver=s.csi_driver,
+                data_classification=s.data_classification,
+                kms_key=s.kms_key,
+                encrypted=s.encrypted,
+                reclaim_policy=s.reclaim_policy,
+                volumes=[m.VolumeClaim(**v.model_dump()) for v in s.volumes],
+            ),
+            opts=after_cluster,
         )
 
     default_sink: str | None = None
@@ -115,6 +116,9 @@ def compose(spec: StackSpec) -> None:
 
     workloads: dict[str, m.AttestedWorkload] = {}
     for w in spec.workloads:
+        deps: list[pulumi.Resource] = [cluster.namespace_resources[w.namespace]]
+        if storage is not None and any(v.source == "pvc" for v in w.volumes):
+            deps.append(storage)
         workloads[w.name] = m.AttestedWorkload(
             w.name,
             m.AttestedWorkloadArgs(
@@ -140,7 +144,7 @@ def compose(spec: StackSpec) -> None:
                 purpose=w.purpose,
                 authorized_groups=list(w.authorized_groups),
             ),
-            opts=pulumi.ResourceOptions(depends_on=storage_deps),
+            opts=pulumi.ResourceOptions(depends_on=deps),
         )
 
     for e in spec.endpoints:
