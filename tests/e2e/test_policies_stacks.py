@@ -24,7 +24,15 @@ PLANS = FIXTURES / "plans"
 EXPECTED: dict[str, dict[str, list[str]]] = json.loads((PLANS / "expected.json").read_text())
 
 # Expected rule ids of each deliberately non-compliant reference stack.
-NONCOMPLIANT_STACKS: dict[str, list[str]] = {}
+NONCOMPLIANT_STACKS: dict[str, list[str]] = {
+    # The lapsed agreement BAA-HELIX-2023-07 is on file in policies/data/baa.json: expired, not missing.
+    "noncompliant-expired-baa": [
+        "PHI-BAA-002", "PHI-ENC-001", "PHI-ENC-002", "PHI-IAM-001", "PHI-IAM-002", "PHI-LOG-002", "PHI-LOG-003",
+    ],
+    "noncompliant-plaintext-phi": [
+        "PHI-CC-001", "PHI-CC-002", "PHI-CC-003", "PHI-LOG-001", "PHI-LOG-004", "PHI-TLS-001", "PHI-TLS-002",
+    ],
+}
 
 STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (REPO / "stacks").glob("Pulumi.*.yaml"))
 

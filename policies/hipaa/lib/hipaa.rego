@@ -22,9 +22,9 @@ context(doc) := c if {
 		"resources": rs,
 		"by_urn": {r.urn: r | some r in rs},
 		"parents": {r.urn: _parent_list(r) | some r in rs},
-		"namespaces": _namespace_classes(rs),
-		"runtime_classes": _group_by_name(rs, "kubernetes:node.k8s.io/v1:RuntimeClass"),
-		"storage_classes": _group_by_name(rs, "kubernetes:storage.k8s.io/v1:StorageClass"),
+		"namespaces": {entry | some entry in _namespace_entries(rs)},
+		"storage_class_names": {name_of(r) | some r in rs; r.type == "kubernetes:storage.k8s.io/v1:StorageClass"},
+		"runtime_class_selectors": _runtime_class_selectors(rs),
 		"stack_urn": _stack_urn(doc, rs),
 	}
 	phi := [r | some r in rs; is_pod_workload(r); is_sensitive(base, r)]
@@ -129,14 +129,30 @@ containers(r) := [{"path": concat("", [concat(".", array.concat(pod_spec_path(r)
 	c := listed[i]
 ]
 
-# Resources of a grouped index (see context) by metadata.name; empty when there is none.
-named(index, name) := object.get(index, name, [])
+# Lookups are sets of tuples built in one pass (membership is constant time); grouping into
+# objects of lists would join every resource with every other one.
 
-_group_by_name(rs, type) := {name: [r | some r in typed; name_of(r) == name] |
-	typed := [t | some t in rs; t.type == type]
-	some x in typed
-	name := name_of(x)
+# [RuntimeClass name, label, value] for every scheduling.nodeSelector entry, and
+# [name, "__unknown__", ""] where a selector or one of its values is unknown at plan time.
+_runtime_class_selectors(rs) := {entry |
+	some r in rs
+	r.type == "kubernetes:node.k8s.io/v1:RuntimeClass"
+	sel := object.get(r.inputs, ["scheduling", "nodeSelector"], {})
+	some entry in _selector_entries(name_of(r), sel)
 }
+
+_selector_entries(name, sel) := {[name, "__unknown__", ""]} if is_unknown(sel)
+
+else := {entry |
+	is_object(sel)
+	some key
+	value := sel[key]
+	entry := _selector_entry(name, key, value)
+}
+
+_selector_entry(name, key, value) := [name, "__unknown__", ""] if is_unknown(value)
+
+else := [name, key, value]
 
 # The stack resource's urn, or the urn Pulumi would give it.
 _stack_urn(doc, rs) := urns[0] if {
@@ -177,13 +193,7 @@ else := ["spec", "template"]
 
 _component_class(r) := _normalize(object.get(r.inputs, "data_classification", "phi"))
 
-# Namespace name -> classes, from Namespace resources and ConfidentialGpuCluster declarations.
-_namespace_classes(rs) := {name: {cls | some e in entries; e[0] == name; cls := e[1]} |
-	entries := _namespace_entries(rs)
-	some entry in entries
-	name := entry[0]
-}
-
+# [namespace, class] from Namespace resources and ConfidentialGpuCluster declarations.
 _namespace_entries(rs) := array.concat(
 	[[name_of(r), _normalize(cls)] |
 		some r in rs
@@ -203,7 +213,10 @@ _namespace_entries(rs) := array.concat(
 classes_of(c, r) := {cls |
 	some a in ancestors(c, r)
 	some cls in declared_classes(c.by_urn[a])
-} | object.get(c.namespaces, _namespace_key(r), set())
+} | namespace_classes(c, _namespace_key(r))
+
+# The classes declared for a namespace.
+namespace_classes(c, name) := {cls | some cls in classes; [name, cls] in c.namespaces}
 
 _namespace_key(r) := namespace_of(r) if startswith(r.type, "kubernetes:")
 
@@ -236,11 +249,9 @@ _sensitive_declared(base) := {r.urn |
 	some r in base.resources
 	some cls in declared_classes(r)
 	cls in sensitive
-} | {name |
-	some name
-	cs := base.namespaces[name]
-	some cls in cs
-	cls in sensitive
+} | {entry[0] |
+	some entry in base.namespaces
+	entry[1] in sensitive
 }
 
 # --- findings -------------------------------------------------------------------------------------

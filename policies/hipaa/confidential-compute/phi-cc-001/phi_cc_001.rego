@@ -53,13 +53,12 @@ findings(ctx) := {f |
 	not name in _allowed
 	f := lib.finding("PHI-CC-001", w.urn, concat("", ["PHI workload ", lib.name_of(w), " runs under ", _reason(name)]))
 } | {f |
+	bad := _cc1_bad_handlers(ctx)
 	some w in ctx.phi_workloads
 	name := _name(w)
 	name in _allowed
-	some rc in lib.named(ctx.runtime_classes, name)
-	handler := object.get(rc.inputs, "handler", "")
-	not handler in _allowed
-	f := lib.finding("PHI-CC-001", w.urn, concat("", ["PHI workload ", lib.name_of(w), " uses runtime class ", name, " whose handler ", handler, " is not a confidential-computing runtime"]))
+	some pair in bad[name]
+	f := lib.finding("PHI-CC-001", w.urn, concat("", ["PHI workload ", lib.name_of(w), " uses runtime class ", name, " whose handler ", pair, " is not a confidential-computing runtime"]))
 }
 
 _allowed := {name | some name in data.confidential_computing.runtime_classes}
@@ -69,6 +68,25 @@ _development := {name | some name in data.confidential_computing.development_run
 _path(w) := array.concat(lib.pod_spec_path(w), ["runtimeClassName"])
 
 _unknown(w) := lib.unknown_path(w.inputs, _path(w))
+
+# Allowed runtime class name -> handlers of RuntimeClasses of that name that are not allowed.
+_cc1_bad_handlers(ctx) := {name: {h |
+	some other in classes
+	lib.name_of(other) == name
+	h := _cc1_handler(other)
+	not h in _allowed
+} |
+	classes := [rc |
+		some rc in lib.of_type(ctx, "kubernetes:node.k8s.io/v1:RuntimeClass")
+		lib.name_of(rc) in _allowed
+	]
+	some name in _allowed
+}
+
+_cc1_handler(rc) := h if {
+	h := rc.inputs.handler
+	is_string(h)
+} else := "(none)"
 
 _name(w) := name if {
 	name := lib.pod_spec(w).runtimeClassName

@@ -43,52 +43,46 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
 	some w in ctx.phi_workloads
-	paths := array.concat(_unknown_selection(ctx, w), [concat("", ["nodeSelector[", k, "]"]) | some k in _unknown_values(ctx, w)])
+	paths := array.concat(_cc2_unknown(ctx, w), [concat("", ["nodeSelector[", k, "]"]) | some k in _cc2_unknown_values(ctx, w)])
 	count(paths) > 0
 	f := lib.unknown_finding("PHI-CC-002", w.urn, "the node selection", paths)
 } | {f |
 	some w in ctx.phi_workloads
-	count(_unknown_selection(ctx, w)) == 0
-	count(_unknown_values(ctx, w)) == 0
-	missing := _missing(ctx, w)
+	count(_cc2_unknown(ctx, w)) == 0
+	count(_cc2_unknown_values(ctx, w)) == 0
+	missing := _cc2_missing(ctx, w)
 	count(missing) > 0
 	f := lib.finding("PHI-CC-002", w.urn, concat("", ["PHI workload ", lib.name_of(w), " may be scheduled onto nodes without confidential computing: neither its nodeSelector nor its runtime class requires ", concat(", ", sort(missing))]))
 }
 
 _required := data.confidential_computing.cc_node_selector
 
-_runtime_classes(ctx, w) := lib.named(ctx.runtime_classes, object.get(lib.pod_spec(w), "runtimeClassName", ""))
+_cc2_pod_selector(w) := object.get(lib.pod_spec(w), "nodeSelector", {})
 
-# Every node selector that constrains the pod: its own and those of its runtime class.
-_selectors(ctx, w) := array.concat(
-	[object.get(lib.pod_spec(w), "nodeSelector", {})],
-	[object.get(rc.inputs, ["scheduling", "nodeSelector"], {}) | some rc in _runtime_classes(ctx, w)],
-)
+_cc2_runtime_class(w) := object.get(lib.pod_spec(w), "runtimeClassName", "")
 
-_unknown_selection(ctx, w) := array.concat(
+_cc2_unknown(ctx, w) := array.concat(
 	[p | p := lib.unknown_path(w.inputs, array.concat(lib.pod_spec_path(w), ["nodeSelector"]))],
-	[concat(" ", [rc.urn, "scheduling.nodeSelector"]) |
-		some rc in _runtime_classes(ctx, w)
-		lib.unknown_path(rc.inputs, ["scheduling", "nodeSelector"])
+	[p |
+		[_cc2_runtime_class(w), "__unknown__", ""] in ctx.runtime_class_selectors
+		p := concat("", ["RuntimeClass ", _cc2_runtime_class(w), " scheduling.nodeSelector"])
 	],
 )
 
-_unknown_values(ctx, w) := [k |
-	some sel in _selectors(ctx, w)
+_cc2_unknown_values(ctx, w) := [k |
+	sel := _cc2_pod_selector(w)
 	is_object(sel)
 	some k # `some k, v in` does not parse inside comprehensions on regopy
 	_required[k]
 	lib.is_unknown(object.get(sel, k, null))
 ]
 
-_missing(ctx, w) := [concat("", [k, "=", v]) |
+_cc2_missing(ctx, w) := [concat("", [k, "=", v]) |
 	some k
 	v := _required[k]
-	not _selected(ctx, w, k, v)
+	not _cc2_selected(ctx, w, k, v)
 ]
 
-_selected(ctx, w, k, v) if {
-	some sel in _selectors(ctx, w)
-	is_object(sel)
-	sel[k] == v
-}
+_cc2_selected(_, w, k, v) if object.get(_cc2_pod_selector(w), k, null) == v
+
+_cc2_selected(ctx, w, k, v) if [_cc2_runtime_class(w), k, v] in ctx.runtime_class_selectors

@@ -47,7 +47,7 @@ findings(ctx) := {f |
 	some pvc in lib.of_type(ctx, "kubernetes:core/v1:PersistentVolumeClaim")
 	class := object.get(pvc.inputs, ["spec", "storageClassName"], "")
 	not lib.is_unknown(class)
-	count(lib.named(ctx.storage_classes, class)) == 0
+	not class in ctx.storage_class_names
 	f := lib.finding("PHI-ENC-001", pvc.urn, concat("", ["PersistentVolumeClaim ", lib.name_of(pvc), " uses a StorageClass that the plan does not declare, so its encryption cannot be verified"]))
 } | {f |
 	ctx.handles_phi

@@ -57,9 +57,10 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
 	zone := _flow_zone(ctx)
+	seeds := _flow_seed_set(ctx)
 	some urn in zone
+	not urn in seeds
 	r := ctx.by_urn[urn]
-	not urn in _flow_seed_set(ctx)
 	msg := _flow_problem(ctx, r)
 	f := lib.finding("PHI-FLOW-001", urn, msg)
 }
@@ -100,57 +101,76 @@ _flow_carriers(ctx) := {r.urn | some r in ctx.resources; not _flow_inert(r)}
 
 _flow_seed_set(ctx) := {r.urn | some r in ctx.phi_workloads} | {r.urn | some r in ctx.phi_attested}
 
-# PVCs by "namespace/name", for pod volumes that name their claim.
-_flow_claims(ctx) := {concat("/", [lib.namespace_of(r), lib.name_of(r)]): r.urn |
-	some r in lib.of_type(ctx, "kubernetes:core/v1:PersistentVolumeClaim")
-}
+# A pod names its claims by namespace/name and a claim its StorageClass by name, and names need not
+# be unique across a plan: both sides point at a "claim:..." node, so the mark reaches every
+# resource of that name without a quadratic join.
+_flow_claim_node(namespace, name) := concat("", ["claim:", namespace, "/", name])
 
 # Directed edges of each carrier: what it depends on, its parent, the claims it mounts and a
-# claim's StorageClass. Only carriers are nodes.
-_flow_graph(ctx) := {r.urn: [n | some n in _flow_next(ctx, claims, r); n in carriers] |
-	carriers := _flow_carriers(ctx)
-	claims := _flow_claims(ctx)
-	some r in ctx.resources
-	r.urn in carriers
-}
+# claim's StorageClass. Only carriers (and claim nodes) are nodes.
+_flow_graph(ctx) := object.union(
+	{node: [] |
+		some r in ctx.resources
+		some node in _flow_refs(ctx, r)
+	},
+	{r.urn: [n | some n in _flow_next(ctx, r); _flow_node(carriers, n)] |
+		carriers := _flow_carriers(ctx)
+		some r in ctx.resources
+		r.urn in carriers
+	},
+)
 
-_flow_next(ctx, claims, r) := array.concat(
+_flow_node(carriers, n) if n in carriers
+
+_flow_node(_, n) if startswith(n, "claim:")
+
+_flow_next(ctx, r) := array.concat(
 	array.concat(object.get(r, "dependencies", []), [d |
 		deps := object.get(r, "property_dependencies", {})
 		some prop
 		list := deps[prop]
 		some d in list
 	]),
-	array.concat(_flow_parent(r), _flow_refs(ctx, claims, r)),
+	array.concat(_flow_parent(r), _flow_refs(ctx, r)),
 )
 
 _flow_parent(r) := [r.parent] if is_string(r.parent)
 
 else := []
 
-_flow_refs(ctx, claims, r) := [claims[key] |
-	lib.is_pod_workload(r)
+_flow_refs(ctx, r) := [_flow_claim_node(lib.namespace_of(r), v.persistentVolumeClaim.claimName) |
 	some v in object.get(lib.pod_spec(r), "volumes", [])
-	key := concat("/", [lib.namespace_of(r), v.persistentVolumeClaim.claimName])
-	claims[key]
+	is_string(v.persistentVolumeClaim.claimName)
 ] if lib.is_pod_workload(r)
 
-else := [sc.urn |
-	r.type == "kubernetes:core/v1:PersistentVolumeClaim"
-	some sc in lib.named(ctx.storage_classes, object.get(r.inputs, ["spec", "storageClassName"], ""))
-]
+else := [
+	_flow_claim_node(lib.namespace_of(r), lib.name_of(r)),
+	concat("", ["claim:storageclass/", object.get(r.inputs, ["spec", "storageClassName"], "")]),
+] if r.type == "kubernetes:core/v1:PersistentVolumeClaim"
+
+else := [concat("", ["claim:storageclass/", lib.name_of(r)])] if r.type == "kubernetes:storage.k8s.io/v1:StorageClass"
+
+else := []
 
 # The mark spreads along edges in both directions: forward with graph.reachable, backward (to
 # resources that depend on a marked one) and down (to children of marked components) one hop per
 # round. Three rounds bound the work linearly; a PHI path needing more backward hops is rare.
 _flow_zone(ctx) := zone if {
 	edges := _flow_graph(ctx)
-	first := _flow_expand(ctx, edges, _flow_seed_set(ctx))
-	second := _flow_expand(ctx, edges, first)
-	zone := _flow_expand(ctx, edges, second)
+	lineage := _flow_lineage(ctx, edges)
+	first := _flow_expand(lineage, edges, _flow_seed_set(ctx))
+	second := _flow_expand(lineage, edges, first)
+	zone := _flow_expand(lineage, edges, second)
 }
 
-_flow_expand(ctx, edges, marked) := graph.reachable(edges, _flow_with_descendants(ctx, marked | _flow_dependents(edges, marked)))
+_flow_expand(lineage, edges, marked) := graph.reachable(edges, _flow_with_descendants(lineage, marked | _flow_dependents(edges, marked)))
+
+# Carrier urn -> its ancestors, computed once for every round.
+_flow_lineage(ctx, edges) := {urn: lib.ancestors(ctx, ctx.by_urn[urn]) |
+	some urn
+	edges[urn]
+	ctx.by_urn[urn].parent
+}
 
 _flow_dependents(edges, marked) := {urn |
 	some urn
@@ -159,11 +179,10 @@ _flow_dependents(edges, marked) := {urn |
 	n in marked
 }
 
-_flow_with_descendants(ctx, marked) := marked | {r.urn |
-	carriers := _flow_carriers(ctx)
-	some r in ctx.resources
-	r.urn in carriers
-	some a in lib.ancestors(ctx, r)
+_flow_with_descendants(lineage, marked) := marked | {urn |
+	some urn
+	ancestors := lineage[urn]
+	some a in ancestors
 	a in marked
 }
 

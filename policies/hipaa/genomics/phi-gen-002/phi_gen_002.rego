@@ -54,12 +54,14 @@ findings(ctx) := {f |
 } | {f |
 	some w in _gen2_workloads(ctx)
 	ns := object.get(w.inputs, "namespace", "")
-	object.get(ctx.namespaces, ns, set()) != {"genetic"}
+	lib.namespace_classes(ctx, ns) != {"genetic"}
 	f := lib.finding("PHI-GEN-002", w.urn, concat("", ["genetic-data workload ", w.name, " runs in namespace ", ns, ", which is not dedicated to genetic data"]))
 } | {f |
+	genetic := _gen2_workloads(ctx)
+	count(genetic) > 0
+	allowed_by_namespace := _gen2_allowed(genetic)
 	some b in lib.of_type(ctx, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
-	allowed := _gen2_allowed(ctx, lib.namespace_of(b))
-	count(_gen2_namespace_workloads(ctx, lib.namespace_of(b))) > 0
+	allowed := allowed_by_namespace[lib.namespace_of(b)]
 	outsiders := [concat("", [s.kind, " ", s.name]) |
 		some s in object.get(b.inputs, "subjects", [])
 		not _gen2_member(s, allowed)
@@ -70,11 +72,14 @@ findings(ctx) := {f |
 
 _gen2_workloads(ctx) := [w | some w in lib.components(ctx, "AttestedWorkload"); lib.is_genetic(ctx, w)]
 
-_gen2_namespace_workloads(ctx, ns) := [w | some w in _gen2_workloads(ctx); object.get(w.inputs, "namespace", "") == ns]
-
-_gen2_allowed(ctx, ns) := {g |
-	some w in _gen2_namespace_workloads(ctx, ns)
-	some g in object.get(w.inputs, "authorized_groups", [])
+# Namespace -> the groups authorised by the genetic workloads in it (there are few of those).
+_gen2_allowed(genetic) := {ns: {g |
+	some other in genetic
+	object.get(other.inputs, "namespace", "") == ns
+	some g in object.get(other.inputs, "authorized_groups", [])
+} |
+	some w in genetic
+	ns := object.get(w.inputs, "namespace", "")
 }
 
 _gen2_member(subject, allowed) if {

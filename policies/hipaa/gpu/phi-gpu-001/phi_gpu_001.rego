@@ -42,9 +42,10 @@ findings(ctx) := {f |
 	not _gpu1_cc(object.get(pool.spec, "gpu_model", null))
 	f := lib.finding("PHI-GPU-001", pool.cluster.urn, concat("", ["node pool ", object.get(pool.spec, "name", "?"), " declares confidential computing but its GPU ", _gpu1_text(object.get(pool.spec, "gpu_model", null)), " has no NVIDIA CC support in policies/data/gpu_profiles.json"]))
 } | {f |
+	largest := _gpu1_largest_cc_pool(ctx)
 	some w in ctx.phi_attested
 	gpus := object.get(w.inputs, "gpus", 1)
-	not _gpu1_fits(ctx, gpus)
+	_gpu1_number(gpus) > largest
 	f := lib.finding("PHI-GPU-001", w.urn, concat("", ["PHI workload ", w.name, " has no node pool with a confidential-computing GPU and at least ", format_int(_gpu1_number(gpus), 10), " GPUs per node"]))
 }
 
@@ -68,9 +69,9 @@ _gpu1_number(n) := n if is_number(n)
 
 else := 1
 
-_gpu1_fits(ctx, gpus) if {
+# The most GPUs per node any CC-capable pool offers (0 when there is none).
+_gpu1_largest_cc_pool(ctx) := max(array.concat([0], [_gpu1_number(object.get(pool.spec, "gpu_count", 0)) |
 	some pool in _gpu1_pools(ctx)
 	pool.spec.cc_capable == true
-	_gpu1_cc(pool.spec.gpu_model)
-	object.get(pool.spec, "gpu_count", 0) >= _gpu1_number(gpus)
-}
+	_gpu1_cc(object.get(pool.spec, "gpu_model", null))
+]))
