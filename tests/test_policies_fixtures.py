@@ -48,9 +48,9 @@ def test_unknown_value_names_its_path(evaluators: dict[str, Any]) -> None:
 
 def test_expired_baa_denies_the_compliant_stack(evaluators: dict[str, Any]) -> None:
     for evaluator in evaluators.values():
-        result = _result(evaluator, "phi-compliant", today="2027-01-15")
+        result = _result(evaluator, "phi-compliant", today="2029-01-15")
         assert [f["id"] for f in result["deny"]] == ["PHI-BAA-002"]
-        assert "expired on 2027-01-14" in result["deny"][0]["msg"]
+        assert "expired on 2029-01-14" in result["deny"][0]["msg"]
 
 
 def test_fixtures_are_valid_plans() -> None:

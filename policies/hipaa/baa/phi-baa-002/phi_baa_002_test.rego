@@ -6,7 +6,7 @@ import data.phistack.lib.fixtures_test as fx
 import data.phistack.lib.hipaa as lib
 import data.phistack.rules.phi_baa_002
 
-# The registry (policies/data/baa.json) holds BAA-HELIX-2026-01, in effect 2026-01-15..2027-01-14.
+# The registry (policies/data/baa.json) holds BAA-HELIX-2026-01, in effect 2026-01-15..2029-01-14.
 _resources := [fx.phi_deployment, fx.component("phistack:provider:ProviderProfile", "provider", {"provider": "helix-gpu", "plan": "secure-cloud", "region": "us-east-1", "baa": {"reference": "BAA-HELIX-2026-01", "signed": "2026-01-15", "expires": "2027-01-14"}})]
 
 _urn := fx.urn("phistack:provider:ProviderProfile", "provider")
@@ -19,11 +19,11 @@ test_allowed_current if {
 
 test_allowed_first_and_last_day if {
 	_on("2026-01-15") == set()
-	_on("2027-01-14") == set()
+	_on("2029-01-14") == set()
 }
 
 test_denied_expired if {
-	_on("2027-01-15") == {{"id": "PHI-BAA-002", "urn": _urn, "msg": "PHI-BAA-002: BAA BAA-HELIX-2026-01 with helix-gpu expired on 2027-01-14"}}
+	_on("2029-01-15") == {{"id": "PHI-BAA-002", "urn": _urn, "msg": "PHI-BAA-002: BAA BAA-HELIX-2026-01 with helix-gpu expired on 2029-01-14"}}
 }
 
 test_denied_not_yet_in_effect if {
