@@ -13,7 +13,9 @@ _WIDTHS = (13, 9, 34, 60, 34)
 
 
 def _row(cells: tuple[str, ...]) -> list[str]:
-    wrapped = [textwrap.wrap(cell, width) or [""] for cell, width in zip(cells, _WIDTHS, strict=True)]
+    wrapped = [
+        textwrap.wrap(cell, width, break_on_hyphens=False) or [""] for cell, width in zip(cells, _WIDTHS, strict=True)
+    ]
     height = max(len(lines) for lines in wrapped)
     out = []
     for index in range(height):
