@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from phistack.errors import InputError
+from runtime.configfile import load_yaml, validate
 from stacks.spec import StackSpec, key_path
 
 CATALOGUE = Path("stacks") / "prices.yaml"
@@ -39,18 +39,7 @@ class Catalogue(BaseModel):
 
 def load_catalogue(path: Path) -> Catalogue:
     """Read and validate the catalogue; errors name the file and the key."""
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InputError(f"{path}: cannot read price catalogue: {err.strerror or err}") from err
-    except yaml.YAMLError as err:
-        raise InputError(f"{path}: invalid YAML: {err}") from err
-    try:
-        return Catalogue.model_validate(doc)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"{path}: {where}: {first['msg']}") from err
+    return validate(Catalogue, load_yaml(path, "price catalogue"), path)
 
 
 def price_per_gpu_hour(project_root: Path, gpu_model: str) -> float | None:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from phistack.errors import InputError
 from phistack.findings import Finding, Status
+from runtime.configfile import load_yaml, validate
 
 MAX_WAIVER_DAYS = 90
 EXPIRY_WARNING_DAYS = 14
@@ -62,30 +62,12 @@ class _WaiverFile(BaseModel):
     waivers: list[Waiver] = Field(default_factory=list)
 
 
-def _key_path(loc: tuple[Any, ...]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
-
-
 def load_waivers(path: Path, today: dt.date) -> list[Waiver]:
     """Read a waiver file; any malformed entry is an InputError naming the file and key path."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InputError(f"{path}: cannot read waivers: {err.strerror or err}") from err
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{path}{where}: invalid YAML in waivers: {getattr(err, 'problem', err)}") from err
+    raw = load_yaml(path, "waivers")
     if raw is None:
         return []
-    try:
-        parsed = _WaiverFile.model_validate(raw)
-    except ValidationError as err:
-        first = err.errors()[0]
-        raise InputError(f"{path}: {_key_path(first['loc'])}: {first['msg']}") from err
+    parsed = validate(_WaiverFile, raw, path)
     seen: set[str] = set()
     for index, waiver in enumerate(parsed.waivers):
         if waiver.id in seen:

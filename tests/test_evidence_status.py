@@ -312,7 +312,7 @@ def test_shipped_catalogue_covers_the_required_controls(catalogue: Catalogue) ->
 def test_malformed_catalogue_is_bad_input(tmp_path: Path) -> None:
     path = tmp_path / "controls.yaml"
     path.write_text("controls:\n  - id: Bad Id\n    title: x\n")
-    with pytest.raises(InputError, match=r"controls\.0\.id"):
+    with pytest.raises(InputError, match=r"controls\[0\]\.id"):
         load_catalogue(path)
     path.write_text("controls:\n  - {id: a, title: A}\n  - {id: a, title: B}\n")
     with pytest.raises(InputError, match="duplicate control id 'a'"):

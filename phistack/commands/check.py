@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from phistack import __version__
-from phistack.engine import ENGINES
+from phistack.commands._options import add_gate_options, add_report_options
 from phistack.errors import ExitCode
 from phistack.gate import evaluate
 from phistack.report import Format, ReportContext, formatter_for, summary_line
@@ -30,18 +30,8 @@ def register(subparsers: Any) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("stack", nargs="?", help="stack name (stacks/Pulumi.STACK.yaml)")
     source.add_argument("--plan", metavar="FILE", help="a plan document written by `phistack plan`")
-    parser.add_argument(
-        "--format", choices=[f.value for f in Format], default=Format.TEXT.value, help="report format (default: text)"
-    )
-    parser.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
-    parser.add_argument("--engine", choices=sorted(ENGINES), default="regorus", help="Rego engine (default: regorus)")
-    parser.add_argument("--policies", metavar="DIR", help="policy directory (default: PROJECT/policies)")
-    parser.add_argument(
-        "--waivers",
-        metavar="FILE",
-        action="append",
-        help="waiver file(s) (default: policies/waivers.yaml and stacks/waivers/STACK.yaml)",
-    )
+    add_report_options(parser)
+    add_gate_options(parser)
     parser.add_argument(
         "--opa-url", metavar="URL", help="OPA server for --engine opa-server, e.g. http://127.0.0.1:8181"
     )
@@ -51,8 +41,6 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="where --sign writes the decision record (default: phistack-decision-STACK.json)",
     )
-    parser.add_argument("--now", metavar="TIME", help="evaluate as of this RFC 3339 time (default: now)")
-    parser.add_argument("--project", metavar="DIR", help="Pulumi project directory (default: this checkout)")
     parser.set_defaults(handler=run)
 
 

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any
 
-from phistack.engine import ENGINES
+from phistack.commands._options import add_gate_options
 from phistack.errors import ExitCode
 from phistack.gate import evaluate
 from phistack.plan.offline import load_project, plan_stack
@@ -26,10 +26,7 @@ def register(subparsers: Any) -> None:
             "exit 0 when every verdict is as expected, 1 otherwise."
         ),
     )
-    parser.add_argument("--engine", choices=sorted(ENGINES), default="regorus", help="Rego engine")
-    parser.add_argument("--project", metavar="DIR", help="Pulumi project directory (default: this checkout)")
-    parser.add_argument("--policies", metavar="DIR", help="policy directory (default: PROJECT/policies)")
-    parser.add_argument("--now", metavar="TIME", help="evaluate as of this RFC 3339 time (default: now)")
+    add_gate_options(parser, waivers=False)
     parser.set_defaults(handler=run)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from phistack import __version__
-from phistack.engine import ENGINES
+from phistack.commands._options import add_gate_options
 from phistack.errors import ExitCode, InputError
 from phistack.evidence import layout
 from phistack.evidence.catalogue import Catalogue, load_catalogue
@@ -50,17 +50,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--no-matrix", action="store_true", help="with STACK: skip gating the other stacks for the matrix"
     )
-    parser.add_argument("--engine", choices=sorted(ENGINES), default="regorus", help="Rego engine (default: regorus)")
-    parser.add_argument("--policies", metavar="DIR", help="policy directory (default: PROJECT/policies)")
-    parser.add_argument(
-        "--waivers",
-        metavar="FILE",
-        action="append",
-        help="waiver file(s) (default: policies/waivers.yaml and stacks/waivers/STACK.yaml)",
-    )
     parser.add_argument("--controls", metavar="FILE", help="control catalogue (default: the built-in HIPAA catalogue)")
-    parser.add_argument("--now", metavar="TIME", help="evaluate as of this RFC 3339 time (default: now)")
-    parser.add_argument("--project", metavar="DIR", help="Pulumi project directory (default: this checkout)")
+    add_gate_options(parser)
     parser.set_defaults(handler=run)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from phistack.commands._options import add_gate_options, add_report_options
 from phistack.deploy.automation import PulumiStack, UpOutcome
 from phistack.deploy.pulumi_cli import (
     DeployError,
@@ -24,32 +25,18 @@ from phistack.deploy.pulumi_cli import (
     state_dir,
 )
 from phistack.deploy.records import build_record, preview_digest, write_record
-from phistack.engine import ENGINES
 from phistack.findings import Decision
 from phistack.gate import evaluate
 from phistack.plan.offline import load_project, read_stack_config
 from phistack.plan.pulumi_import import plan_from_preview
-from phistack.report import Format
 from phistack.workspace import parse_now, policies_for, project_root, relative, waivers_for
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``phistack preview`` and ``phistack up``."""
     parser.add_argument("stack", help="stack name (stacks/Pulumi.STACK.yaml)")
-    parser.add_argument(
-        "--format", choices=[f.value for f in Format], default=Format.TEXT.value, help="report format (default: text)"
-    )
-    parser.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
-    parser.add_argument("--engine", choices=sorted(ENGINES), default="regorus", help="Rego engine (default: regorus)")
-    parser.add_argument("--policies", metavar="DIR", help="policy directory (default: PROJECT/policies)")
-    parser.add_argument(
-        "--waivers",
-        metavar="FILE",
-        action="append",
-        help="waiver file(s) (default: policies/waivers.yaml and stacks/waivers/STACK.yaml)",
-    )
-    parser.add_argument("--now", metavar="TIME", help="evaluate as of this RFC 3339 time (default: now)")
-    parser.add_argument("--project", metavar="DIR", help="Pulumi project directory (default: this checkout)")
+    add_report_options(parser)
+    add_gate_options(parser)
     parser.add_argument(
         "--backend",
         metavar="URL",

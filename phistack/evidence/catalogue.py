@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from phistack.errors import InputError
+from runtime.configfile import load_yaml, validate
 
 DEFAULT_CATALOGUE = Path(__file__).with_name("controls.yaml")
 
@@ -115,20 +115,7 @@ class Catalogue:
 def load_catalogue(path: Path | None = None) -> Catalogue:
     """Read and validate a catalogue file (default: the one shipped beside this module)."""
     path = path or DEFAULT_CATALOGUE
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InputError(f"{path}: cannot read the control catalogue: {err.strerror or err}") from err
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{path}{where}: invalid YAML in the control catalogue") from err
-    try:
-        parsed = _CatalogueFile.model_validate(raw)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise InputError(f"{path}: {where}: {first['msg']}") from err
+    parsed = validate(_CatalogueFile, load_yaml(path, "the control catalogue"), path)
     ids = [c.id for c in parsed.controls]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

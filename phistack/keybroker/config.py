@@ -21,11 +21,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from phistack.errors import InputError
 from phistack.keybroker.appraisal import DEFAULT_POLICY_ROOT
+from runtime.configfile import load_yaml, validate
 
 
 class _Strict(BaseModel):
@@ -89,25 +89,12 @@ def _resolve(value: Any, base: Path) -> Any:
     return value
 
 
-def _key_path(error: Any) -> str:
-    return ".".join(str(part) for part in error["loc"]) or "(top level)"
-
-
 def load_config(path: Path) -> BrokerConfig:
     """Read and validate the configuration; errors name the key path (exit 2)."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InputError(f"{path}: cannot read key broker config: {err.strerror or err}") from err
-    except yaml.YAMLError as err:
-        raise InputError(f"{path}: key broker config is not valid YAML: {err}") from err
+    document = load_yaml(path, "key broker config")
     if not isinstance(document, dict):
         raise InputError(f"{path}: key broker config must be a mapping")
-    try:
-        config = BrokerConfig.model_validate(document)
-    except ValidationError as err:
-        first = err.errors()[0]
-        raise InputError(f"{path}: {_key_path(first)}: {first['msg']}") from err
+    config = validate(BrokerConfig, document, path)
     base = path.resolve().parent
     resolved: BrokerConfig = _resolve(config, base)
     datasets = {name: DatasetConfig(kek=_resolve_kek(entry.kek, base)) for name, entry in resolved.datasets.items()}

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from google.protobuf import json_format
 
 from phistack.errors import InputError, PhistackError
 from phistack.plan.document import PLAN_SCHEMA_VERSION, finalize_plan
 from phistack.plan.values import SECRET, normalize
+from runtime.configfile import load_yaml
 
 SECRET_PLACEHOLDER = "phistack-offline-secret-placeholder"
 _STACK_TYPE = "pulumi:pulumi:Stack"
@@ -46,23 +46,12 @@ class Project:
         return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in self.config_dir.glob("Pulumi.*.yaml"))
 
 
-def _load_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InputError(f"{path}: cannot read: {err.strerror or err}") from err
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{path}{where}: invalid YAML: {getattr(err, 'problem', None) or err}") from err
-
-
 def load_project(root: Path) -> Project:
     """Read ``Pulumi.yaml`` (name, main, stackConfigDir) from ``root``."""
     manifest = root / "Pulumi.yaml"
     if not manifest.is_file():
         raise InputError(f"{manifest}: no Pulumi project here (Pulumi.yaml not found)")
-    doc = _load_yaml(manifest)
+    doc = load_yaml(manifest, "the project file")
     if not isinstance(doc, dict) or not isinstance(doc.get("name"), str):
         raise InputError(f"{manifest}: name: a project name is required")
     main = root / str(doc.get("main") or ".")
@@ -76,7 +65,7 @@ def read_stack_config(project: Project, stack: str) -> tuple[dict[str, str], lis
     if not path.is_file():
         known = ", ".join(project.stacks()) or "none"
         raise InputError(f"unknown stack {stack!r}: {path} not found (stacks: {known})")
-    doc = _load_yaml(path) or {}
+    doc = load_yaml(path, "stack config") or {}
     if not isinstance(doc, dict):
         raise InputError(f"{path}: expected a mapping at the top level")
     raw = doc.get("config") or {}
