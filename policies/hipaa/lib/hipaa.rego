@@ -11,32 +11,93 @@ package phistack.lib.hipaa
 
 import rego.v1
 
-# The context of the current gate input, computed once per query and shared by every rule.
-ctx := context(input)
+# The context of the current gate input, computed once per query and shared by every rule. Its
+# type index is a partial rule over the input (one pass); `context(doc)` groups by comprehension,
+# which is linear in resources times distinct types and meant for the small plans of tests.
+ctx := _context(input, _input_type_index)
 
-# Everything rules look up, built in one pass over the plan's resources.
-context(doc) := c if {
+_input_type_index := index if {
+	index := _input_types
+} else := {} # regorus leaves a partial rule with no entries undefined
+
+# Positions of the plan's resources by type.
+_input_types[t] contains i if {
+	some i, r in _resources(input)
+	t := r.type
+}
+
+# Everything rules look up, built from the plan's resources and their positions by type. Lookups
+# go through the type index, so only resources of the relevant types are visited.
+context(doc) := _context(doc, _type_index(_resources(doc)))
+
+_type_index(rs) := {t: {i | some i; rs[i].type == t} | some t in {r.type | some r in rs}}
+
+_context(doc, types) := c if {
 	rs := _resources(doc)
+	kinds := _kind_index(types)
+	by_kind := {k: [rs[i] | some i in ids] | some k; ids := kinds[k]}
+	by_urn := {r.urn: r | some r in rs}
+	parents := {r.urn: [p | p := r.parent; is_string(p)] | some r in rs}
+	namespaces := _namespace_entries(rs, types, by_kind)
+	declared := _declared(rs, kinds)
+	pods := [rs[i] | some i in _pod_indices(types)]
+	attested := object.get(by_kind, "AttestedWorkload", [])
 	base := {
+		"by_urn": by_urn,
+		"parents": parents,
+		"namespaces": namespaces,
+		"declared": declared,
+		"workload_classes": {},
+	}
+	classified := {
+		"by_urn": by_urn,
+		"parents": parents,
+		"namespaces": namespaces,
+		"declared": declared,
+		"workload_classes": {r.urn: classes_of(base, r) | some r in array.concat(pods, attested)},
+	}
+	phi := [r | some r in pods; is_sensitive(classified, r)]
+	phi_attested := [r | some r in attested; is_sensitive(classified, r)]
+	samd := [r | some r in attested; object.get(r.inputs, "samd", false) == true]
+	sensitive_declared := count([urn | some urn; cls := declared[urn]; count(cls & sensitive) > 0])
+	sensitive_namespaces := count([entry | some entry in namespaces; entry[1] in sensitive])
+	c := {
 		"today": _today(doc),
 		"resources": rs,
-		"by_urn": {r.urn: r | some r in rs},
-		"parents": {r.urn: _parent_list(r) | some r in rs},
-		"namespaces": {entry | some entry in _namespace_entries(rs)},
-		"storage_class_names": {name_of(r) | some r in rs; r.type == "kubernetes:storage.k8s.io/v1:StorageClass"},
-		"runtime_class_selectors": _runtime_class_selectors(rs),
-		"stack_urn": _stack_urn(doc, rs),
-	}
-	phi := [r | some r in rs; is_pod_workload(r); is_sensitive(base, r)]
-	attested := [r | some r in rs; component_kind(r) == "AttestedWorkload"; is_sensitive(base, r)]
-	samd := [r | some r in rs; component_kind(r) == "AttestedWorkload"; object.get(r.inputs, "samd", false) == true]
-	c := object.union(base, {
+		"types": types,
+		"components": by_kind,
+		"by_urn": by_urn,
+		"parents": parents,
+		"namespaces": namespaces,
+		"declared": declared,
+		"workload_classes": classified.workload_classes,
+		"storage_class_names": {name_of(rs[i]) | some i in _indices(types, "kubernetes:storage.k8s.io/v1:StorageClass")},
+		"runtime_class_selectors": _runtime_class_selectors(rs, types),
+		"stack_urn": _stack_urn(doc, rs, types),
 		"phi_workloads": phi,
-		"phi_attested": attested,
+		"phi_attested": phi_attested,
 		"samd_workloads": samd,
-		"handles_phi": _handles_phi(base, phi, attested, samd),
-	})
+		"handles_phi": ((count(phi) + count(phi_attested)) + count(samd)) + (sensitive_declared + sensitive_namespaces) > 0,
+	}
 }
+
+# Positions of the resources of one type.
+_indices(types, type) := object.get(types, type, set())
+
+# Positions of phistack components by kind ("AttestedWorkload" for "phistack:workload:AttestedWorkload").
+_kind_index(types) := {k: {i | some t; types[t]; _type_component_kind(t) == k; some i in types[t]} |
+	some t
+	types[t]
+	k := _type_component_kind(t)
+}
+
+_type_component_kind(type) := parts[2] if {
+	startswith(type, "phistack:")
+	parts := split(type, ":")
+	count(parts) == 3
+}
+
+_pod_indices(types) := {i | some t; pod_spec_paths[t]; some i in _indices(types, t)}
 
 _resources(doc) := doc.plan.resources if is_array(doc.plan.resources)
 
@@ -104,9 +165,9 @@ component_kind(r) := parts[2] if {
 	count(parts) == 3
 }
 
-components(c, kind) := [r | some r in c.resources; component_kind(r) == kind]
+components(c, kind) := object.get(c.components, kind, [])
 
-of_type(c, type) := [r | some r in c.resources; r.type == type]
+of_type(c, type) := [c.resources[i] | some i in _indices(c.types, type)]
 
 is_pod_workload(r) if pod_spec_paths[r.type]
 
@@ -134,9 +195,9 @@ containers(r) := [{"path": concat("", [concat(".", array.concat(pod_spec_path(r)
 
 # [RuntimeClass name, label, value] for every scheduling.nodeSelector entry, and
 # [name, "__unknown__", ""] where a selector or one of its values is unknown at plan time.
-_runtime_class_selectors(rs) := {entry |
-	some r in rs
-	r.type == "kubernetes:node.k8s.io/v1:RuntimeClass"
+_runtime_class_selectors(rs, types) := {entry |
+	some i in _indices(types, "kubernetes:node.k8s.io/v1:RuntimeClass")
+	r := rs[i]
 	sel := object.get(r.inputs, ["scheduling", "nodeSelector"], {})
 	some entry in _selector_entries(name_of(r), sel)
 }
@@ -155,8 +216,8 @@ _selector_entry(name, key, value) := [name, "__unknown__", ""] if is_unknown(val
 else := [name, key, value]
 
 # The stack resource's urn, or the urn Pulumi would give it.
-_stack_urn(doc, rs) := urns[0] if {
-	urns := [r.urn | some r in rs; r.type == "pulumi:pulumi:Stack"]
+_stack_urn(doc, rs, types) := urns[0] if {
+	urns := [rs[i].urn | some i in sort([j | some j in _indices(types, "pulumi:pulumi:Stack")])]
 	count(urns) > 0
 } else := concat("", ["urn:pulumi:", doc.plan.stack, "::", doc.plan.project, "::pulumi:pulumi:Stack::", doc.plan.project, "-", doc.plan.stack]) if {
 	is_string(doc.plan.stack)
@@ -164,10 +225,6 @@ _stack_urn(doc, rs) := urns[0] if {
 } else := "urn:pulumi:unknown::unknown::pulumi:pulumi:Stack::unknown"
 
 # --- classification ------------------------------------------------------------------------------
-
-_parent_list(r) := [r.parent] if is_string(r.parent)
-
-else := []
 
 # A resource and all its ancestors (the parent graph of the context).
 ancestors(c, r) := graph.reachable(c.parents, {r.urn})
@@ -194,26 +251,44 @@ else := ["spec", "template"]
 _component_class(r) := _normalize(object.get(r.inputs, "data_classification", "phi"))
 
 # [namespace, class] from Namespace resources and ConfidentialGpuCluster declarations.
-_namespace_entries(rs) := array.concat(
-	[[name_of(r), _normalize(cls)] |
-		some r in rs
-		r.type == "kubernetes:core/v1:Namespace"
-		cls := object.get(r.inputs, ["metadata", "labels", class_label], null)
-		cls != null
-	],
-	[[ns.name, _normalize(object.get(ns, "data_classification", "phi"))] |
-		some r in rs
-		component_kind(r) == "ConfidentialGpuCluster"
-		some ns in object.get(r.inputs, "namespaces", [])
-	],
-)
+_namespace_entries(rs, types, by_kind) := {[name_of(r), _normalize(cls)] |
+	some i in _indices(types, "kubernetes:core/v1:Namespace")
+	r := rs[i]
+	cls := object.get(r.inputs, ["metadata", "labels", class_label], null)
+	cls != null
+} | {[ns.name, _normalize(object.get(ns, "data_classification", "phi"))] |
+	some r in object.get(by_kind, "ConfidentialGpuCluster", [])
+	some ns in object.get(r.inputs, "namespaces", [])
+}
 
 # Every class that applies to a resource: its own, its ancestors' and (for namespaced Kubernetes
 # objects) its namespace's.
-classes_of(c, r) := {cls |
+classes_of(c, r) := cls if {
+	cls := c.workload_classes[r.urn] # computed once per context for pod workloads and AttestedWorkloads
+} else := {cls |
 	some a in ancestors(c, r)
-	some cls in declared_classes(c.by_urn[a])
+	some cls in c.declared[a]
 } | namespace_classes(c, _namespace_key(r))
+
+# urn -> declared classes of every resource that declares any. Only components that always
+# declare a class and resources with a classification label at one of the label paths qualify.
+_declared(rs, kinds) := {r.urn: cls |
+	some i in _declaring(rs, kinds)
+	r := rs[i]
+	cls := declared_classes(r)
+	count(cls) > 0
+}
+
+_declaring(rs, kinds) := ((object.get(kinds, "AttestedWorkload", set()) | object.get(kinds, "EncryptedStorage", set())) | {i |
+	some i
+	x := rs[i].inputs.metadata.labels["phistack.io/data-classification"] # class_label, a literal: much faster in regorus
+}) | ({i |
+	some i
+	x := rs[i].inputs.spec.template.metadata.labels["phistack.io/data-classification"] # class_label, a literal: much faster in regorus
+} | {i |
+	some i
+	x := rs[i].inputs.spec.jobTemplate.spec.template.metadata.labels["phistack.io/data-classification"] # class_label, a literal: much faster in regorus
+})
 
 # The classes declared for a namespace.
 namespace_classes(c, name) := {cls | some cls in classes; [name, cls] in c.namespaces}
@@ -241,18 +316,6 @@ is_sensitive(c, r) if {
 }
 
 is_genetic(c, r) if "genetic" in classes_of(c, r)
-
-# The stack is in HIPAA scope when it holds PHI or genetic data anywhere, or runs a medical device.
-_handles_phi(base, phi, attested, samd) := count(phi) + count(attested) + count(samd) + count(_sensitive_declared(base)) > 0
-
-_sensitive_declared(base) := {r.urn |
-	some r in base.resources
-	some cls in declared_classes(r)
-	cls in sensitive
-} | {entry[0] |
-	some entry in base.namespaces
-	entry[1] in sensitive
-}
 
 # --- findings -------------------------------------------------------------------------------------
 
