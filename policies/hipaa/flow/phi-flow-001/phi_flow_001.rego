@@ -56,12 +56,13 @@ deny contains f if {
 
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
-	zone := _flow_zone(ctx)
+	types := _flow_types(ctx)
+	zone := _flow_zone(ctx, types)
 	seeds := _flow_seed_set(ctx)
 	some urn in zone
 	not urn in seeds
 	r := ctx.by_urn[urn]
-	msg := _flow_problem(ctx, r)
+	msg := _flow_problem(ctx, types, r)
 	f := lib.finding("PHI-FLOW-001", urn, msg)
 }
 
@@ -97,7 +98,17 @@ _flow_known(r) if lib.kind_of(r) in _flow_endpoint_kinds
 
 _flow_known(r) if lib.component_kind(r) in _flow_known_components
 
-_flow_carriers(ctx) := {r.urn | some r in ctx.resources; not _flow_inert(r)}
+# What the rule needs to know of a resource depends on its type only: decided once per type of the
+# plan (the functions above read nothing but `type`), then resources are visited by type.
+_flow_types(ctx) := {
+	"carrier": {t | some t; ctx.types[t]; not _flow_inert({"type": t})},
+	"known": {t | some t; ctx.types[t]; _flow_known({"type": t})},
+	"workload": {t | some t; ctx.types[t]; _flow_is_workload({"type": t})},
+	"storage": {t | some t; ctx.types[t]; _flow_is_storage({"type": t})},
+	"refs": {t | some t; ctx.types[t]; _flow_has_refs(t)},
+}
+
+_flow_carriers(ctx, types) := {ctx.resources[i].urn | some t in types.carrier; some i in ctx.types[t]}
 
 _flow_seed_set(ctx) := {r.urn | some r in ctx.phi_workloads} | {r.urn | some r in ctx.phi_attested}
 
@@ -108,35 +119,36 @@ _flow_claim_node(namespace, name) := concat("", ["claim:", namespace, "/", name]
 
 # Directed edges of each carrier: what it depends on, its parent, the claims it mounts and a
 # claim's StorageClass. Only carriers (and claim nodes) are nodes.
-_flow_graph(ctx) := object.union(
+_flow_graph(ctx, types) := _flow_edges(ctx, types, {r.urn: _flow_refs(ctx, r) |
+	some t in types.refs
+	some i in ctx.types[t]
+	r := ctx.resources[i]
+})
+
+_flow_edges(ctx, types, refs) := object.union(
 	{node: [] |
-		some r in ctx.resources
-		some node in _flow_refs(ctx, r)
+		some urn
+		some node in refs[urn]
 	},
-	{r.urn: [n | some n in _flow_next(ctx, r); _flow_node(carriers, n)] |
-		carriers := _flow_carriers(ctx)
-		some r in ctx.resources
-		r.urn in carriers
+	{r.urn: array.concat(array.concat([n | some n in linked; n in carriers], [n | some n in linked; startswith(n, "claim:")]), object.get(refs, r.urn, [])) |
+		carriers := _flow_carriers(ctx, types)
+		some t in types.carrier
+		some i in ctx.types[t]
+		r := ctx.resources[i]
+		linked := _flow_linked(r)
 	},
 )
 
-_flow_node(carriers, n) if n in carriers
-
-_flow_node(_, n) if startswith(n, "claim:")
-
-_flow_next(ctx, r) := array.concat(
+# What a carrier depends on and its parent: edges when they lead to a carrier or a claim node.
+_flow_linked(r) := array.concat(
 	array.concat(object.get(r, "dependencies", []), [d |
 		deps := object.get(r, "property_dependencies", {})
 		some prop
 		list := deps[prop]
 		some d in list
 	]),
-	array.concat(_flow_parent(r), _flow_refs(ctx, r)),
+	[p | p := r.parent; is_string(p)],
 )
-
-_flow_parent(r) := [r.parent] if is_string(r.parent)
-
-else := []
 
 _flow_refs(ctx, r) := [_flow_claim_node(lib.namespace_of(r), v.persistentVolumeClaim.claimName) |
 	some v in object.get(lib.pod_spec(r), "volumes", [])
@@ -152,11 +164,16 @@ else := [concat("", ["claim:storageclass/", lib.name_of(r)])] if r.type == "kube
 
 else := []
 
+# Only pod workloads, PersistentVolumeClaims and StorageClasses name claims.
+_flow_has_refs(type) if lib.is_pod_workload({"type": type})
+
+_flow_has_refs(type) if type in {"kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:storage.k8s.io/v1:StorageClass"}
+
 # The mark spreads along edges in both directions: forward with graph.reachable, backward (to
 # resources that depend on a marked one) and down (to children of marked components) one hop per
 # round. Three rounds bound the work linearly; a PHI path needing more backward hops is rare.
-_flow_zone(ctx) := zone if {
-	edges := _flow_graph(ctx)
+_flow_zone(ctx, types) := zone if {
+	edges := _flow_graph(ctx, types)
 	lineage := _flow_lineage(ctx, edges)
 	first := _flow_expand(lineage, edges, _flow_seed_set(ctx))
 	second := _flow_expand(lineage, edges, first)
@@ -186,14 +203,14 @@ _flow_with_descendants(lineage, marked) := marked | {urn |
 	a in marked
 }
 
-_flow_problem(ctx, r) := concat("", [lib.name_of(r), " (", r.type, ") is reachable from a PHI workload but no HIPAA rule verifies resources of this type"]) if {
-	not _flow_known(r)
+_flow_problem(ctx, types, r) := concat("", [lib.name_of(r), " (", r.type, ") is reachable from a PHI workload but no HIPAA rule verifies resources of this type"]) if {
+	not r.type in types.known
 } else := concat("", ["workload ", lib.name_of(r), " is reachable from a PHI workload but classified ", _flow_classes(ctx, r), ", so the confidential-computing rules skip it"]) if {
-	_flow_is_workload(r)
+	r.type in types.workload
 	not lib.is_sensitive(ctx, r)
 	not lib.under_infra(ctx, r)
 } else := concat("", ["storage ", lib.name_of(r), " receives data from a PHI workload but is classified ", _flow_classes(ctx, r)]) if {
-	_flow_is_storage(r)
+	r.type in types.storage
 	classes := lib.declared_classes(r)
 	count(classes) > 0
 	count(classes & lib.sensitive) == 0
