@@ -144,8 +144,9 @@ def test_offline_claims_of_the_real_vector(appraisers: dict[str, Appraiser]) -> 
         )
 
 
-def test_rego_unit_tests_pass() -> None:
-    report = run_suite(DEFAULT_POLICY_ROOT, engine="regorus")
+@pytest.mark.parametrize("engine", ENGINES)
+def test_rego_unit_tests_pass(engine: str) -> None:
+    report = run_suite(DEFAULT_POLICY_ROOT, engine=engine)
     assert report.ok, format_text(report, verbose=True)
     assert report.passed >= 15
 

@@ -35,11 +35,9 @@ _overall := {
 
 _input(overall, gpus) := {"nonce": _nonce, "now": _now, "overall": overall, "gpus": gpus}
 
-# The Rego tests run on regorus (the default engine): regopy 1.5.2 crashes on `with input as`
-# over these rules. tests/test_attestation_policy.py proves both engines decide alike.
-_result(overall, gpus) := r if {
-	r := attestation.result with input as _input(overall, gpus)
-}
+# The tests call the appraisal function with fixture requests, so they run alike on regorus and
+# regopy (regopy 1.5.2 crashes on `with input as` over these rules).
+_result(overall, gpus) := attestation.appraise(_input(overall, gpus))
 
 _denied(gpu, reasons) if {
 	_result(_overall, {"GPU-0": gpu}) == {"allow": false, "reasons": reasons}
@@ -84,7 +82,7 @@ test_bad_certificate_denied if {
 
 test_wrong_nonce_denied if {
 	other := "0000000000000000000000000000000000000000000000000000000000000000"
-	_denied(object.union(_gpu, {"eat_nonce": other}), [sprintf("GPU-0: eat_nonce %s does not match the issued nonce", [other])])
+	_denied(object.union(_gpu, {"eat_nonce": other}), [concat("", ["GPU-0: eat_nonce ", other, " does not match the issued nonce"])])
 }
 
 test_report_nonce_mismatch_denied if {
@@ -107,13 +105,12 @@ test_missing_claims_denied if {
 }
 
 test_no_claims_at_all_denied if {
-	attestation.result == {"allow": false, "reasons": [
+	attestation.appraise({}) == {"allow": false, "reasons": [
 		"no GPU claims presented",
 		"no evaluation time in the input",
 		"no expected nonce in the input",
 		"overall claims missing",
-	]} with input as {}
-	not attestation.allow with input as {}
+	]}
 }
 
 test_empty_gpu_claims_denied if {
@@ -126,6 +123,8 @@ test_overall_failure_denied if {
 }
 
 test_allow_list_comes_from_data if {
-	gpu := object.union(_gpu, {"x-nvidia-gpu-driver-version": "999.1"})
-	_result(_overall, {"GPU-0": gpu}) == {"allow": true, "reasons": []} with data.attestation_allowlist.driver_versions as ["999.1"]
+	req := _input(_overall, {"GPU-0": object.union(_gpu, {"x-nvidia-gpu-driver-version": "999.1"})})
+	attestation.appraise(req) == {"allow": false, "reasons": ["GPU-0: driver version 999.1 is not allow-listed"]}
+	allowlist := object.union(data.attestation_allowlist, {"driver_versions": ["999.1"]})
+	attestation.appraise_with(req, allowlist) == {"allow": true, "reasons": []}
 }
