@@ -183,9 +183,11 @@ namespace_of(r) := object.get(r.inputs, ["metadata", "namespace"], "default")
 template_labels(r) := object.get(r.inputs, array.concat(_template_path(r), ["metadata", "labels"]), {})
 
 # Every container of a pod spec (init and ephemeral included) with its path in the manifest.
-containers(r) := [{"path": concat("", [concat(".", array.concat(pod_spec_path(r), [field])), "[", format_int(i, 10), "]"]), "container": c} |
+containers(r) := [{"path": concat("", [prefix, ".", field, "[", format_int(i, 10), "]"]), "container": c} |
+	spec := pod_spec(r)
+	prefix := concat(".", pod_spec_path(r))
 	some field in ["initContainers", "containers", "ephemeralContainers"]
-	listed := object.get(pod_spec(r), field, [])
+	listed := object.get(spec, field, [])
 	some i # `some i, c in xs` inside a comprehension does not parse on regopy
 	c := listed[i]
 ]

@@ -44,14 +44,7 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
 	some w in ctx.phi_workloads
-	path := _unknown(w)
-	f := lib.unknown_finding("PHI-CC-001", w.urn, "the runtime class", [path])
-} | {f |
-	some w in ctx.phi_workloads
-	not _unknown(w)
-	name := _name(w)
-	not name in _allowed
-	f := lib.finding("PHI-CC-001", w.urn, concat("", ["PHI workload ", lib.name_of(w), " runs under ", _reason(name)]))
+	f := _cc1_finding(w)
 } | {f |
 	bad := _cc1_bad_handlers(ctx)
 	some w in ctx.phi_workloads
@@ -59,6 +52,15 @@ findings(ctx) := {f |
 	name in _allowed
 	some pair in bad[name]
 	f := lib.finding("PHI-CC-001", w.urn, concat("", ["PHI workload ", lib.name_of(w), " uses runtime class ", name, " whose handler ", pair, " is not a confidential-computing runtime"]))
+}
+
+# One pass per workload: an unknown runtime class fails closed, else one not allowed denies.
+_cc1_finding(w) := lib.unknown_finding("PHI-CC-001", w.urn, "the runtime class", [path]) if {
+	path := _unknown(w)
+} else := f if {
+	name := _name(w)
+	not name in _allowed
+	f := lib.finding("PHI-CC-001", w.urn, concat("", ["PHI workload ", lib.name_of(w), " runs under ", _reason(name)]))
 }
 
 _allowed := {name | some name in data.confidential_computing.runtime_classes}

@@ -43,16 +43,16 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
 	some w in ctx.phi_workloads
+	f := _cc2_finding(ctx, w)
+}
+
+# One pass per workload: unknown node selection fails closed, else a missing selector denies.
+_cc2_finding(ctx, w) := lib.unknown_finding("PHI-CC-002", w.urn, "the node selection", paths) if {
 	paths := array.concat(_cc2_unknown(ctx, w), [concat("", ["nodeSelector[", k, "]"]) | some k in _cc2_unknown_values(ctx, w)])
 	count(paths) > 0
-	f := lib.unknown_finding("PHI-CC-002", w.urn, "the node selection", paths)
-} | {f |
-	some w in ctx.phi_workloads
-	count(_cc2_unknown(ctx, w)) == 0
-	count(_cc2_unknown_values(ctx, w)) == 0
+} else := lib.finding("PHI-CC-002", w.urn, concat("", ["PHI workload ", lib.name_of(w), " may be scheduled onto nodes without confidential computing: neither its nodeSelector nor its runtime class requires ", concat(", ", sort(missing))])) if {
 	missing := _cc2_missing(ctx, w)
 	count(missing) > 0
-	f := lib.finding("PHI-CC-002", w.urn, concat("", ["PHI workload ", lib.name_of(w), " may be scheduled onto nodes without confidential computing: neither its nodeSelector nor its runtime class requires ", concat(", ", sort(missing))]))
 }
 
 _required := data.confidential_computing.cc_node_selector

@@ -43,12 +43,14 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
 	some w in ctx.phi_workloads
+	f := _cc3_finding(w)
+}
+
+# One pass per workload: unknown values fail closed, else an ungated data key denies.
+_cc3_finding(w) := lib.unknown_finding("PHI-CC-003", w.urn, "the key broker or attestation policy", lib.sorted(paths)) if {
 	paths := lib.unknown_env(w, _names)
 	count(paths) > 0
-	f := lib.unknown_finding("PHI-CC-003", w.urn, "the key broker or attestation policy", lib.sorted(paths))
-} | {f |
-	some w in ctx.phi_workloads
-	count(lib.unknown_env(w, _names)) == 0
+} else := f if {
 	not _gated(w)
 	f := lib.finding("PHI-CC-003", w.urn, concat("", ["PHI workload ", lib.name_of(w), " does not gate its data key on attestation: no container sets PHISTACK_KEY_BROKER_URL to an https URL together with PHISTACK_ATTESTATION_POLICY"]))
 }

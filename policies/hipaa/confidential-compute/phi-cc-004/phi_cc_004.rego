@@ -38,13 +38,14 @@ deny contains f if {
 findings(ctx) := {f |
 	some w in ctx.phi_workloads
 	some c in lib.containers(w)
+	f := _cc4_finding(w, c)
+}
+
+# One pass per container: an unknown image fails closed, else an image without a digest denies.
+_cc4_finding(w, c) := lib.unknown_finding("PHI-CC-004", w.urn, concat("", ["the image of container ", object.get(c.container, "name", c.path)]), [concat(".", [c.path, "image"])]) if {
 	lib.is_unknown(object.get(c.container, "image", null))
-	f := lib.unknown_finding("PHI-CC-004", w.urn, concat("", ["the image of container ", object.get(c.container, "name", c.path)]), [concat(".", [c.path, "image"])])
-} | {f |
-	some w in ctx.phi_workloads
-	some c in lib.containers(w)
+} else := f if {
 	image := object.get(c.container, "image", "")
-	not lib.is_unknown(image)
 	not _pinned(image)
 	f := lib.finding("PHI-CC-004", w.urn, concat("", ["PHI workload ", lib.name_of(w), ": container ", object.get(c.container, "name", c.path), " image '", _image_text(image), "' is not pinned by a sha256 digest"]))
 }

@@ -38,12 +38,14 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
 	some w in ctx.phi_workloads
+	f := _log4_finding(w)
+}
+
+# One pass per workload: an unknown sink fails closed, else a missing sink denies.
+_log4_finding(w) := lib.unknown_finding("PHI-LOG-004", w.urn, "the runtime audit sink", lib.sorted(paths)) if {
 	paths := lib.unknown_env(w, {"PHISTACK_AUDIT_SINK"})
 	count(paths) > 0
-	f := lib.unknown_finding("PHI-LOG-004", w.urn, "the runtime audit sink", lib.sorted(paths))
-} | {f |
-	some w in ctx.phi_workloads
-	count(lib.unknown_env(w, {"PHISTACK_AUDIT_SINK"})) == 0
+} else := f if {
 	not _log4_sink(w)
 	f := lib.finding("PHI-LOG-004", w.urn, concat("", ["PHI workload ", lib.name_of(w), " has no runtime audit sink: no container sets PHISTACK_AUDIT_SINK to host:port"]))
 }
