@@ -15,23 +15,11 @@ from phistack.evidence.pack import MARKER, write_pack
 from phistack.plan.document import dump_plan
 from tests.support.cli import assert_one_line_error, run_cli
 from tests.support.paths import MINI_PROJECT, REPO, STARTER_POLICIES
-from tests.test_evidence_plans import EVALUATION, MANIFEST, MODEL, clinical_plan
+from tests.test_evidence_plans import EVALUATION, MANIFEST, MODEL, WAIVERS, clinical_plan
 
 MINI = ["--project", str(MINI_PROJECT), "--policies", str(STARTER_POLICIES)]
 NOW = ["--now", "2026-11-27T12:00:00Z"]
 HIPAA = ["--policies", str(REPO / "policies")]
-
-WAIVERS = """\
-waivers:
-  - id: WVR-2026-031
-    rule: PHI-CC-001
-    stack: "*"
-    resource: "*sepsis-risk*"
-    justification: Pilot nodes are replaced by CC-on H100 nodes in December.
-    approver: jane.doe@example-hospital.org
-    compensating_control: Dedicated single-tenant nodes; no other tenant can schedule.
-    expires: 2026-12-20
-"""
 
 
 def _sums_ok(pack: Path) -> None:

@@ -401,3 +401,17 @@ def test_show_renders_plan_values_for_people() -> None:
         "2",
         "yes",
     ]
+
+
+# A waiver file both evidence test modules write into their packs.
+WAIVERS = """\
+waivers:
+  - id: WVR-2026-031
+    rule: PHI-CC-001
+    stack: "*"
+    resource: "*sepsis-risk*"
+    justification: Pilot nodes are replaced by CC-on H100 nodes in December.
+    approver: jane.doe@example-hospital.org
+    compensating_control: Dedicated single-tenant nodes; no other tenant can schedule.
+    expires: 2026-12-20
+"""

@@ -15,23 +15,11 @@ from phistack.plan.offline import load_project
 from tests.support.browser import Chromium
 from tests.support.cli import run_cli
 from tests.support.paths import MINI_PROJECT, REPO, STARTER_POLICIES
-from tests.test_evidence_plans import MODEL, PlanBuilder, clinical_plan, full_provenance
+from tests.test_evidence_plans import MODEL, WAIVERS, PlanBuilder, clinical_plan, full_provenance
 
 ARTIFACTS = REPO / "test-artifacts" / "evidence"
 NOW = ["--now", "2026-11-27T12:00:00Z"]
 STATUS_WORDS = ("Met", "Not met", "Waived", "N/A", "Not assessed", "Error")
-
-WAIVERS = """\
-waivers:
-  - id: WVR-2026-031
-    rule: PHI-CC-001
-    stack: "*"
-    resource: "*sepsis-risk*"
-    justification: Pilot nodes are replaced by CC-on H100 nodes in December.
-    approver: jane.doe@example-hospital.org
-    compensating_control: Dedicated single-tenant nodes; no other tenant can schedule.
-    expires: 2026-12-20
-"""
 
 
 @pytest.fixture(scope="module")
