@@ -19,6 +19,23 @@ SIX_YEARS_DAYS = 2192
 SOURCES: tuple[str, ...] = ("container", "kubernetes-audit", "phistack-audit", "node-journal")
 _BUFFER_DIR = "/var/lib/phistack-log-buffer"
 
+#: What the forwarder keeps that a hardened pod would not have, and why; each one is an annotation
+#: ``phistack.io/security-exception.<field>`` on the DaemonSet's pod template (docs/MODULES.md).
+SECURITY_EXCEPTIONS: dict[str, str] = {
+    "runAsUser": (
+        "0: the node's log files (/var/log/pods, the Kubernetes audit log, the journal) are root-owned and "
+        "not group- or world-readable; every capability is dropped, so root reads them only as their owner"
+    ),
+    "automountServiceAccountToken": (
+        "true: the kubernetes filter reads pod labels from the API server (get/list/watch pods and "
+        "namespaces only) to tag the phistack runtime's audit records"
+    ),
+    "hostPath": (
+        "/var/log and /run/log/journal are mounted read-only to read the node's logs; "
+        f"{_BUFFER_DIR} is the one writable hostPath, the disk buffer that keeps queued records across restarts"
+    ),
+}
+
 
 @dataclass(kw_only=True)
 class AuditLogShippingArgs:
@@ -124,6 +141,8 @@ def fluent_bit_config(args: AuditLogShippingArgs, siem_host: str) -> str:
                 "name": "rewrite_tag",
                 "match": "kube.*",
                 "rule": f"$kubernetes['labels']['phistack.io/data-classification'] ^.+$ audit.phistack {keep}",
+                # The re-tagged records are emitted through the filter's own input: buffer it like the others.
+                "emitter_storage.type": storage,
             }
         )
     config = {
@@ -141,6 +160,11 @@ def fluent_bit_config(args: AuditLogShippingArgs, siem_host: str) -> str:
         },
     }
     return yaml.safe_dump(config, sort_keys=True)
+
+
+def _read_only_host_mount(name: str, path: str) -> dict[str, object]:
+    """A hostPath mount the forwarder cannot write, mounts below it included where the runtime can."""
+    return {"name": name, "mountPath": path, "readOnly": True, "recursiveReadOnly": "IfPossible"}
 
 
 class AuditLogShipping(pulumi.ComponentResource):
@@ -176,9 +200,11 @@ class AuditLogShipping(pulumi.ComponentResource):
             opts=child(self),
         )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        # No token by default; the forwarder's pod asks for one explicitly (SECURITY_EXCEPTIONS).
         k8s.core.v1.ServiceAccount(
             f"{name}-service-account",
             metadata={"name": "log-forwarder", "namespace": ns, "labels": base},
+            automount_service_account_token=False,
             opts=in_ns,
         )
         k8s.rbac.v1.ClusterRole(
@@ -226,9 +252,17 @@ class AuditLogShipping(pulumi.ComponentResource):
                     "selector": {"matchLabels": app},
                     "updateStrategy": {"type": "RollingUpdate"},
                     "template": {
-                        "metadata": {"labels": {**base, **app}},
+                        "metadata": {
+                            "labels": {**base, **app},
+                            "annotations": {
+                                f"phistack.io/security-exception.{field}": why
+                                for field, why in SECURITY_EXCEPTIONS.items()
+                            },
+                        },
                         "spec": {
                             "serviceAccountName": "log-forwarder",
+                            "automountServiceAccountToken": True,
+                            "enableServiceLinks": False,
                             # Every node ships its logs, GPU nodes with taints included.
                             "tolerations": [{"operator": "Exists"}],
                             "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
@@ -244,16 +278,18 @@ class AuditLogShipping(pulumi.ComponentResource):
                                     # Root only to read root-owned node log files; no capabilities at all.
                                     "securityContext": {
                                         "runAsUser": 0,
+                                        "runAsGroup": 0,
                                         "readOnlyRootFilesystem": True,
                                         "allowPrivilegeEscalation": False,
                                         "privileged": False,
                                         "capabilities": {"drop": ["ALL"]},
+                                        "seccompProfile": {"type": "RuntimeDefault"},
                                     },
                                     "volumeMounts": [
                                         {"name": "config", "mountPath": "/fluent-bit/etc", "readOnly": True},
                                         {"name": "siem-ca", "mountPath": "/etc/siem-ca", "readOnly": True},
-                                        {"name": "varlog", "mountPath": "/var/log", "readOnly": True},
-                                        {"name": "journal", "mountPath": "/run/log/journal", "readOnly": True},
+                                        _read_only_host_mount("varlog", "/var/log"),
+                                        _read_only_host_mount("journal", "/run/log/journal"),
                                         {"name": "buffer", "mountPath": _BUFFER_DIR},
                                     ],
                                 }

@@ -64,13 +64,16 @@ class NodePool:
     name: str
     """Pool name."""
     gpu_model: str
-    """GPU model as in the price catalogue, e.g. ``H100-80GB``."""
+    """GPU model as the hardware catalogue (``policies/data/gpu_profiles.json``) names it, e.g. ``H100 SXM``;
+    stacks/spec.py rejects a model the catalogue does not know."""
     gpu_count: int
     """GPUs per node."""
     node_count: int = 1
     """Nodes in the pool."""
     cc_capable: bool
-    """Whether the GPU supports NVIDIA Confidential Computing (Hopper and later)."""
+    """Whether the pool is declared to run its GPUs in NVIDIA CC mode. A declaration, not evidence: the
+    gate (PHI-GPU-001) takes CC support from the catalogue's entry for ``gpu_model`` and denies a
+    declaration that contradicts it."""
 
 
 @dataclass(kw_only=True)

@@ -1,4 +1,9 @@
-"""GPU cost estimates from a price catalogue kept as data (``stacks/prices.yaml``)."""
+"""GPU cost estimates from a price catalogue kept as data (``stacks/prices.yaml``).
+
+Prices only: whether a GPU model has NVIDIA Confidential Computing comes from the hardware catalogue
+(``policies/data/gpu_profiles.json``, read by :func:`stacks.spec.gpu_catalogue`), the one source the
+stack spec and the gate use too. Models are matched by :func:`stacks.spec.gpu_key`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from phistack.errors import InputError
 from runtime.configfile import load_yaml, validate
-from stacks.spec import StackSpec, key_path
+from stacks.spec import StackSpec, gpu_catalogue, gpu_key, key_path
 
 CATALOGUE = Path("stacks") / "prices.yaml"
 
@@ -21,8 +26,6 @@ class GpuPrice(BaseModel):
     model_config = ConfigDict(extra="forbid")
     price_per_gpu_hour: float = Field(ge=0)
     """On-demand price per GPU-hour."""
-    confidential_computing: bool
-    """Whether the model supports NVIDIA Confidential Computing."""
 
 
 class Catalogue(BaseModel):
@@ -34,12 +37,30 @@ class Catalogue(BaseModel):
     currency: str = "USD"
     """Currency of the prices."""
     gpus: dict[str, GpuPrice]
-    """GPU model → price."""
+    """GPU model (a model the hardware catalogue knows) → price."""
+
+    def price(self, gpu_model: str) -> GpuPrice | None:
+        """The price of ``gpu_model`` (any spelling with the same catalogue key), or None."""
+        key = gpu_key(gpu_model)
+        return next((p for model, p in self.gpus.items() if gpu_key(model) == key), None)
 
 
 def load_catalogue(path: Path) -> Catalogue:
-    """Read and validate the catalogue; errors name the file and the key."""
-    return validate(Catalogue, load_yaml(path, "price catalogue"), path)
+    """Read and validate the catalogue; errors name the file and the key.
+
+    Every priced model must be one the hardware catalogue knows, once (spellings with the same key
+    are the same model).
+    """
+    catalogue = validate(Catalogue, load_yaml(path, "price catalogue"), path)
+    hardware = gpu_catalogue()
+    seen: dict[str, str] = {}
+    for model in catalogue.gpus:
+        if hardware.lookup(model) is None:
+            raise InputError(f"{path}: gpus.{model}: {model!r} is not a known GPU model (known: {hardware.known()})")
+        if gpu_key(model) in seen:
+            raise InputError(f"{path}: gpus.{model}: the same GPU model as {seen[gpu_key(model)]!r}")
+        seen[gpu_key(model)] = model
+    return catalogue
 
 
 def price_per_gpu_hour(project_root: Path, gpu_model: str) -> float | None:
@@ -47,7 +68,7 @@ def price_per_gpu_hour(project_root: Path, gpu_model: str) -> float | None:
     path = project_root / CATALOGUE
     if not path.is_file():
         return None
-    entry = load_catalogue(path).gpus.get(gpu_model)
+    entry = load_catalogue(path).price(gpu_model)
     return entry.price_per_gpu_hour if entry else None
 
 
@@ -112,21 +133,23 @@ class StackCost:
 def estimate(stack: str, spec: StackSpec, catalogue: Catalogue, source: str, catalogue_path: Path) -> StackCost:
     """Price every node pool of ``spec``; an unknown GPU model is an error naming the key path."""
     pools: list[PoolCost] = []
+    hardware = gpu_catalogue()
     for i, pool in enumerate(spec.cluster.node_pools):
-        entry = catalogue.gpus.get(pool.gpu_model)
+        where = f"{source}: {key_path(('cluster', 'node_pools', i, 'gpu_model'))}"
+        profile = hardware.lookup(pool.gpu_model)
+        if profile is None:  # a spec built by parse_spec never gets here
+            raise InputError(f"{where}: {pool.gpu_model!r} is not a known GPU model (known: {hardware.known()})")
+        entry = catalogue.price(pool.gpu_model)
         if entry is None:
             known = ", ".join(sorted(catalogue.gpus))
-            raise InputError(
-                f"{source}: {key_path(('cluster', 'node_pools', i, 'gpu_model'))}: "
-                f"{pool.gpu_model!r} is not in {catalogue_path} (known: {known})"
-            )
+            raise InputError(f"{where}: {pool.gpu_model!r} is not in {catalogue_path} (known: {known})")
         pools.append(
             PoolCost(
                 pool.name,
                 pool.gpu_model,
                 pool.gpu_count * pool.node_count,
                 entry.price_per_gpu_hour,
-                entry.confidential_computing,
+                profile.confidential_computing,
             )
         )
     return StackCost(stack, pools, catalogue.hours_per_month, catalogue.currency)

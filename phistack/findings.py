@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -56,6 +57,69 @@ class Finding:
         return data
 
 
+# Types the rules understand only to say they hold no data: the stack itself, provider instances, and
+# the key material and random values of the tls and random providers (policies/hipaa/lib/hipaa.rego,
+# understood_type). They are counted in scope, as the Rego counts them, but they are not what a
+# reader means by "the plan was checked": a plan whose only understood resources are of these types
+# has nothing in scope. Only ever narrows the Rego's scope (see Coverage.inert).
+INERT_TYPES = ("pulumi:pulumi:Stack",)
+INERT_TYPE_PREFIXES = ("pulumi:providers:", "tls:index/", "random:index/")
+
+
+def holds_no_data(resource_type: str) -> bool:
+    """Whether a type is one the rules understand only as inert (see INERT_TYPES)."""
+    return resource_type in INERT_TYPES or resource_type.startswith(INERT_TYPE_PREFIXES)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the plan the rules understand (``data.phistack.main.result.coverage``).
+
+    ``resources``, ``in_scope`` and ``unknown_types`` are the policy set's own numbers; the gate checks
+    them against the plan and adds ``unknown_counts`` (resources per unknown type) and ``inert`` (in-scope
+    resources of types that hold no data, see :data:`INERT_TYPES`).
+    """
+
+    resources: int
+    in_scope: int
+    unknown_types: tuple[str, ...]
+    unknown_counts: Mapping[str, int] = field(default_factory=dict, hash=False)
+    inert: int = 0
+
+    @property
+    def out_of_scope(self) -> int:
+        """Resources of types no rule understands."""
+        return self.resources - self.in_scope
+
+    @property
+    def judged(self) -> int:
+        """In-scope resources that hold data: what the rules actually judged."""
+        return self.in_scope - self.inert
+
+    @property
+    def nothing_in_scope(self) -> bool:
+        """No resource the rules judge: an allowed decision says nothing about the plan's compliance."""
+        return self.judged <= 0
+
+    @property
+    def complete(self) -> bool:
+        """Every resource is of a type some rule understands."""
+        return not self.unknown_types
+
+    def count_of(self, resource_type: str) -> int:
+        return self.unknown_counts.get(resource_type, 0)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "resources": self.resources,
+            "in_scope": self.in_scope,
+            "unknown_types": list(self.unknown_types),
+            "unknown_type_counts": {t: self.count_of(t) for t in self.unknown_types},
+            "inert": self.inert,
+            "nothing_in_scope": self.nothing_in_scope,
+        }
+
+
 @dataclass
 class Decision:
     """The outcome of one gate run and everything needed to trace it."""
@@ -67,6 +131,7 @@ class Decision:
     engine: str
     evaluated_at: str
     rules: dict[str, dict[str, Any]]
+    coverage: Coverage
     waiver_notes: list[str] = field(default_factory=list)
     waivers_applied: list[dict[str, Any]] = field(default_factory=list)
 
@@ -96,6 +161,7 @@ class Decision:
             "plan_digest": self.plan_digest,
             "policy_digest": self.policy_digest,
             "counts": self.counts(),
+            "coverage": self.coverage.to_json(),
             "findings": [finding.to_json() for finding in self.findings],
             "waivers_applied": list(self.waivers_applied),
             "waiver_notes": list(self.waiver_notes),

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Any
 
 from phistack.engine import UNDEFINED, PolicySet, make_evaluator
 from phistack.errors import PolicyError
-from phistack.findings import SEVERITIES, Citation, Decision, Enforcement, Finding
+from phistack.findings import SEVERITIES, Citation, Coverage, Decision, Enforcement, Finding, holds_no_data
 from phistack.plan import plan_digest
 from phistack.waivers import Waiver, apply_waivers
 
@@ -60,6 +61,48 @@ def _to_finding(raw: Any, enforcement: Enforcement, rules: dict[str, dict[str, A
     )
 
 
+def _count(raw: Any, key: str) -> int:
+    value = raw.get(key)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # an engine may hand a JSON number back as a float
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PolicyError(f"{ENTRYPOINT}.coverage.{key} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def _coverage(raw: Any, plan: dict[str, Any]) -> Coverage:
+    """The policy set's statement of how much of the plan its rules understand, checked against the plan.
+
+    Missing, malformed or inconsistent with the plan is a policy error (exit 3): a report must never
+    claim more coverage than the rules have, nor stay silent about it."""
+    where = f"{ENTRYPOINT}.coverage"
+    if not isinstance(raw, dict):
+        raise PolicyError(
+            f"{where} is missing or not an object: policies/main.rego must say how much of the plan the rules "
+            "understand ({resources, in_scope, unknown_types})"
+        )
+    resources, in_scope = _count(raw, "resources"), _count(raw, "in_scope")
+    unknown = raw.get("unknown_types")
+    if not isinstance(unknown, list) or not all(isinstance(t, str) for t in unknown):
+        raise PolicyError(f"{where}.unknown_types must be a list of resource type strings, got {unknown!r}")
+    if unknown != sorted(set(unknown)):
+        raise PolicyError(f"{where}.unknown_types must be sorted and distinct")
+    counts = Counter(str(r.get("type")) for r in plan["resources"])
+    if resources != len(plan["resources"]):
+        raise PolicyError(f"{where}.resources is {resources}, but the plan has {len(plan['resources'])} resources")
+    absent = [t for t in unknown if t not in counts]
+    if absent:
+        raise PolicyError(f"{where}.unknown_types names types the plan does not have: {', '.join(absent)}")
+    outside = sum(counts[t] for t in unknown)
+    if in_scope + outside != resources:
+        raise PolicyError(
+            f"{where} does not add up: {in_scope} in scope and {outside} of types no rule understands, "
+            f"but {resources} resources"
+        )
+    inert = sum(n for t, n in counts.items() if t not in unknown and holds_no_data(t))
+    return Coverage(resources, in_scope, tuple(unknown), {t: counts[t] for t in unknown}, inert)
+
+
 def evaluate(
     plan: dict[str, Any],
     policies: PolicySet,
@@ -84,6 +127,7 @@ def evaluate(
             raise PolicyError(f"{ENTRYPOINT}.{key} must be a set of findings")
         findings.extend(_to_finding(item, enforcement, rules) for item in raw)
     findings.sort(key=Finding.sort_key)
+    coverage = _coverage(result.get("coverage"), plan)
     outcome = apply_waivers(findings, waivers or [], plan["stack"], dt.date.fromisoformat(document["today"]))
     return Decision(
         stack=plan["stack"],
@@ -93,6 +137,7 @@ def evaluate(
         engine=engine,
         evaluated_at=document["now"],
         rules=rules,
+        coverage=coverage,
         waiver_notes=outcome.notes,
         waivers_applied=outcome.applied,
     )

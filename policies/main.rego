@@ -1,8 +1,11 @@
 # The one entrypoint of the deploy-time gate: every rule package under phistack.rules contributes
-# mandatory findings to `deny` and advisory findings to `warn`.
+# mandatory findings to `deny` and advisory findings to `warn`; `coverage` says how much of the plan
+# the rules understand.
 package phistack.main
 
 import rego.v1
+
+import data.phistack.lib.hipaa as lib
 
 deny contains finding if {
 	some name
@@ -14,4 +17,8 @@ warn contains finding if {
 	some finding in data.phistack.rules[name].warn
 }
 
-result := {"deny": deny, "warn": warn}
+# How much of the plan the rules understand: reports state it, so that a plan of types no rule knows
+# never reads as a bare "allowed, no findings".
+coverage := lib.coverage(lib.ctx)
+
+result := {"deny": deny, "warn": warn, "coverage": coverage}

@@ -7,6 +7,7 @@ Errors name the file and the key path the way a user writes it:
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -14,8 +15,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
+from runtime.configfile import validate
 from runtime.errors import InputError
 
 NAMESPACE = "phistack"
@@ -73,19 +75,102 @@ class NamespaceSpec(_Model):
     """Data it holds."""
 
 
+# --- the hardware catalogue (policies/data/gpu_profiles.json) ------------------------------------------
+
+GPU_CATALOGUE = Path(__file__).resolve().parent.parent / "policies" / "data" / "gpu_profiles.json"
+
+
+def gpu_key(model: str) -> str:
+    """The catalogue key of a GPU model name: ``NVIDIA H100-SXM`` → ``h100sxm``.
+
+    Lower case, no spaces or dashes, no vendor prefix; PHI-GPU-001's ``_gpu1_key`` is the same function.
+    """
+    return model.lower().replace(" ", "").replace("-", "").removeprefix("nvidia")
+
+
+class GpuSource(_Model):
+    """The vendor page a catalogue entry rests on."""
+
+    url: Annotated[str, StringConstraints(pattern=r"^https://")]
+    """Vendor documentation URL."""
+    says: str = Field(min_length=1)
+    """What the page says about the model's confidential computing."""
+
+
+class GpuProfile(_Model):
+    """One GPU model of the hardware catalogue."""
+
+    name: str
+    """Vendor name (``NVIDIA H100 SXM``)."""
+    model: str
+    """The name stack configs use (``H100 SXM``)."""
+    architecture: str
+    """GPU architecture (``hopper``)."""
+    memory_gib: int = Field(ge=1)
+    """GPU memory."""
+    confidential_computing: bool
+    """Whether the model has an NVIDIA Confidential Computing mode: the fact the gate trusts."""
+    source: GpuSource
+    """Where that fact comes from."""
+
+
+class GpuCatalogue(_Model):
+    """Every GPU model a node pool may declare, keyed by :func:`gpu_key`."""
+
+    source: str
+    """What the catalogue is and where its facts come from."""
+    gpus: dict[str, GpuProfile] = Field(min_length=1)
+    """Catalogue key → profile."""
+
+    @model_validator(mode="after")
+    def _keys(self) -> GpuCatalogue:
+        for key, profile in self.gpus.items():
+            if key != gpu_key(profile.model):
+                raise ValueError(f"gpus.{key}: key must be {gpu_key(profile.model)!r}, the key of {profile.model!r}")
+        return self
+
+    def lookup(self, model: str) -> GpuProfile | None:
+        """The profile of ``model`` (any spelling with the same key), or None for unknown hardware."""
+        return self.gpus.get(gpu_key(model))
+
+    def known(self) -> str:
+        """The known models, for error messages."""
+        return ", ".join(sorted(p.model for p in self.gpus.values()))
+
+
+@functools.cache
+def gpu_catalogue(path: Path = GPU_CATALOGUE) -> GpuCatalogue:
+    """Read and validate the hardware catalogue once; errors name the file and the key."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise InputError(f"{path}: cannot read the GPU catalogue: {err.strerror or err}") from err
+    except ValueError as err:
+        raise InputError(f"{path}: invalid JSON in the GPU catalogue: {err}") from err
+    return validate(GpuCatalogue, document, path)
+
+
 class NodePool(_Model):
     """A GPU node pool."""
 
     name: DnsLabel
     """Pool name."""
     gpu_model: str
-    """GPU model as in stacks/prices.yaml (e.g. ``H100 SXM``)."""
+    """GPU model, one the hardware catalogue (policies/data/gpu_profiles.json) knows (e.g. ``H100 SXM``)."""
     gpu_count: int = Field(ge=1)
     """GPUs per node."""
     node_count: int = Field(default=1, ge=1)
     """Nodes."""
     cc_capable: bool
-    """Whether the GPU runs in NVIDIA CC mode."""
+    """Declared CC mode of the pool; not evidence: the gate takes CC support from the catalogue."""
+
+    @field_validator("gpu_model")
+    @classmethod
+    def _known_gpu(cls, value: str) -> str:
+        catalogue = gpu_catalogue()
+        if catalogue.lookup(value) is None:
+            raise ValueError(f"{value!r} is not a known GPU model (known: {catalogue.known()})")
+        return value
 
 
 class Port(_Model):

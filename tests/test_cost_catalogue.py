@@ -41,7 +41,7 @@ def test_catalogue_defaults_are_the_reference_prices() -> None:
 
 def test_unknown_gpu_model_names_the_key_path(tmp_path: Path) -> None:
     path = tmp_path / "prices.yaml"
-    path.write_text("gpus:\n  RTX 4090: {price_per_gpu_hour: 0.18, confidential_computing: false}\n")
+    path.write_text("gpus:\n  RTX 4090: {price_per_gpu_hour: 0.18}\n")
     catalogue = load_catalogue(path)
     with pytest.raises(InputError, match=r"phistack:cluster\.node_pools\[0\]\.gpu_model: 'H100 SXM' is not in"):
         estimate(
@@ -51,7 +51,7 @@ def test_unknown_gpu_model_names_the_key_path(tmp_path: Path) -> None:
 
 def test_bad_catalogue_is_an_input_error(tmp_path: Path) -> None:
     path = tmp_path / "prices.yaml"
-    path.write_text("gpus:\n  X: {price_per_gpu_hour: -1, confidential_computing: false}\n")
+    path.write_text("gpus:\n  X: {price_per_gpu_hour: -1}\n")
     with pytest.raises(InputError, match=r"gpus\.X\.price_per_gpu_hour"):
         load_catalogue(path)
 

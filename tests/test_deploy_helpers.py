@@ -20,7 +20,7 @@ from phistack.deploy.pulumi_cli import (
 )
 from phistack.deploy.records import build_record, preview_digest, write_record
 from phistack.errors import ExitCode, InputError
-from phistack.findings import Decision
+from phistack.findings import Coverage, Decision
 
 
 def test_missing_cli_is_exit_2_with_the_install_hint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -89,6 +89,7 @@ def _decision() -> Decision:
         engine="regorus",
         evaluated_at="2026-11-27T12:00:00Z",
         rules={},
+        coverage=Coverage(resources=0, in_scope=0, unknown_types=()),
     )
 
 

@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 
 from phistack.errors import InputError
+from phistack.evidence import render
+from phistack.evidence.catalogue import load_catalogue
+from phistack.evidence.model import MatrixRow
 from phistack.evidence.pack import MARKER, write_pack
 from phistack.plan.document import dump_plan
 from tests.support.cli import assert_one_line_error, run_cli
-from tests.support.paths import MINI_PROJECT, REPO, STARTER_POLICIES
+from tests.support.paths import FIXTURES, MINI_PROJECT, REPO, STARTER_POLICIES
 from tests.test_evidence_plans import EVALUATION, MANIFEST, MODEL, WAIVERS, clinical_plan
 
 MINI = ["--project", str(MINI_PROJECT), "--policies", str(STARTER_POLICIES)]
@@ -122,6 +125,63 @@ def test_incomplete_provenance_is_flagged(tmp_path: Path) -> None:
     assert "training-data manifest digest is not a sha256 digest; no evaluation report reference" in html
 
 
+# --- coverage: what the rules understood ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def unknown_types_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The pack of a real `pulumi preview --json` of AWS types no rule understands."""
+    base = tmp_path_factory.mktemp("unknown-types")
+    plan = base / "plan.json"
+    preview = FIXTURES / "pulumi" / "aws-unknown-types.preview.json"
+    assert run_cli("plan", "--from-preview", str(preview), "-o", str(plan)).returncode == 0
+    out = base / "pack"
+    proc = run_cli("evidence", "--plan", str(plan), *HIPAA, *NOW, "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+NOTHING = "NOTHING IN SCOPE: none of the 5 resources is of a type any rule judges"
+AWS_TYPES = ("aws:ec2/instance:Instance", "aws:ec2/securityGroup:SecurityGroup", "aws:s3/bucketV2:BucketV2")
+
+
+def test_pack_of_unknown_types_says_nothing_in_scope_on_every_page(unknown_types_pack: Path) -> None:
+    html = (unknown_types_pack / "index.html").read_text()
+    assert '<span class="verdict nothing-in-scope" id="nothing-in-scope">NOTHING IN SCOPE</span>' in html
+    block = re.search(r'<div id="coverage"[^>]*>.*?</div>', html, re.DOTALL)
+    assert block is not None
+    assert 'data-resources="5" data-in-scope="2" data-nothing-in-scope="true"' in block.group(0)
+    assert NOTHING in block.group(0)
+    for type_ in AWS_TYPES:
+        assert f"<code>{type_}</code> — 1 resource" in block.group(0)
+    markdown = (unknown_types_pack / "evidence.md").read_text()
+    assert markdown.startswith("# HIPAA evidence: dev — ALLOWED — NOTHING IN SCOPE")
+    assert f"> ⚠️ **{NOTHING}" in markdown and "- `aws:s3/bucketV2:BucketV2` — 1 resource" in markdown
+    evidence = json.loads((unknown_types_pack / "evidence.json").read_text())
+    assert evidence["coverage"]["nothing_in_scope"] is True and evidence["coverage"]["statement"].startswith(NOTHING)
+    assert evidence["coverage"]["unknown_types"] == list(AWS_TYPES)
+    decision = json.loads((unknown_types_pack / "decision.json").read_text())
+    assert decision["coverage"]["nothing_in_scope"] is True and decision["decision"] == "allowed"
+
+
+def test_no_control_is_met_when_nothing_is_in_scope(unknown_types_pack: Path) -> None:
+    """Rules that found nothing in a plan they cannot read show nothing: no control reads "met"."""
+    controls = json.loads((unknown_types_pack / "evidence.json").read_text())["controls"]
+    assert controls and all(c["status"] != "met" for c in controls)
+    assert any(c["reason"] == "no resource in the plan is of a type any rule judges" for c in controls)
+    assert 'data-status="met"' not in (unknown_types_pack / "index.html").read_text()
+
+
+def test_pack_of_a_compliant_plan_states_its_coverage(waived_pack: Path) -> None:
+    evidence = json.loads((waived_pack / "evidence.json").read_text())
+    coverage = evidence["coverage"]
+    assert coverage["nothing_in_scope"] is False and coverage["resources"] == len(
+        json.loads((waived_pack / "plan.json").read_text())["resources"]
+    )
+    assert 'data-nothing-in-scope="false"' in (waived_pack / "index.html").read_text()
+    assert 'id="nothing-in-scope"' not in (waived_pack / "index.html").read_text()
+
+
 # --- one stack with the matrix, and every stack -------------------------------------------------------
 
 
@@ -164,6 +224,7 @@ def test_matrix_has_a_row_per_stack_with_a_status_per_control(all_pack: tuple[Pa
         assert f"</span> {label}</span>" in html  # the legend spells out every state in words
     markdown = (out / "matrix.md").read_text()
     assert "| runc | denied | ✗ Not met |" in markdown
+    assert "nothing in scope" not in html  # the mini stacks each hold types the starter rules read
 
 
 def test_stack_pages_in_all_mode_link_to_the_shared_matrix(all_pack: tuple[Path, str]) -> None:
@@ -251,3 +312,18 @@ def test_help_describes_the_command() -> None:
     assert proc.returncode == 0
     for text in ("--all", "--plan", "-o DIR", "matrix"):
         assert text in proc.stdout
+
+
+def test_matrix_gate_column_marks_a_stack_with_nothing_in_scope() -> None:
+    controls = list(load_catalogue().controls[:2])
+    rows = [
+        MatrixRow(stack="aws-import", verdict="allowed", nothing_in_scope=True),
+        MatrixRow(stack="clinical-nlp", verdict="allowed"),
+    ]
+    context = render.matrix_context(rows, controls, lambda _: None)
+    html = render.matrix_html(context, project="p", generated_at="2026-11-27T12:00:00Z", policy_digest="d", version="0")
+    aws = re.search(r'<tr data-stack="aws-import".*?</tr>', html, re.DOTALL)
+    assert aws is not None and 'data-nothing-in-scope="true"' in aws.group(0)
+    assert "Allowed — nothing in scope" in aws.group(0) and "s-met" not in aws.group(0).split("</td>")[0]
+    markdown = render.matrix_markdown(context, project="p", generated_at="2026-11-27T12:00:00Z")
+    assert "| aws-import | allowed (nothing in scope) |" in markdown and "| clinical-nlp | allowed |" in markdown

@@ -11,7 +11,7 @@ import pytest
 from phistack.errors import InputError
 from phistack.evidence.catalogue import Catalogue, load_catalogue, normalize_cfr
 from phistack.evidence.status import ControlStatus, assess
-from phistack.findings import Citation, Decision, Enforcement, Finding, Status
+from phistack.findings import Citation, Coverage, Decision, Enforcement, Finding, Status
 from tests.test_evidence_plans import PlanBuilder, clinical_plan, deidentified_plan
 
 
@@ -73,6 +73,7 @@ def _decision(plan: dict[str, Any], findings: list[Finding], rules: dict[str, An
         engine="regorus",
         evaluated_at="2026-11-27T12:00:00Z",
         rules=RULES if rules is None else rules,
+        coverage=Coverage(len(plan["resources"]), len(plan["resources"]), ()),
     )
 
 

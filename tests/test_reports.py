@@ -1,9 +1,11 @@
-"""Every report format: mapped, well-formed, and carrying findings, waivers and digests."""
+"""Every report format: mapped, well-formed, and carrying findings, waivers, digests and what was in scope."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -11,12 +13,13 @@ import jsonschema
 import pytest
 
 from phistack.engine import load_policy_set
-from phistack.findings import Decision
+from phistack.findings import Coverage, Decision
 from phistack.gate import evaluate
 from phistack.plan.offline import plan_stack
-from phistack.report import Format, ReportContext, formatter_for
+from phistack.plan.pulumi_import import plan_from_preview
+from phistack.report import Format, ReportContext, formatter_for, summary_line
 from phistack.waivers import load_waivers
-from tests.support.paths import MINI_PROJECT, SARIF_SCHEMA, STARTER_POLICIES
+from tests.support.paths import FIXTURES, MINI_PROJECT, SARIF_SCHEMA, STARTER_POLICIES
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 CONTEXT = ReportContext("stacks/Pulumi.runc.yaml", "0.1.0")
@@ -35,6 +38,8 @@ def decisions(tmp_path_factory) -> dict[str, Decision]:
     return {
         "denied": evaluate(runc, policies, now=NOW, waivers=load_waivers(waiver, NOW.date())),
         "allowed": evaluate(plan_stack(MINI_PROJECT, "dev"), policies, now=NOW),
+        # Real `pulumi preview --json` output of AWS types: the starter rules understand only its stack.
+        "aws": evaluate(plan_from_preview(FIXTURES / "pulumi" / "aws-unknown-types.preview.json"), policies, now=NOW),
     }
 
 
@@ -91,9 +96,9 @@ def test_sarif_has_rule_metadata_and_suppressions(decisions) -> None:
 def test_junit_has_one_case_per_rule_and_failures(decisions) -> None:
     root = ET.fromstring(formatter_for(Format.JUNIT)(decisions["denied"], CONTEXT))
     suite = root.find("testsuite")
-    assert suite is not None and suite.get("tests") == "3" and suite.get("failures") == "1"
+    assert suite is not None and suite.get("tests") == "4" and suite.get("failures") == "1"
     cases = {case.get("name", "").split()[0]: case for case in suite.iter("testcase")}
-    assert set(cases) == {"FIX-ADV-001", "FIX-CC-001", "FIX-NS-001"}
+    assert set(cases) == {"FIX-ADV-001", "FIX-CC-001", "FIX-NS-001", "PHISTACK-COVERAGE"}
     failure = cases["FIX-CC-001"].find("failure")
     assert failure is not None and "runtime class runc is not confidential" in (failure.text or "")
     assert cases["FIX-NS-001"].find("failure") is None
@@ -118,3 +123,154 @@ def test_reports_are_deterministic(decisions) -> None:
 
 def test_schema_file_is_where_the_tests_expect() -> None:
     assert Path(SARIF_SCHEMA).is_file()
+
+
+# --- coverage: every format says how much of the plan the rules understood ---------------------------
+
+COMPLETE = Coverage(resources=37, in_scope=37, unknown_types=(), inert=1)
+PARTIAL = Coverage(35, 33, ("aws:s3/bucketV2:BucketV2",), {"aws:s3/bucketV2:BucketV2": 2}, inert=1)
+NOTHING = Coverage(
+    12,
+    2,
+    ("aws:ec2/instance:Instance", "aws:s3/bucketV2:BucketV2"),
+    {"aws:ec2/instance:Instance": 3, "aws:s3/bucketV2:BucketV2": 7},
+    inert=2,
+)
+NOTHING_TEXT = "NOTHING IN SCOPE: none of the 12 resources is of a type any rule judges"
+TYPES_TEXT = "aws:ec2/instance:Instance (3), aws:s3/bucketV2:BucketV2 (7)"
+
+
+def _with(decision: Decision, coverage: Coverage) -> Decision:
+    return dataclasses.replace(decision, coverage=coverage)
+
+
+def test_the_gate_reads_coverage_from_the_policy_set_and_the_plan(decisions) -> None:
+    aws = decisions["aws"].coverage
+    assert (aws.resources, aws.in_scope, aws.inert) == (5, 1, 1)  # the stack; random is outside the starter set
+    assert aws.unknown_types == (
+        "aws:ec2/instance:Instance",
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws:s3/bucketV2:BucketV2",
+        "random:index/randomId:RandomId",
+    )
+    assert aws.nothing_in_scope and decisions["aws"].allowed and not decisions["aws"].findings
+    mini = decisions["allowed"].coverage
+    assert (mini.resources, mini.in_scope, mini.inert, mini.nothing_in_scope) == (6, 3, 1, False)
+    assert mini.unknown_counts == {
+        "kubernetes:core/v1:Secret": 1,
+        "mini:test:Box": 1,
+        "tls:index/privateKey:PrivateKey": 1,
+    }
+
+
+@pytest.mark.parametrize("fmt", list(Format))
+def test_every_format_states_nothing_in_scope(decisions, fmt: Format) -> None:
+    report = formatter_for(fmt)(_with(decisions["allowed"], NOTHING), CONTEXT)
+    assert NOTHING_TEXT in report, report
+    assert "this decision does not show the plan is compliant" in report
+    assert "2 are the stack itself, providers, key material or random values" in report
+    for name in NOTHING.unknown_types:
+        assert name in report
+
+
+@pytest.mark.parametrize("fmt", list(Format))
+def test_every_format_states_partial_and_full_coverage(decisions, fmt: Format) -> None:
+    partial = formatter_for(fmt)(_with(decisions["allowed"], PARTIAL), CONTEXT)
+    assert "in scope: 33 of 35 resources" in partial.replace("In scope", "in scope")
+    assert "aws:s3/bucketV2:BucketV2" in partial and "NOTHING IN SCOPE" not in partial
+    full = formatter_for(fmt)(_with(decisions["allowed"], COMPLETE), CONTEXT)
+    full = full.replace("In scope", "in scope")
+    assert "in scope: 37 of 37 resources (every type is one the rules understand)" in full
+
+
+def test_text_states_coverage_before_the_verdict(decisions) -> None:
+    lines = formatter_for(Format.TEXT)(_with(decisions["allowed"], NOTHING), CONTEXT).rstrip().splitlines()
+    assert lines[-1].startswith("ALLOWED:")  # the verdict stays the last line
+    statement = next(i for i, line in enumerate(lines) if line.startswith(NOTHING_TEXT))
+    assert lines[statement + 1] == f"types no rule understands: {TYPES_TEXT}"
+    partial = formatter_for(Format.TEXT)(_with(decisions["allowed"], PARTIAL), CONTEXT)
+    assert "in scope: 33 of 35 resources\ntypes no rule understands: aws:s3/bucketV2:BucketV2 (2)\n" in partial
+
+
+def test_summary_line_says_nothing_in_scope(decisions) -> None:
+    assert "NOTHING IN SCOPE" in summary_line(_with(decisions["allowed"], NOTHING))
+    assert "(12 resources)" in summary_line(_with(decisions["allowed"], NOTHING))
+    assert summary_line(_with(decisions["allowed"], PARTIAL)).endswith(
+        "— 2 of 35 resources of types no rule understands"
+    )
+    assert summary_line(_with(decisions["allowed"], COMPLETE)).endswith("(regorus)")
+
+
+def test_json_carries_the_coverage_object(decisions) -> None:
+    doc = json.loads(formatter_for(Format.JSON)(_with(decisions["allowed"], NOTHING), CONTEXT))
+    assert doc["coverage"].pop("statement") == f"{NOTHING_TEXT} (2 are the stack itself, providers, key material or " \
+        f"random values, which hold no data) — this decision does not show the plan is compliant; " \
+        f"types no rule understands: {TYPES_TEXT}"
+    assert doc["coverage"] == {
+        "resources": 12,
+        "in_scope": 2,
+        "unknown_types": ["aws:ec2/instance:Instance", "aws:s3/bucketV2:BucketV2"],
+        "unknown_type_counts": {"aws:ec2/instance:Instance": 3, "aws:s3/bucketV2:BucketV2": 7},
+        "inert": 2,
+        "nothing_in_scope": True,
+    }
+    assert json.loads(formatter_for(Format.JSON)(decisions["denied"], CONTEXT))["coverage"]["nothing_in_scope"] is False
+
+
+@pytest.mark.parametrize("coverage", [NOTHING, PARTIAL, COMPLETE], ids=["nothing", "partial", "complete"])
+def test_sarif_states_coverage_and_stays_valid(decisions, coverage: Coverage) -> None:
+    log = json.loads(formatter_for(Format.SARIF)(_with(decisions["denied"], coverage), CONTEXT))
+    jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text())).validate(log)
+    run = log["runs"][0]
+    assert run["properties"]["coverage"]["resources"] == coverage.resources
+    assert run["properties"]["coverage"]["in_scope"] == coverage.in_scope
+    notifications = run["invocations"][0].get("toolExecutionNotifications", [])
+    if coverage is COMPLETE:
+        assert notifications == []
+        return
+    [note] = notifications
+    assert note["descriptor"] == {"id": "PHISTACK-COVERAGE", "index": 0}
+    assert run["tool"]["driver"]["notifications"][0]["id"] == "PHISTACK-COVERAGE"
+    assert note["level"] == ("warning" if coverage is NOTHING else "note")
+    assert note["properties"]["unknown_types"] == list(coverage.unknown_types)
+    if coverage is NOTHING:
+        assert note["message"]["text"].startswith(NOTHING_TEXT) and note["message"]["text"].endswith(TYPES_TEXT)
+
+
+def test_junit_reports_coverage_in_properties_and_a_test_case(decisions) -> None:
+    root = ET.fromstring(formatter_for(Format.JUNIT)(_with(decisions["allowed"], NOTHING), CONTEXT))
+    suite = root.find("testsuite")
+    assert suite is not None and suite.get("skipped") == "1" and suite.get("failures") == "0"
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert (props["coverage.resources"], props["coverage.in_scope"], props["coverage.inert"]) == ("12", "2", "2")
+    assert props["coverage.nothing_in_scope"] == "true" and props["coverage.unknown_types"] == TYPES_TEXT
+    assert str(props["coverage"]).startswith(NOTHING_TEXT)
+    [case] = [c for c in suite.iter("testcase") if c.get("name", "").startswith("PHISTACK-COVERAGE")]
+    skipped = case.find("skipped")
+    assert skipped is not None and str(skipped.get("message")).startswith(NOTHING_TEXT)
+    assert "aws:s3/bucketV2:BucketV2: 7 resource(s) no rule understands" in (skipped.text or "")
+    full = ET.fromstring(formatter_for(Format.JUNIT)(_with(decisions["allowed"], COMPLETE), CONTEXT))
+    [case] = [c for c in full.iter("testcase") if c.get("name", "").startswith("PHISTACK-COVERAGE")]
+    assert case.find("skipped") is None and "37 of 37" in (case.findtext("system-out") or "")
+    assert full.find("testsuite").get("skipped") == "0"  # type: ignore[union-attr]
+
+
+def test_markdown_states_coverage_as_a_sentence_and_a_list(decisions) -> None:
+    md = formatter_for(Format.MARKDOWN)(_with(decisions["allowed"], NOTHING), CONTEXT)
+    assert md.startswith("### ⚠️ phistack gate: `dev` is **allowed** — nothing in scope")
+    assert f"> ⚠️ **{NOTHING_TEXT}" in md
+    assert "- `aws:ec2/instance:Instance` — 3 resources" in md and "- `aws:s3/bucketV2:BucketV2` — 7 resources" in md
+    partial = formatter_for(Format.MARKDOWN)(_with(decisions["allowed"], PARTIAL), CONTEXT)
+    assert partial.startswith("### ✅") and "In scope: 33 of 35 resources." in partial
+    assert "- `aws:s3/bucketV2:BucketV2` — 2 resources" in partial
+
+
+def test_a_hostile_type_name_cannot_write_its_own_report_lines(decisions) -> None:
+    """A plan is input: a type token with a line break must not forge a coverage or verdict line."""
+    forged = "x:y:Z\nin scope: 9 of 9 resources (every type is one the rules understand)\nALLOWED: 0 blocking"
+    coverage = Coverage(2, 1, (forged,), {forged: 1}, inert=1)
+    text = formatter_for(Format.TEXT)(_with(decisions["denied"], coverage), CONTEXT)
+    assert not any(line.startswith("in scope: 9 of 9") for line in text.splitlines())
+    assert text.rstrip().splitlines()[-1].startswith("DENIED:")
+    md = formatter_for(Format.MARKDOWN)(_with(decisions["denied"], Coverage(2, 1, ("a`b",), {"a`b": 1}, 1)), CONTEXT)
+    assert re.search(r"- `` a`b `` — 1 resource", md)

@@ -11,6 +11,7 @@ from phistack.evidence.cost import GpuCost
 from phistack.evidence.facts import Provider, Workload
 from phistack.evidence.status import ControlResult, ControlStatus
 from phistack.findings import Decision, Finding
+from phistack.report.common import coverage_statement
 from phistack.waivers import EXPIRY_WARNING_DAYS
 
 
@@ -92,6 +93,7 @@ class StackEvidence:
             reasons={c.control.id: c.reason for c in self.controls},
             gpus=self.cost.total_gpus,
             monthly=self.cost.monthly,
+            nothing_in_scope=self.decision.coverage.nothing_in_scope,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -105,6 +107,7 @@ class StackEvidence:
             "plan_digest": self.decision.plan_digest,
             "policy_digest": self.decision.policy_digest,
             "in_hipaa_scope": self.in_scope,
+            "coverage": {**self.decision.coverage.to_json(), "statement": coverage_statement(self.decision.coverage)},
             "controls": [c.to_json() for c in self.controls],
             "other_findings": [f.to_json() for f in self.other_findings],
             "waivers": [
@@ -152,6 +155,14 @@ class MatrixRow:
     error: str = ""
     gpus: int | None = None
     monthly: float | None = None
+    nothing_in_scope: bool = False  # no resource of a type any rule judges: the verdict shows nothing
+
+    @property
+    def gate(self) -> str:
+        """The gate column: the verdict, or the error, and whether anything was in scope."""
+        if self.error:
+            return "error"
+        return f"{self.verdict} (nothing in scope)" if self.nothing_in_scope else self.verdict
 
     def status(self, control: Control) -> ControlStatus:
         if self.error:

@@ -16,7 +16,8 @@ import jinja2
 from phistack.evidence.catalogue import Control
 from phistack.evidence.model import MatrixRow, StackEvidence
 from phistack.evidence.status import ControlStatus
-from phistack.report.common import resource_label
+from phistack.report.common import coverage_sentence, resource_label, type_text
+from phistack.report.markdown import coverage_markdown
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -25,7 +26,7 @@ LEGEND = [
     (ControlStatus.NOT_MET, "a mandatory finding is open, undecidable at plan time, or its waiver expired"),
     (ControlStatus.WAIVED, "every mandatory finding is covered by an approved, unexpired waiver"),
     (ControlStatus.NOT_APPLICABLE, "nothing in the stack falls under the control, or it holds no PHI"),
-    (ControlStatus.NOT_ASSESSED, "no rule in the policy set checks the control"),
+    (ControlStatus.NOT_ASSESSED, "no rule in the policy set checks the control, or nothing in the plan is in scope"),
     (ControlStatus.ERROR, "the stack could not be planned or evaluated"),
 ]
 
@@ -52,7 +53,15 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(md=_md, money=_money, short=_short, label=resource_label)
+    env.filters.update(
+        md=_md,
+        money=_money,
+        short=_short,
+        label=resource_label,
+        coverage_sentence=coverage_sentence,
+        coverage_markdown=lambda coverage: "\n".join(coverage_markdown(coverage)).rstrip("\n"),
+        type_text=type_text,
+    )
     env.globals.update(legend=LEGEND, Status=ControlStatus)
     return env
 

@@ -9,7 +9,8 @@ For a control that applies and has rules behind it:
 
 A control is **not applicable** when the stack is out of HIPAA scope (it declares only de-identified or
 no data) or declares none of the resources the control is about — and none of its rules found anything.
-A control no rule in the policy set backs is **not assessed**: nothing checked it, so it is never "met".
+A control no rule in the policy set backs is **not assessed**: nothing checked it, so it is never "met"; so is
+a control without findings when no resource of the plan is of a type any rule judges (nothing in scope).
 """
 
 from __future__ import annotations
@@ -178,6 +179,9 @@ def assess_control(
         waivers = sorted({f.waiver["id"] for f in mandatory if f.waiver})
         return result(ControlStatus.WAIVED, f"{len(mandatory)} finding(s) waived by {', '.join(waivers)}")
     if not findings:
+        if decision.coverage.nothing_in_scope:
+            # Rules that found nothing in a plan they cannot read show nothing: never "met".
+            return result(ControlStatus.NOT_ASSESSED, "no resource in the plan is of a type any rule judges")
         if not in_scope:
             return result(ControlStatus.NOT_APPLICABLE, "the stack declares no PHI, genetic data or medical device")
         if not control.always_applies and not any(control.covers_type(str(r.get("type", ""))) for r in by_urn.values()):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from phistack.findings import Decision
+from phistack.report.common import coverage_summary
 
 
 class Format(StrEnum):
@@ -43,8 +44,11 @@ def formatter_for(fmt: Format) -> Formatter:
 
 
 def summary_line(decision: Decision) -> str:
+    """The one line ``check`` and ``preview`` print on stderr; it says so when nothing was in scope."""
     counts = decision.counts()
-    return (
+    line = (
         f"{decision.stack}: {decision.verdict.upper()} — {counts['blocking']} blocking, "
         f"{counts['advisory']} advisory, {counts['waived']} waived ({decision.engine})"
     )
+    scope = coverage_summary(decision.coverage)
+    return f"{line} — {scope}" if scope else line

@@ -1,4 +1,5 @@
-"""JUnit XML for CI systems: one test case per rule; blocking findings are failures."""
+"""JUnit XML for CI systems: one test case per rule (blocking findings are failures), and one that reports
+what the rules understood (skipped, with the types, when some resources are outside every rule)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections import defaultdict
 
 from phistack.findings import Decision, Enforcement, Finding, Status
 from phistack.report import ReportContext
-from phistack.report.common import citation_text, resource_label
+from phistack.report.common import COVERAGE_ID, citation_text, coverage_statement, resource_label, unknown_types_text
 
 
 def _describe(finding: Finding) -> str:
@@ -19,6 +20,27 @@ def _describe(finding: Finding) -> str:
     return line
 
 
+def _coverage_case(suite: ET.Element, decision: Decision) -> int:
+    """The test case on scope: passes when every resource is of a type some rule understands, otherwise
+    skipped (those resources were judged by no rule) with the statement and the types. Returns skipped."""
+    coverage = decision.coverage
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        classname=f"phistack.{decision.stack}",
+        name=f"{COVERAGE_ID} Resource types the rules understand",
+    )
+    if coverage.complete and not coverage.nothing_in_scope:
+        ET.SubElement(case, "system-out").text = coverage_statement(coverage)
+        return 0
+    skipped = ET.SubElement(case, "skipped", message=coverage_statement(coverage))
+    skipped.text = "\n".join(
+        [f"{t}: {coverage.count_of(t)} resource(s) no rule understands" for t in coverage.unknown_types]
+        or [coverage_statement(coverage)]
+    )
+    return 1
+
+
 def render(decision: Decision, context: ReportContext) -> str:
     by_rule: dict[str, list[Finding]] = defaultdict(list)
     for finding in decision.findings:
@@ -26,7 +48,7 @@ def render(decision: Decision, context: ReportContext) -> str:
     suite = ET.Element(
         "testsuite",
         name=f"phistack.{decision.stack}",
-        tests=str(len(decision.rules)),
+        tests=str(len(decision.rules) + 1),
         timestamp=decision.evaluated_at,
     )
     failures = 0
@@ -51,8 +73,10 @@ def render(decision: Decision, context: ReportContext) -> str:
                 + _describe(f)
                 for f in others
             )
+    skipped = _coverage_case(suite, decision)
     suite.set("failures", str(failures))
     suite.set("errors", "0")
+    suite.set("skipped", str(skipped))
     properties = ET.Element("properties")
     for name, value in (
         ("decision", decision.verdict),
@@ -60,10 +84,18 @@ def render(decision: Decision, context: ReportContext) -> str:
         ("policy_digest", decision.policy_digest),
         ("engine", decision.engine),
         ("artifact", context.artifact),
+        ("coverage.resources", str(decision.coverage.resources)),
+        ("coverage.in_scope", str(decision.coverage.in_scope)),
+        ("coverage.inert", str(decision.coverage.inert)),
+        ("coverage.unknown_types", unknown_types_text(decision.coverage)),
+        ("coverage.nothing_in_scope", str(decision.coverage.nothing_in_scope).lower()),
+        ("coverage", coverage_statement(decision.coverage)),
     ):
         ET.SubElement(properties, "property", name=name, value=value)
     suite.insert(0, properties)
-    root = ET.Element("testsuites", name="phistack", tests=suite.get("tests", "0"), failures=str(failures))
+    root = ET.Element(
+        "testsuites", name="phistack", tests=suite.get("tests", "0"), failures=str(failures), skipped=str(skipped)
+    )
     root.append(suite)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,25 +1,52 @@
-"""Markdown for pull-request comments: verdict, a findings table, waivers, digests."""
+"""Markdown for pull-request comments: verdict, what was in scope, a findings table, waivers, digests."""
 
 from __future__ import annotations
 
-from phistack.findings import Decision, Enforcement, Status
+import re
+
+from phistack.findings import Coverage, Decision, Enforcement, Status
 from phistack.report import ReportContext
-from phistack.report.common import citation_text, resource_label
+from phistack.report.common import citation_text, coverage_sentence, resource_label, type_text
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _code(text: str) -> str:
+    """An inline code span that no backtick in ``text`` can close early (CommonMark: a longer fence)."""
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}" if "`" in text else f"`{text}`"
+
+
+def coverage_markdown(coverage: Coverage) -> list[str]:
+    """A sentence on what the rules understood, and the types they did not (a list); the evidence pack's
+    Markdown page uses it too."""
+    sentence = coverage_sentence(coverage)
+    lines = [f"> ⚠️ **{sentence}**" if coverage.nothing_in_scope else sentence, ""]
+    if not coverage.complete:
+        lines.append("Resource types no rule understands:")
+        lines.append("")
+        for t in coverage.unknown_types:
+            n = coverage.count_of(t)
+            lines.append(f"- {_code(type_text(t))} — {n} resource{'s' if n != 1 else ''}")
+        lines.append("")
+    return lines
+
+
 def render(decision: Decision, context: ReportContext) -> str:
     counts = decision.counts()
-    mark = "✅" if decision.allowed else "❌"
+    mark = "❌" if not decision.allowed else "⚠️" if decision.coverage.nothing_in_scope else "✅"
+    title = f"### {mark} phistack gate: `{decision.stack}` is **{decision.verdict}**"
+    if decision.coverage.nothing_in_scope:
+        title += " — nothing in scope"
     lines = [
-        f"### {mark} phistack gate: `{decision.stack}` is **{decision.verdict}**",
+        title,
         "",
         f"{counts['blocking']} blocking · {counts['advisory']} advisory · {counts['waived']} waived — "
         f"engine `{decision.engine}`, source `{context.artifact}`",
         "",
+        *coverage_markdown(decision.coverage),
     ]
     if decision.findings:
         lines += [

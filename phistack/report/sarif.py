@@ -1,4 +1,5 @@
-"""SARIF 2.1.0 for GitHub code scanning: rule metadata, results, waived results as suppressions."""
+"""SARIF 2.1.0 for GitHub code scanning: rule metadata, results, waived results as suppressions, and what
+the rules understood (run properties; a tool execution notification when some types are outside every rule)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from phistack.findings import Decision, Enforcement, Finding, Status
 from phistack.report import ReportContext
-from phistack.report.common import citation_text
+from phistack.report.common import COVERAGE_ID, citation_text, coverage_statement
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 # GitHub maps security-severity to its own levels: >= 9 critical, >= 7 high, >= 4 medium.
@@ -84,6 +85,33 @@ def _result(finding: Finding, rule_index: dict[str, int], artifact: str) -> dict
     return result
 
 
+# The notification descriptor the coverage notification refers to (driver.notifications[0]).
+_COVERAGE_DESCRIPTOR = {
+    "id": COVERAGE_ID,
+    "name": "Coverage",
+    "shortDescription": {"text": "Resources of types no rule understands"},
+    "fullDescription": {
+        "text": "The plan holds resources of types no phistack rule understands: the rules could not judge them, "
+        "and when nothing is in scope the decision does not show the plan is compliant."
+    },
+}
+
+
+def _invocation(decision: Decision) -> dict[str, Any]:
+    invocation: dict[str, Any] = {"executionSuccessful": True, "endTimeUtc": decision.evaluated_at}
+    coverage = decision.coverage
+    if coverage.nothing_in_scope or not coverage.complete:
+        invocation["toolExecutionNotifications"] = [
+            {
+                "descriptor": {"id": COVERAGE_ID, "index": 0},
+                "level": "warning" if coverage.nothing_in_scope else "note",
+                "message": {"text": coverage_statement(coverage)},
+                "properties": coverage.to_json(),
+            }
+        ]
+    return invocation
+
+
 def render(decision: Decision, context: ReportContext) -> str:
     rule_ids = sorted(decision.rules)
     rule_index = {rule_id: index for index, rule_id in enumerate(rule_ids)}
@@ -98,10 +126,11 @@ def render(decision: Decision, context: ReportContext) -> str:
                         "version": context.tool_version,
                         "informationUri": "https://github.com/phistack/phistack",
                         "rules": [_rule(rule_id, decision.rules[rule_id]) for rule_id in rule_ids],
+                        "notifications": [_COVERAGE_DESCRIPTOR],
                     }
                 },
                 "automationDetails": {"id": f"phistack/{decision.stack}/"},
-                "invocations": [{"executionSuccessful": True, "endTimeUtc": decision.evaluated_at}],
+                "invocations": [_invocation(decision)],
                 "results": [_result(f, rule_index, context.artifact) for f in decision.findings],
                 "properties": {
                     "decision": decision.verdict,
@@ -109,6 +138,8 @@ def render(decision: Decision, context: ReportContext) -> str:
                     "planDigest": decision.plan_digest,
                     "policyDigest": decision.policy_digest,
                     "engine": decision.engine,
+                    "coverage": decision.coverage.to_json(),
+                    "coverageStatement": coverage_statement(decision.coverage),
                 },
             }
         ],

@@ -1,4 +1,5 @@
-"""A readable table for terminals: rule id, severity, resource, message, HIPAA citation; then the verdict."""
+"""A readable table for terminals: rule id, severity, resource, message, HIPAA citation; then what was in scope
+and the verdict."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import textwrap
 
 from phistack.findings import Decision, Enforcement, Status
 from phistack.report import ReportContext
-from phistack.report.common import citation_text, resource_label
+from phistack.report.common import citation_text, coverage_headline, resource_label, unknown_types_text
 
 _COLUMNS = ("RULE", "SEVERITY", "RESOURCE", "MESSAGE", "HIPAA")
 _WIDTHS = (13, 9, 34, 60, 34)
@@ -54,6 +55,10 @@ def render(decision: Decision, context: ReportContext) -> str:
         lines.append("no findings")
     for note in decision.waiver_notes:
         lines.append(f"note: {note}")
+    lines.append("")
+    lines.append(coverage_headline(decision.coverage))
+    if not decision.coverage.complete:
+        lines.append(f"types no rule understands: {unknown_types_text(decision.coverage)}")
     counts = decision.counts()
     lines.append("")
     lines.append(

@@ -28,9 +28,11 @@ NONCOMPLIANT_STACKS: dict[str, list[str]] = {
     # The lapsed agreement BAA-HELIX-2023-07 is on file in policies/data/baa.json: expired, not missing.
     "noncompliant-expired-baa": [
         "PHI-BAA-002", "PHI-ENC-001", "PHI-ENC-002", "PHI-IAM-001", "PHI-IAM-002", "PHI-LOG-002", "PHI-LOG-003",
+        "PHI-VOL-001",
     ],
     "noncompliant-plaintext-phi": [
-        "PHI-CC-001", "PHI-CC-002", "PHI-CC-003", "PHI-LOG-001", "PHI-LOG-004", "PHI-TLS-001", "PHI-TLS-002",
+        "PHI-CC-001", "PHI-CC-002", "PHI-CC-003", "PHI-GPU-001", "PHI-LOG-001", "PHI-LOG-004", "PHI-TLS-001",
+        "PHI-TLS-002",
     ],
 }
 

@@ -367,3 +367,189 @@ matching_agreements(profile) := [a |
 
 # A set as a sorted array (regopy's sort of a set does not compare equal to an array).
 sorted(s) := sort([x | some x in s])
+
+# --- effective container environment ----------------------------------------------------------------
+
+# How a container's environment defines `name`, in the order Kubernetes applies them: envFrom
+# sources first, then env entries, the last definition winning. Each definition is {"value": v}
+# (v a string, "" for an entry with neither value nor valueFrom) or {"unknown": path} where the
+# plan cannot tell the value: an unknown value, a Secret, a fieldRef, a ConfigMap the plan does not
+# create, or an entry or source whose name is unknown (it may define anything). `c` is an entry of
+# containers(r); ConfigMaps and Secrets are looked up in the rule context `c`.
+env_definitions(x, c, r, name) := array.concat(_envfrom_definitions(x, c, r, name), _env_definitions(x, c, r, name))
+
+# The definition Kubernetes uses: the last one (undefined when nothing defines `name`).
+effective_env(x, c, r, name) := defs[count(defs) - 1] if {
+	defs := env_definitions(x, c, r, name)
+	count(defs) > 0
+}
+
+# The effective value of `name` when the plan knows it.
+effective_env_value(x, c, r, name) := d.value if {
+	d := effective_env(x, c, r, name)
+	not d.unknown
+}
+
+# The dotted paths of the effective definitions of `names`, in any container of `r`, that the plan
+# cannot tell.
+unknown_effective_env(x, r, names) := {d.unknown |
+	some c in containers(r)
+	some name in names
+	d := effective_env(x, c, r, name)
+	d.unknown
+}
+
+_env_definitions(x, c, r, name) := [{"unknown": concat("", [c.path, ".env"])}] if {
+	is_unknown(object.get(c.container, "env", []))
+} else := [d |
+	env := object.get(c.container, "env", [])
+	is_array(env)
+	some i
+	e := env[i]
+	d := _env_entry(x, r, concat("", [c.path, ".env[", format_int(i, 10), "]"]), e, name)
+]
+
+_env_entry(x, r, path, e, name) := {"unknown": path} if is_unknown(e)
+
+else := {"unknown": concat("", [path, ".name"])} if is_unknown(object.get(e, "name", null))
+
+else := _env_entry_value(x, r, path, e) if e.name == name
+
+_env_entry_value(x, r, path, e) := {"unknown": concat("", [path, ".value"])} if {
+	is_unknown(object.get(e, "value", null))
+} else := _config_map_key(x, r, e.valueFrom.configMapKeyRef, concat("", [path, ".valueFrom.configMapKeyRef"])) if {
+	is_object(e.valueFrom.configMapKeyRef)
+} else := {"unknown": concat("", [path, ".valueFrom"])} if {
+	object.get(e, "valueFrom", null) != null
+} else := {"value": object.get(e, "value", "")}
+
+# A ConfigMap key reference resolved against the plan's ConfigMaps in the workload's namespace.
+_config_map_key(x, r, ref, path) := {"value": value} if {
+	value := _config_map_data(x, r, ref.name)[ref.key]
+	not is_unknown(value)
+} else := {"unknown": path}
+
+# The data of the one ConfigMap the plan creates under `name` in the workload's namespace.
+_config_map_data(x, r, name) := found[0] if {
+	is_string(name)
+	found := [object.get(cm.inputs, "data", {}) |
+		some cm in of_type(x, "kubernetes:core/v1:ConfigMap")
+		name_of(cm) == name
+		namespace_of(cm) == namespace_of(r)
+	]
+	count(found) == 1
+	is_object(found[0])
+}
+
+_envfrom_definitions(x, c, r, name) := [{"unknown": concat("", [c.path, ".envFrom"])}] if {
+	is_unknown(object.get(c.container, "envFrom", []))
+} else := [d |
+	sources := object.get(c.container, "envFrom", [])
+	is_array(sources)
+	some i
+	src := sources[i]
+	d := _envfrom_entry(x, r, concat("", [c.path, ".envFrom[", format_int(i, 10), "]"]), src, name)
+]
+
+_envfrom_entry(x, r, path, src, name) := {"unknown": path} if is_unknown(src)
+
+else := {"unknown": concat("", [path, ".prefix"])} if not is_string(object.get(src, "prefix", ""))
+
+else := d if {
+	prefix := object.get(src, "prefix", "")
+	startswith(name, prefix)
+	d := _envfrom_source(x, r, path, src, substring(name, count(prefix), -1))
+}
+
+_envfrom_source(x, r, path, src, key) := {"unknown": concat("", [path, ".configMapRef"])} if {
+	src.configMapRef
+	not _config_map_data(x, r, object.get(src.configMapRef, "name", null))
+} else := {"unknown": concat("", [path, ".configMapRef"])} if {
+	is_unknown(_config_map_data(x, r, src.configMapRef.name)[key])
+} else := {"value": value} if {
+	value := _config_map_data(x, r, src.configMapRef.name)[key]
+} else := {"unknown": concat("", [path, ".secretRef"])} if {
+	src.secretRef
+	not _secret_lacks_key(x, r, object.get(src.secretRef, "name", null), key)
+}
+
+# A Secret the plan creates in the workload's namespace whose keys are known and exclude `key`.
+_secret_lacks_key(x, r, name, key) if {
+	is_string(name)
+	found := [keys |
+		some s in of_type(x, "kubernetes:core/v1:Secret")
+		name_of(s) == name
+		namespace_of(s) == namespace_of(r)
+		keys := _secret_keys(s)
+	]
+	count(found) == 1
+	not key in found[0]
+}
+
+_secret_keys(s) := object.keys(values) | object.keys(string_values) if {
+	values := object.get(s.inputs, "data", {})
+	string_values := object.get(s.inputs, "stringData", {})
+	is_object(values)
+	is_object(string_values)
+}
+
+# --- scope: the resource types the rules understand -------------------------------------------------
+
+# Every type some rule judges, or judges inert on purpose (PHI-FLOW-001 names the inert kinds). A
+# resource of any other type is outside every rule: reports say so (coverage), and in a stack that
+# handles PHI a classified one denies (PHI-SCOPE-001). Exact types: a Deployment of another API
+# version is not understood, because the rules read `apps/v1` shapes.
+understood_types := object.keys(pod_spec_paths) | {
+	"pulumi:pulumi:Stack",
+	"phistack:cluster:ConfidentialGpuCluster",
+	"phistack:logging:AuditLogShipping",
+	"phistack:network:TlsEndpoint",
+	"phistack:provider:ProviderProfile",
+	"phistack:storage:EncryptedStorage",
+	"phistack:workload:AttestedWorkload",
+	"kubernetes:core/v1:ConfigMap",
+	"kubernetes:core/v1:LimitRange",
+	"kubernetes:core/v1:Namespace",
+	"kubernetes:core/v1:PersistentVolume",
+	"kubernetes:core/v1:PersistentVolumeClaim",
+	"kubernetes:core/v1:ResourceQuota",
+	"kubernetes:core/v1:Secret",
+	"kubernetes:core/v1:Service",
+	"kubernetes:core/v1:ServiceAccount",
+	"kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+	"kubernetes:policy/v1:PodDisruptionBudget",
+	"kubernetes:scheduling.k8s.io/v1:PriorityClass",
+	"kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
+	"kubernetes:networking.k8s.io/v1:Ingress",
+	"kubernetes:networking.k8s.io/v1:NetworkPolicy",
+	"kubernetes:node.k8s.io/v1:RuntimeClass",
+	"kubernetes:storage.k8s.io/v1:StorageClass",
+	"kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+	"kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+	"kubernetes:rbac.authorization.k8s.io/v1:Role",
+	"kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+	"kubernetes:gateway.networking.k8s.io/v1:Gateway",
+	"kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
+	"kubernetes:gateway.networking.k8s.io/v1:GRPCRoute",
+	"kubernetes:gateway.networking.k8s.io/v1:BackendTLSPolicy",
+	"kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy",
+	"kubernetes:cert-manager.io/v1:Certificate",
+	"kubernetes:cert-manager.io/v1:ClusterIssuer",
+	"kubernetes:cert-manager.io/v1:Issuer",
+}
+
+# Providers, and the key material and random values of the tls and random providers, hold no data.
+understood_type(t) if t in understood_types
+
+understood_type(t) if startswith(t, "pulumi:providers:")
+
+understood_type(t) if startswith(t, "tls:index/")
+
+understood_type(t) if startswith(t, "random:index/")
+
+# How many of the plan's resources some rule understands, and the types none does.
+coverage(c) := {
+	"resources": count(c.resources),
+	"in_scope": sum([count(ids) | some t; ids := c.types[t]; understood_type(t)]),
+	"unknown_types": sort([t | some t in object.keys(c.types); not understood_type(t)]),
+}

@@ -31,3 +31,17 @@ test_missing_verbs_is_no_grant if {
 test_unknown_rules if {
 	_deny([fx.phi_deployment, _role(fx.unknown)]) == {{"id": "PHI-IAM-001", "urn": _urn, "msg": "PHI-IAM-001: the role rules is unknown at plan time; the control cannot be verified, so it fails closed", "unknown": ["rules"]}}
 }
+
+# An unknown rule, grant list or item may be a wildcard: each fails closed with its path.
+test_unknown_rule_entries if {
+	rules := [
+		fx.unknown,
+		{"apiGroups": [""], "resources": ["pods"], "verbs": fx.unknown},
+		{"apiGroups": [""], "resources": ["pods", fx.unknown], "verbs": ["get"]},
+	]
+	_deny([fx.phi_deployment, _role(rules)]) == {{"id": "PHI-IAM-001", "urn": _urn, "msg": "PHI-IAM-001: the role rules is unknown at plan time; the control cannot be verified, so it fails closed", "unknown": ["rules[0]", "rules[1].verbs", "rules[2].resources[1]"]}}
+}
+
+test_denied_wildcard_beside_a_malformed_rule if {
+	_deny([fx.phi_deployment, _role(["get pods", {"apiGroups": [""], "resources": ["*"], "verbs": ["get"]}])]) == {{"id": "PHI-IAM-001", "urn": _urn, "msg": "PHI-IAM-001: Role analyst grants a wildcard in resources"}}
+}

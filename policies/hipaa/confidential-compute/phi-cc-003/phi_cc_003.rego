@@ -43,25 +43,25 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
 	some w in ctx.phi_workloads
-	f := _cc3_finding(w)
+	f := _cc3_finding(ctx, w)
 }
 
-# One pass per workload: unknown values fail closed, else an ungated data key denies.
-_cc3_finding(w) := lib.unknown_finding("PHI-CC-003", w.urn, "the key broker or attestation policy", lib.sorted(paths)) if {
-	paths := lib.unknown_env(w, _names)
+# One pass per workload: unknown values fail closed, else an ungated data key denies. The
+# environment is the effective one: envFrom sources, then env entries, the last definition winning.
+_cc3_finding(ctx, w) := lib.unknown_finding("PHI-CC-003", w.urn, "the key broker or attestation policy", lib.sorted(paths)) if {
+	paths := lib.unknown_effective_env(ctx, w, _names)
 	count(paths) > 0
 } else := f if {
-	not _gated(w)
-	f := lib.finding("PHI-CC-003", w.urn, concat("", ["PHI workload ", lib.name_of(w), " does not gate its data key on attestation: no container sets PHISTACK_KEY_BROKER_URL to an https URL together with PHISTACK_ATTESTATION_POLICY"]))
+	not _gated(ctx, w)
+	f := lib.finding("PHI-CC-003", w.urn, concat("", ["PHI workload ", lib.name_of(w), " does not gate its data key on attestation: no container's effective environment sets PHISTACK_KEY_BROKER_URL to an https URL together with a non-empty PHISTACK_ATTESTATION_POLICY"]))
 }
 
 _names := {"PHISTACK_KEY_BROKER_URL", "PHISTACK_ATTESTATION_POLICY"}
 
-_gated(w) if {
+_gated(ctx, w) if {
 	some c in lib.containers(w)
-	some url in lib.env_value(c.container, "PHISTACK_KEY_BROKER_URL")
+	url := lib.effective_env_value(ctx, c, w, "PHISTACK_KEY_BROKER_URL")
 	is_string(url)
-	startswith(url, "https://")
-	some policy in lib.env_value(c.container, "PHISTACK_ATTESTATION_POLICY")
-	lib.non_empty_string(policy)
+	regex.match(`^https://[^/\s?#@]+`, url)
+	lib.non_empty_string(lib.effective_env_value(ctx, c, w, "PHISTACK_ATTESTATION_POLICY"))
 }

@@ -1,77 +1,597 @@
 # METADATA
-# title: The GPU choice fits the workload (advisory)
-# description: 'Advisory. Every PHI or genetic AttestedWorkload has a node pool to land on whose GPU model
-#   supports NVIDIA Confidential Computing (policies/data/gpu_profiles.json: Hopper and Blackwell data centre
-#   GPUs) with at least as many GPUs per node as the workload requests; and no node pool claims CC capability
-#   for a GPU model that lacks it or that the profiles do not know.'
+# title: PHI runs only where the hardware catalogue proves a confidential-computing GPU
+# description: 'Every PHI or genetic AttestedWorkload, and every PHI or genetic pod workload that requests
+#   GPUs, can be scheduled on a node pool whose GPU model the hardware catalogue (policies/data/gpu_profiles.json:
+#   Hopper and Blackwell data-centre GPUs) lists with NVIDIA Confidential Computing and which has at least
+#   the GPUs per node the workload requests. The catalogue decides, never the pool''s declared cc_capable:
+#   a pool that declares CC for a GPU without it, or declares no CC for a CC GPU that PHI workloads can land
+#   on, denies; a GPU model the catalogue does not know is unknown hardware and denies. A pod''s eligible
+#   pools are its cluster''s pools that its nodeSelector, required node affinity and tolerations admit when
+#   pools declare labels or taints; a pod pinned to a node by nodeName cannot be verified and denies.'
 # related_resources:
+# - ref: https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C/section-164.312#p-164.312(a)(2)(iv)
+#   description: '45 CFR 164.312(a)(2)(iv) Encryption and decryption (Addressable): Implement a mechanism
+#     to encrypt and decrypt electronic protected health information.'
+# - ref: https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C/section-164.308#p-164.308(a)(1)(ii)(B)
+#   description: '45 CFR 164.308(a)(1)(ii)(B) Risk management (Required): Implement security measures sufficient
+#     to reduce risks and vulnerabilities to a reasonable and appropriate level to comply with § 164.306(a).'
 # - ref: https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C/section-164.308#p-164.308(a)(7)(ii)(E)
 #   description: '45 CFR 164.308(a)(7)(ii)(E) Applications and data criticality analysis (Addressable):
 #     Assess the relative criticality of specific applications and data in support of other contingency
 #     plan components.'
-# - ref: https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C/section-164.312#p-164.312(a)(2)(iv)
-#   description: '45 CFR 164.312(a)(2)(iv) Encryption and decryption (Addressable): Implement a mechanism
-#     to encrypt and decrypt electronic protected health information.'
 # custom:
 #   id: PHI-GPU-001
-#   severity: low
-#   enforcement: advisory
+#   severity: high
+#   enforcement: mandatory
 #   citations:
-#   - cfr: 45 CFR 164.308(a)(7)(ii)(E)
-#     title: Applications and data criticality analysis
-#     type: addressable
 #   - cfr: 45 CFR 164.312(a)(2)(iv)
 #     title: Encryption and decryption
 #     type: addressable
-#   remediation: Choose a CC-capable GPU (H100, H200, B200) for PHI workloads with enough GPUs per node,
-#     or run only de-identified data on GPUs without confidential computing.
+#   - cfr: 45 CFR 164.308(a)(1)(ii)(B)
+#     title: Risk management
+#     type: required
+#   - cfr: 45 CFR 164.308(a)(7)(ii)(E)
+#     title: Applications and data criticality analysis
+#     type: addressable
+#   remediation: Give PHI workloads a node pool whose gpu_model the catalogue lists with confidential computing
+#     (H100, H200, B200, ...) and enough GPUs per node, that their scheduling constraints admit; make
+#     cc_capable agree with the catalogue; add a new GPU model to policies/data/gpu_profiles.json with its
+#     vendor source before using it; or run only de-identified data on GPUs without confidential computing.
 package phistack.rules.phi_gpu_001
 
 import rego.v1
 
 import data.phistack.lib.hipaa as lib
 
-warn contains f if {
+deny contains f if {
 	some f in findings(lib.ctx)
 }
 
 # Every finding of this rule for a rule context (lib.context of a gate input).
-findings(ctx) := {f |
-	some pool in _gpu1_pools(ctx)
-	pool.spec.cc_capable == true
-	not _gpu1_cc(object.get(pool.spec, "gpu_model", null))
-	f := lib.finding("PHI-GPU-001", pool.cluster.urn, concat("", ["node pool ", object.get(pool.spec, "name", "?"), " declares confidential computing but its GPU ", _gpu1_text(object.get(pool.spec, "gpu_model", null)), " has no NVIDIA CC support in policies/data/gpu_profiles.json"]))
-} | {f |
-	largest := _gpu1_largest_cc_pool(ctx)
-	some w in ctx.phi_attested
-	gpus := object.get(w.inputs, "gpus", 1)
-	_gpu1_number(gpus) > largest
-	f := lib.finding("PHI-GPU-001", w.urn, concat("", ["PHI workload ", w.name, " has no node pool with a confidential-computing GPU and at least ", format_int(_gpu1_number(gpus), 10), " GPUs per node"]))
+findings(ctx) := (_gpu1_hardware_findings(ctx) | _gpu1_subject_findings(ctx)) | _gpu1_reliance_findings(ctx)
+
+# --- the hardware catalogue -----------------------------------------------------------------------
+
+_gpu1_catalogue := data.gpu_profiles.gpus if is_object(data.gpu_profiles.gpus)
+
+else := {}
+
+# Catalogue key of a model name: lower case, no spaces or dashes, no vendor prefix ("NVIDIA H100-SXM"
+# -> "h100sxm"). stacks/spec.py gpu_key() is the same function.
+_gpu1_key(model) := trim_prefix(replace(replace(lower(model), " ", ""), "-", ""), "nvidia")
+
+_gpu1_entry(model) := e if {
+	is_string(model)
+	e := _gpu1_catalogue[_gpu1_key(model)]
+	is_object(e)
 }
 
-_gpu1_pools(ctx) := [{"cluster": c, "spec": p} |
-	some c in lib.components(ctx, "ConfidentialGpuCluster")
-	some p in object.get(c.inputs, "node_pools", [])
+# The catalogue, not the pool's cc_capable, says whether a GPU model has a CC mode.
+_gpu1_cc(model) if _gpu1_entry(model).confidential_computing == true
+
+# --- clusters and node pools ----------------------------------------------------------------------
+
+_gpu1_clusters(ctx) := lib.components(ctx, "ConfidentialGpuCluster")
+
+# The node pools of a cluster: the raw entry, the entry as an object ({} when it is not one) and its path.
+_gpu1_pools(c) := [p |
+	pools := object.get(c.inputs, "node_pools", [])
+	is_array(pools)
+	some i
+	raw := pools[i]
+	p := {"cluster": c.urn, "path": concat("", ["node_pools[", format_int(i, 10), "]"]), "raw": raw, "spec": _gpu1_object(raw)}
 ]
 
-_gpu1_key(model) := lower(replace(replace(trim_prefix(trim_prefix(model, "NVIDIA "), "nvidia "), " ", ""), "-", ""))
+_gpu1_object(x) := x if {
+	is_object(x)
+	not lib.is_unknown(x)
+} else := {}
 
-_gpu1_cc(model) if {
-	is_string(model)
-	data.gpu_profiles.gpus[_gpu1_key(model)].confidential_computing == true
+_gpu1_array(x) := x if is_array(x)
+
+else := []
+
+_gpu1_pool_name(p) := p.spec.name if is_string(p.spec.name)
+
+else := p.path
+
+_gpu1_model(p) := object.get(p.spec, "gpu_model", null)
+
+_gpu1_model_text(p) := _gpu1_entry(_gpu1_model(p)).name if is_string(_gpu1_entry(_gpu1_model(p)).name)
+
+else := _gpu1_model(p)
+
+# Whether any pool of the cluster declares labels (then a pod's node selection decides which pools it
+# can land on; a pool without labels then has none) or taints.
+_gpu1_pools_declare(c, key) if {
+	some p in _gpu1_pools(c)
+	object.get(p.spec, key, null) != null
 }
 
-_gpu1_text(model) := model if is_string(model)
+# A JSON value that holds a value unknown at plan time anywhere inside it.
+_gpu1_has_unknown(x) if contains(json.marshal(x), "__unknown__")
 
-else := "(unknown)"
+# --- hardware: every pool, PHI or not -------------------------------------------------------------
 
-_gpu1_number(n) := n if is_number(n)
+_gpu1_hardware_findings(ctx) := {f |
+	some c in _gpu1_clusters(ctx)
+	some f in _gpu1_cluster_findings(c)
+}
 
-else := 1
+_gpu1_cluster_findings(c) := {lib.unknown_finding("PHI-GPU-001", c.urn, "the node pools", ["node_pools"])} if {
+	lib.is_unknown(object.get(c.inputs, "node_pools", []))
+} else := {f |
+	some p in _gpu1_pools(c)
+	f := _gpu1_pool_finding(c, p)
+}
 
-# The most GPUs per node any CC-capable pool offers (0 when there is none).
-_gpu1_largest_cc_pool(ctx) := max(array.concat([0], [_gpu1_number(object.get(pool.spec, "gpu_count", 0)) |
-	some pool in _gpu1_pools(ctx)
-	pool.spec.cc_capable == true
-	_gpu1_cc(object.get(pool.spec, "gpu_model", null))
-]))
+_gpu1_pool_finding(c, p) := lib.unknown_finding("PHI-GPU-001", c.urn, "a node pool", [p.path]) if {
+	lib.is_unknown(p.raw)
+} else := lib.unknown_finding("PHI-GPU-001", c.urn, concat("", ["the GPU model of node pool ", _gpu1_pool_name(p)]), [concat("", [p.path, ".gpu_model"])]) if {
+	lib.is_unknown(_gpu1_model(p))
+} else := lib.finding("PHI-GPU-001", c.urn, concat("", ["node pool ", _gpu1_pool_name(p), " declares no GPU model: unknown hardware cannot be trusted"])) if {
+	not is_string(_gpu1_model(p))
+} else := lib.finding("PHI-GPU-001", c.urn, concat("", ["node pool ", _gpu1_pool_name(p), ": GPU model '", _gpu1_model(p), "' is not in the hardware catalogue policies/data/gpu_profiles.json: unknown hardware cannot be trusted"])) if {
+	not _gpu1_entry(_gpu1_model(p))
+} else := lib.finding("PHI-GPU-001", c.urn, concat("", ["node pool ", _gpu1_pool_name(p), " declares cc_capable: true but its GPU ", _gpu1_model_text(p), " has no NVIDIA Confidential Computing mode (policies/data/gpu_profiles.json)"])) if {
+	p.spec.cc_capable == true
+	not _gpu1_cc(_gpu1_model(p))
+}
+
+# --- subjects: the PHI workloads that need a CC GPU -----------------------------------------------
+
+# Every PHI or genetic AttestedWorkload (it declares no placement: every pool of its cluster is
+# eligible) and every PHI or genetic pod workload that requests GPUs (its pod spec decides).
+_gpu1_subjects(ctx) := array.concat(
+	[s |
+		some w in ctx.phi_attested
+		s := {
+			"urn": w.urn,
+			"what": concat("", ["PHI workload ", w.name]),
+			"pod": null,
+			"need": _gpu1_prop_need(object.get(w.inputs, "gpus", 1)),
+			"clusters": _gpu1_clusters_for(ctx, object.get(w.inputs, "namespace", null)),
+		}
+	],
+	[s |
+		some r in ctx.phi_workloads
+		need := _gpu1_pod_need(r)
+		_gpu1_requests_gpus(need)
+		s := {
+			"urn": r.urn,
+			"what": concat("", ["PHI ", lib.kind_of(r), " ", lib.name_of(r)]),
+			"pod": r,
+			"need": need,
+			"clusters": _gpu1_clusters_for(ctx, lib.namespace_of(r)),
+		}
+	],
+)
+
+# The clusters that declare the namespace; else the plan's only cluster; else none.
+_gpu1_clusters_for(ctx, ns) := declared if {
+	declared := [c | some c in _gpu1_clusters(ctx); _gpu1_declares(c, ns)]
+	count(declared) > 0
+} else := every_cluster if {
+	every_cluster := _gpu1_clusters(ctx)
+	count(every_cluster) == 1
+} else := []
+
+_gpu1_declares(c, ns) if {
+	is_string(ns)
+	some entry in _gpu1_array(object.get(c.inputs, "namespaces", []))
+	is_object(entry)
+	entry.name == ns
+}
+
+# GPUs a workload needs on one node: {"value": n}, {"unknown": paths} or {"unreadable": paths}.
+_gpu1_prop_need(n) := {"unknown": ["gpus"]} if lib.is_unknown(n)
+
+else := {"value": q} if {
+	q := _gpu1_quantity(n)
+}
+
+else := {"unreadable": ["gpus"]}
+
+_gpu1_quantity(v) := v if {
+	is_number(v)
+	v >= 0
+} else := to_number(v) if {
+	is_string(v)
+	regex.match(`^[0-9]+$`, v)
+}
+
+_gpu1_requests_gpus(need) if need.value > 0
+
+_gpu1_requests_gpus(need) if need.unknown
+
+_gpu1_requests_gpus(need) if need.unreadable
+
+# A pod needs on one node the sum of its containers' GPUs, or its largest init container's if more.
+_gpu1_pod_need(r) := {"unknown": [path]} if {
+	path := lib.unknown_path(r.inputs, lib.pod_spec_path(r))
+} else := {"unknown": lib.sorted(paths)} if {
+	paths := {e.path | some e in _gpu1_gpu_entries(r); e.unknown}
+	count(paths) > 0
+} else := {"unreadable": lib.sorted(paths)} if {
+	paths := {e.path | some e in _gpu1_gpu_entries(r); e.unreadable}
+	count(paths) > 0
+} else := {"value": _gpu1_max([
+	sum([_gpu1_container_gpus(r, e.container) | some e in _gpu1_container_entries(r); e.field == "containers"]),
+	_gpu1_max([_gpu1_container_gpus(r, e.container) | some e in _gpu1_container_entries(r); e.field == "initContainers"]),
+])}
+
+# Containers and init containers of a pod workload with their paths ({"unknown": true} entries where
+# a list or an entry is unknown at plan time).
+_gpu1_container_entries(r) := [e |
+	spec := lib.pod_spec(r)
+	prefix := concat(".", lib.pod_spec_path(r))
+	some field in ["initContainers", "containers"]
+	listed := object.get(spec, field, [])
+	some e in _gpu1_list_entries(concat("", [prefix, ".", field]), field, listed)
+]
+
+_gpu1_list_entries(path, field, listed) := [{"path": path, "field": field, "unknown": true}] if lib.is_unknown(listed)
+
+else := [e |
+	is_array(listed)
+	some i
+	c := listed[i]
+	e := {"path": concat("", [path, "[", format_int(i, 10), "]"]), "field": field, "container": c, "unknown": _gpu1_unknown(c)}
+]
+
+_gpu1_unknown(x) if lib.is_unknown(x)
+
+else := false
+
+# Each GPU resource a container names, with its path; {"unknown": true} where the resources, limits,
+# requests or the value are unknown, {"unreadable": true} where the value is not a whole number.
+_gpu1_gpu_entries(r) := [g |
+	some e in _gpu1_container_entries(r)
+	some g in _gpu1_container_gpu_entries(e)
+]
+
+_gpu1_container_gpu_entries(e) := [{"path": e.path, "unknown": true}] if e.unknown
+
+else := [{"path": concat("", [e.path, ".resources"]), "unknown": true}] if {
+	lib.is_unknown(object.get(_gpu1_object(e.container), "resources", {}))
+} else := [g |
+	resources := _gpu1_object(object.get(_gpu1_object(e.container), "resources", {}))
+	some part in ["limits", "requests"]
+	values := object.get(resources, part, {})
+	some g in _gpu1_resource_entries(concat("", [e.path, ".resources.", part]), values)
+]
+
+_gpu1_resource_entries(path, values) := [{"path": path, "unknown": true}] if lib.is_unknown(values)
+
+else := [g |
+	is_object(values)
+	some key
+	v := values[key]
+	_gpu1_gpu_resource(key)
+	g := _gpu1_value_entry(concat("", [path, "[\"", key, "\"]"]), v)
+]
+
+_gpu1_value_entry(path, v) := {"path": path, "unknown": true} if lib.is_unknown(v)
+
+else := {"path": path, "unreadable": true} if not _gpu1_quantity(v)
+
+else := {"path": path, "value": _gpu1_quantity(v)}
+
+# NVIDIA devices (whole GPUs, passthrough GPUs, MIG slices) and any other vendor's `<domain>/gpu`.
+_gpu1_gpu_resource(key) if startswith(key, "nvidia.com/")
+
+_gpu1_gpu_resource(key) if endswith(key, "/gpu")
+
+# GPUs of one container: the larger of its limits and requests (a limit alone sets the request).
+_gpu1_container_gpus(r, c) := _gpu1_max([_gpu1_sum_gpus(c, "limits"), _gpu1_sum_gpus(c, "requests")])
+
+# The largest of some whole numbers, 0 for none. Not the max builtin: regopy's max (and sort) order
+# numbers as text (max([17, 8]) is 8 there), while its comparison operators are numeric.
+_gpu1_max(xs) := m if {
+	some m in array.concat([0], xs)
+	count([x | some x in xs; x > m]) == 0
+}
+
+_gpu1_sum_gpus(c, part) := sum([q |
+	values := _gpu1_object(object.get(_gpu1_object(object.get(_gpu1_object(c), "resources", {})), part, {}))
+	some key
+	v := values[key]
+	_gpu1_gpu_resource(key)
+	q := _gpu1_quantity(v)
+])
+
+# --- where a subject can land ---------------------------------------------------------------------
+
+# "yes", "no" or "unknown" (the pool's labels or taints are unknown at plan time).
+_gpu1_admits(s, c, p) := "yes" if {
+	s.pod == null
+} else := "unknown" if {
+	count(_gpu1_pool_placement_unknowns(c, p)) > 0
+} else := "yes" if {
+	_gpu1_labels_admit(lib.pod_spec(s.pod), c, p)
+	_gpu1_taints_admit(lib.pod_spec(s.pod), p)
+} else := "no"
+
+_gpu1_pool_placement_unknowns(c, p) := {path |
+	some key in ["labels", "taints"]
+	_gpu1_pools_declare(c, key)
+	_gpu1_has_unknown(object.get(p.spec, key, null))
+	path := concat("", [p.path, ".", key])
+}
+
+_gpu1_labels_admit(spec, c, p) if not _gpu1_pools_declare(c, "labels")
+
+_gpu1_labels_admit(spec, c, p) if {
+	_gpu1_pools_declare(c, "labels")
+	labels := _gpu1_object(object.get(p.spec, "labels", {}))
+	_gpu1_selector_admits(spec, labels)
+	_gpu1_affinity_admits(spec, labels)
+}
+
+_gpu1_selector_admits(spec, labels) if {
+	selector := _gpu1_object(object.get(spec, "nodeSelector", {}))
+	count([k | some k; v := selector[k]; object.get(labels, k, null) != v]) == 0
+}
+
+_gpu1_terms(spec) := _gpu1_array(object.get(spec, ["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"], []))
+
+_gpu1_affinity_admits(spec, labels) if count(_gpu1_terms(spec)) == 0
+
+# Terms are ORed, expressions ANDed; a term with matchFields names nodes, not pools (fails closed).
+_gpu1_affinity_admits(spec, labels) if {
+	some term in _gpu1_terms(spec)
+	is_object(term)
+	count(_gpu1_array(object.get(term, "matchFields", []))) == 0
+	exprs := _gpu1_array(object.get(term, "matchExpressions", []))
+	count(exprs) > 0
+	count([x | some x in exprs; not _gpu1_expression_admits(x, labels)]) == 0
+}
+
+_gpu1_expression_admits(x, labels) if {
+	is_object(x)
+	x.operator == "In"
+	labels[x.key] in _gpu1_array(object.get(x, "values", []))
+}
+
+_gpu1_expression_admits(x, labels) if {
+	is_object(x)
+	x.operator == "NotIn"
+	not labels[x.key] in _gpu1_array(object.get(x, "values", []))
+}
+
+_gpu1_expression_admits(x, labels) if {
+	is_object(x)
+	x.operator == "Exists"
+	_gpu1_has_label(labels, x.key)
+}
+
+_gpu1_expression_admits(x, labels) if {
+	is_object(x)
+	x.operator == "DoesNotExist"
+	not _gpu1_has_label(labels, x.key)
+}
+
+_gpu1_expression_admits(x, labels) if {
+	is_object(x)
+	x.operator in {"Gt", "Lt"}
+	value := _gpu1_integer(labels[x.key])
+	values := _gpu1_array(object.get(x, "values", []))
+	count(values) == 1
+	bound := _gpu1_integer(values[0])
+	_gpu1_compare(x.operator, value, bound)
+}
+
+_gpu1_has_label(labels, key) if {
+	is_string(key)
+	_ = labels[key]
+}
+
+_gpu1_integer(v) := to_number(v) if {
+	is_string(v)
+	regex.match(`^-?[0-9]+$`, v)
+}
+
+_gpu1_compare(op, value, bound) if {
+	op == "Gt"
+	value > bound
+}
+
+_gpu1_compare(op, value, bound) if {
+	op == "Lt"
+	value < bound
+}
+
+# Every NoSchedule / NoExecute taint of the pool (a taint without an effect counts) is tolerated.
+_gpu1_taints_admit(spec, p) if {
+	tolerations := _gpu1_array(object.get(spec, "tolerations", []))
+	count([t |
+		some t in _gpu1_array(object.get(p.spec, "taints", []))
+		_gpu1_blocking_taint(t)
+		not _gpu1_tolerated(tolerations, t)
+	]) == 0
+}
+
+_gpu1_blocking_taint(t) if not is_object(t)
+
+_gpu1_blocking_taint(t) if {
+	is_object(t)
+	object.get(t, "effect", "NoSchedule") in {"NoSchedule", "NoExecute"}
+}
+
+_gpu1_tolerated(tolerations, t) if {
+	is_object(t)
+	some tol in tolerations
+	is_object(tol)
+	_gpu1_toleration_key(tol, t)
+	_gpu1_toleration_effect(tol, t)
+}
+
+# Exists with no key tolerates every taint; Exists with a key, any value of that key; Equal (the
+# default), that key and value.
+_gpu1_toleration_key(tol, t) if {
+	object.get(tol, "operator", "Equal") == "Exists"
+	object.get(tol, "key", "") == ""
+}
+
+_gpu1_toleration_key(tol, t) if {
+	object.get(tol, "operator", "Equal") == "Exists"
+	object.get(tol, "key", "") != ""
+	object.get(tol, "key", "") == object.get(t, "key", "")
+}
+
+_gpu1_toleration_key(tol, t) if {
+	object.get(tol, "operator", "Equal") == "Equal"
+	object.get(tol, "key", "") == object.get(t, "key", "")
+	object.get(tol, "value", "") == object.get(t, "value", "")
+}
+
+_gpu1_toleration_effect(tol, t) if object.get(tol, "effect", "") == ""
+
+_gpu1_toleration_effect(tol, t) if object.get(tol, "effect", "") == object.get(t, "effect", "NoSchedule")
+
+# Scheduling fields of a subject's pod spec that are unknown at plan time and matter: nodeName
+# always (it bypasses the scheduler), node selection where pools declare labels, tolerations where
+# they declare taints.
+_gpu1_placement_unknowns(s) := set() if s.pod == null
+
+else := {path |
+	spec := lib.pod_spec(s.pod)
+	prefix := concat(".", lib.pod_spec_path(s.pod))
+	some field in _gpu1_placement_fields(s)
+	_gpu1_has_unknown(object.get(spec, field, null))
+	path := concat("", [prefix, ".", field])
+}
+
+_gpu1_placement_fields(s) := {"nodeName"} | {field |
+	some c in s.clusters
+	some key in ["labels", "taints"]
+	_gpu1_pools_declare(c, key)
+	some field in _gpu1_fields_for[key]
+}
+
+_gpu1_fields_for := {"labels": ["nodeSelector", "affinity"], "taints": ["tolerations"]}
+
+_gpu1_node_name(s) := name if {
+	s.pod != null
+	name := object.get(lib.pod_spec(s.pod), "nodeName", "")
+	is_string(name)
+	name != ""
+}
+
+# [pool, admission] for each pool of the subject's clusters that it may land on.
+_gpu1_eligible(s) := [[p, a] |
+	some c in s.clusters
+	some p in _gpu1_pools(c)
+	a := _gpu1_admits(s, c, p)
+	a != "no"
+]
+
+# A pool proven to be a CC GPU with at least n GPUs per node that the subject can land on.
+_gpu1_proven(s, n) if {
+	some pa in _gpu1_eligible(s)
+	pa[1] == "yes"
+	p := pa[0]
+	_gpu1_cc(_gpu1_model(p))
+	per_node := object.get(p.spec, "gpu_count", null)
+	is_number(per_node)
+	per_node >= n
+}
+
+# A pool that may be one, but a value the plan does not know decides (reported where it is).
+_gpu1_undecided(s) if {
+	some pa in _gpu1_eligible(s)
+	_gpu1_undecided_pool(pa[0], pa[1])
+}
+
+_gpu1_undecided(s) if {
+	some c in s.clusters
+	lib.is_unknown(object.get(c.inputs, "node_pools", []))
+}
+
+_gpu1_undecided_pool(p, a) if a == "unknown"
+
+_gpu1_undecided_pool(p, a) if lib.is_unknown(p.raw)
+
+_gpu1_undecided_pool(p, a) if lib.is_unknown(_gpu1_model(p))
+
+_gpu1_undecided_pool(p, a) if {
+	_gpu1_cc(_gpu1_model(p))
+	lib.is_unknown(object.get(p.spec, "gpu_count", null))
+}
+
+# --- findings per subject -------------------------------------------------------------------------
+
+_gpu1_subject_findings(ctx) := {f |
+	some s in _gpu1_subjects(ctx)
+	f := _gpu1_subject_finding(s)
+}
+
+_gpu1_subject_finding(s) := lib.unknown_finding("PHI-GPU-001", s.urn, concat("", ["the GPUs ", s.what, " requests"]), s.need.unknown) if {
+	s.need.unknown
+} else := lib.finding("PHI-GPU-001", s.urn, concat("", [s.what, " requests GPUs in a form the gate cannot read (", concat(", ", s.need.unreadable), ")"])) if {
+	s.need.unreadable
+} else := lib.unknown_finding("PHI-GPU-001", s.urn, concat("", ["where ", s.what, " can be scheduled"]), lib.sorted(paths)) if {
+	paths := _gpu1_placement_unknowns(s)
+	count(paths) > 0
+} else := lib.finding("PHI-GPU-001", s.urn, concat("", [s.what, " is pinned to node ", _gpu1_node_name(s), " by nodeName, which bypasses the scheduler: the gate cannot tell the node's pool, so it cannot verify a confidential-computing GPU"])) if {
+	_gpu1_node_name(s)
+} else := lib.finding("PHI-GPU-001", s.urn, concat("", [s.what, " can be scheduled on no node pool whose GPU the hardware catalogue lists with NVIDIA Confidential Computing and that has at least ", format_int(s.need.value, 10), " GPUs per node (", _gpu1_eligible_text(s), ")"])) if {
+	n := s.need.value
+	not _gpu1_proven(s, n)
+	not _gpu1_undecided(s)
+}
+
+_gpu1_eligible_text(s) := concat("", ["eligible pools: ", concat(", ", sort(pools))]) if {
+	pools := [_gpu1_pool_text(pa[0]) | some pa in _gpu1_eligible(s)]
+	count(pools) > 0
+} else := "no eligible node pool"
+
+_gpu1_pool_text(p) := concat("", [_gpu1_pool_name(p), " (", _gpu1_model_text(p), ", ", _gpu1_cc_text(p), ", ", _gpu1_count_text(p), ")"]) if {
+	is_string(_gpu1_model_text(p))
+} else := concat("", [_gpu1_pool_name(p), " (GPU model unknown)"])
+
+_gpu1_cc_text(p) := "CC" if _gpu1_cc(_gpu1_model(p))
+
+else := "no CC"
+
+_gpu1_count_text(p) := concat("", [format_int(p.spec.gpu_count, 10), " per node"]) if is_number(p.spec.gpu_count)
+
+else := "GPUs per node unknown"
+
+# --- pools PHI workloads rely on ------------------------------------------------------------------
+
+# A CC GPU declared without CC mode, or a CC pool whose size or labels the plan does not know, where
+# a PHI workload can land (the catalogue says the GPU could protect PHI; the declaration says the pool
+# does not run that way, or the plan cannot tell).
+_gpu1_reliance_findings(ctx) := {f |
+	some s in _gpu1_subjects(ctx)
+	some c in s.clusters
+	_gpu1_relies(s, c)
+	some p in _gpu1_pools(c)
+	a := _gpu1_admits(s, c, p)
+	a != "no"
+	f := _gpu1_reliance_finding(c, p, a)
+}
+
+# An AttestedWorkload declares no placement: where pools declare labels or taints, its pods' own
+# scheduling constraints say which pools PHI relies on.
+_gpu1_relies(s, c) if s.pod != null
+
+_gpu1_relies(s, c) if {
+	s.pod == null
+	not _gpu1_pools_declare(c, "labels")
+	not _gpu1_pools_declare(c, "taints")
+}
+
+_gpu1_reliance_finding(c, p, a) := lib.unknown_finding("PHI-GPU-001", c.urn, concat("", ["where node pool ", _gpu1_pool_name(p), " admits PHI workloads"]), lib.sorted(_gpu1_pool_placement_unknowns(c, p))) if {
+	a == "unknown"
+} else := lib.unknown_finding("PHI-GPU-001", c.urn, concat("", ["the GPUs per node of node pool ", _gpu1_pool_name(p)]), [concat("", [p.path, ".gpu_count"])]) if {
+	_gpu1_cc(_gpu1_model(p))
+	lib.is_unknown(object.get(p.spec, "gpu_count", null))
+} else := lib.unknown_finding("PHI-GPU-001", c.urn, concat("", ["whether node pool ", _gpu1_pool_name(p), " runs in confidential-computing mode"]), [concat("", [p.path, ".cc_capable"])]) if {
+	_gpu1_cc(_gpu1_model(p))
+	lib.is_unknown(object.get(p.spec, "cc_capable", null))
+} else := lib.finding("PHI-GPU-001", c.urn, concat("", ["node pool ", _gpu1_pool_name(p), " declares cc_capable: false for its ", _gpu1_model_text(p), ", a confidential-computing GPU, while PHI workloads can be scheduled on it: declare the pool in CC mode, or keep PHI off it with labels or taints"])) if {
+	_gpu1_cc(_gpu1_model(p))
+	p.spec.cc_capable == false
+}

@@ -3,43 +3,368 @@ package phistack.rules.phi_gpu_001_test
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
-import data.phistack.lib.hipaa as lib
 import data.phistack.rules.phi_gpu_001
 
-_warn(resources) := phi_gpu_001.findings(fx.ctx(resources))
+_g1t_findings(resources) := phi_gpu_001.findings(fx.ctx(resources))
 
-_cluster(pools) := fx.component("phistack:cluster:ConfidentialGpuCluster", "gpu", {"cluster_name": "clinical", "namespaces": [], "node_pools": pools})
+_g1t_cluster(pools) := fx.component("phistack:cluster:ConfidentialGpuCluster", "gpu", {"cluster_name": "clinical", "namespaces": [], "node_pools": pools})
 
-_cluster_urn := fx.urn("phistack:cluster:ConfidentialGpuCluster", "gpu")
+_g1t_cluster_urn := fx.urn("phistack:cluster:ConfidentialGpuCluster", "gpu")
 
-_workload_urn := fx.urn("phistack:workload:AttestedWorkload", "nlp")
+_g1t_workload_urn := fx.urn("phistack:workload:AttestedWorkload", "nlp")
 
-_h100 := {"name": "h100", "gpu_model": "H100", "gpu_count": 8, "node_count": 1, "cc_capable": true}
+_g1t_pod_urn := fx.urn("kubernetes:apps/v1:Deployment", "nlp")
 
-test_allowed_h100 if {
-	_warn([fx.attested("nlp", fx.attested_props), _cluster([_h100])]) == set()
+_g1t_pool(name, model, gpus, cc) := {"name": name, "gpu_model": model, "gpu_count": gpus, "node_count": 1, "cc_capable": cc}
+
+_g1t_h100 := _g1t_pool("h100", "H100 SXM", 8, true)
+
+_g1t_a100 := _g1t_pool("a100", "A100 80GB", 8, false)
+
+_g1t_phi := fx.attested("nlp", fx.attested_props)
+
+# A container that requests `gpus` of `resource` as limits and requests, the way AttestedWorkload writes it.
+_g1t_gpu_container(resource, gpus) := {"name": "runtime", "image": fx.image, "resources": {"limits": {resource: gpus}, "requests": {resource: gpus}}}
+
+# A PHI Deployment (no AttestedWorkload around it) whose pod spec is the CC pod with `spec` on top.
+_g1t_gpu_pod(spec) := fx.deployment("nlp", "phi", object.union({"runtimeClassName": "kata-qemu-nvidia-gpu-snp", "containers": [_g1t_gpu_container("nvidia.com/gpu", "1")]}, spec))
+
+_g1t_tolerate_gpu := [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+
+_g1t_gpu_taint := [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
+
+_g1t_no_cc(urn, what, n, pools) := {
+	"id": "PHI-GPU-001",
+	"urn": urn,
+	"msg": concat("", ["PHI-GPU-001: ", what, " can be scheduled on no node pool whose GPU the hardware catalogue lists with NVIDIA Confidential Computing and that has at least ", n, " GPUs per node (", pools, ")"]),
+}
+
+_g1t_a100_text := "eligible pools: a100 (NVIDIA A100 80GB, no CC, 8 per node)"
+
+_g1t_unknown(urn, what, paths) := {
+	"id": "PHI-GPU-001",
+	"urn": urn,
+	"msg": concat("", ["PHI-GPU-001: ", what, " is unknown at plan time; the control cannot be verified, so it fails closed"]),
+	"unknown": paths,
+}
+
+_g1t_finding(urn, msg) := {"id": "PHI-GPU-001", "urn": urn, "msg": concat("", ["PHI-GPU-001: ", msg])}
+
+# --- allowed ----------------------------------------------------------------------------------------
+
+test_allowed_phi_workload_on_h100 if {
+	_g1t_findings([_g1t_phi, _g1t_cluster([_g1t_h100])]) == set()
+}
+
+test_allowed_phi_pod_on_h100 if {
+	_g1t_findings([_g1t_gpu_pod({}), _g1t_cluster([_g1t_h100])]) == set()
+}
+
+test_allowed_attested_workload_and_its_pod_on_h100 if {
+	_g1t_findings([_g1t_phi, fx.child(_g1t_gpu_pod({}), _g1t_phi), _g1t_cluster([_g1t_h100])]) == set()
 }
 
 test_allowed_deidentified_on_rtx if {
 	props := object.union(fx.attested_props, {"data_classification": "deidentified"})
-	_warn([fx.attested("xray", props), _cluster([{"name": "rtx", "gpu_model": "RTX 4090", "gpu_count": 1, "node_count": 2, "cc_capable": false}])]) == set()
+	_g1t_findings([fx.attested("xray", props), _g1t_cluster([_g1t_pool("rtx", "RTX 4090", 1, false)])]) == set()
 }
 
-test_denied_a100_claims_cc if {
-	_warn([fx.attested("nlp", fx.attested_props), _cluster([{"name": "a100", "gpu_model": "A100 80GB", "gpu_count": 1, "node_count": 1, "cc_capable": true}])]) == {
-		{"id": "PHI-GPU-001", "urn": _cluster_urn, "msg": "PHI-GPU-001: node pool a100 declares confidential computing but its GPU A100 80GB has no NVIDIA CC support in policies/data/gpu_profiles.json"},
-		{"id": "PHI-GPU-001", "urn": _workload_urn, "msg": "PHI-GPU-001: PHI workload nlp has no node pool with a confidential-computing GPU and at least 1 GPUs per node"},
+# drug-discovery: no PHI on an H100 run without CC mode.
+test_allowed_no_phi_on_h100_without_cc if {
+	props := object.union(fx.attested_props, {"data_classification": "none"})
+	_g1t_findings([fx.attested("md", props), _g1t_cluster([_g1t_pool("h100", "H100 SXM", 1, false)])]) == set()
+}
+
+# Names normalise: case, spaces, dashes and the vendor prefix do not matter.
+test_allowed_model_name_normalised if {
+	_g1t_findings([_g1t_phi, _g1t_cluster([_g1t_pool("h100", "nvidia h100-sxm", 1, true)])]) == set()
+}
+
+test_allowed_pod_tolerates_the_tainted_cc_pool if {
+	pools := [object.union(_g1t_h100, {"taints": _g1t_gpu_taint})]
+	_g1t_findings([_g1t_gpu_pod({"tolerations": _g1t_tolerate_gpu}), _g1t_cluster(pools)]) == set()
+}
+
+test_allowed_selector_picks_the_cc_pool if {
+	pools := [object.union(_g1t_h100, {"labels": {"pool": "h100"}}), object.union(_g1t_a100, {"labels": {"pool": "a100"}})]
+	_g1t_findings([_g1t_gpu_pod({"nodeSelector": {"pool": "h100"}}), _g1t_cluster(pools)]) == set()
+}
+
+test_allowed_affinity_picks_the_cc_pool if {
+	pools := [object.union(_g1t_h100, {"labels": {"pool": "h100"}}), object.union(_g1t_a100, {"labels": {"pool": "a100"}})]
+	affinity := {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "pool", "operator": "NotIn", "values": ["a100"]}]}]}}}
+	_g1t_findings([_g1t_gpu_pod({"affinity": affinity}), _g1t_cluster(pools)]) == set()
+}
+
+# A non-CC H100 pool that PHI pods cannot land on (a taint they do not tolerate) may run without CC.
+test_allowed_non_cc_pool_phi_cannot_reach if {
+	batch := object.union(_g1t_pool("batch", "H100 SXM", 8, false), {"taints": [{"key": "batch", "value": "true", "effect": "NoSchedule"}]})
+	_g1t_findings([_g1t_gpu_pod({}), _g1t_cluster([_g1t_h100, batch])]) == set()
+}
+
+test_allowed_phi_pod_without_gpus if {
+	pod := fx.deployment("api", "phi", fx.cc_pod)
+	_g1t_findings([pod, _g1t_cluster([_g1t_a100])]) == set()
+}
+
+# --- denied -----------------------------------------------------------------------------------------
+
+# The reviewer's case: a PHI stack whose only GPU pool is an A100.
+test_denied_phi_on_a100_only if {
+	_g1t_findings([_g1t_phi, _g1t_cluster([_g1t_a100])]) == {_g1t_no_cc(_g1t_workload_urn, "PHI workload nlp", "1", _g1t_a100_text)}
+}
+
+test_denied_phi_pod_on_a100_only if {
+	_g1t_findings([_g1t_phi, fx.child(_g1t_gpu_pod({}), _g1t_phi), _g1t_cluster([_g1t_a100])]) == {
+		_g1t_no_cc(_g1t_workload_urn, "PHI workload nlp", "1", _g1t_a100_text),
+		_g1t_no_cc(fx.child(_g1t_gpu_pod({}), _g1t_phi).urn, "PHI Deployment nlp", "1", _g1t_a100_text),
 	}
 }
 
+# A lying cc_capable: true does not make an A100 confidential.
+test_denied_a100_claims_cc if {
+	_g1t_findings([_g1t_phi, _g1t_cluster([_g1t_pool("a100", "A100 80GB", 8, true)])]) == {
+		_g1t_finding(_g1t_cluster_urn, "node pool a100 declares cc_capable: true but its GPU NVIDIA A100 80GB has no NVIDIA Confidential Computing mode (policies/data/gpu_profiles.json)"),
+		_g1t_no_cc(_g1t_workload_urn, "PHI workload nlp", "1", _g1t_a100_text),
+	}
+}
+
+# The lie denies even without PHI: the declaration is false.
+test_denied_l40s_claims_cc_without_phi if {
+	_g1t_findings([_g1t_cluster([_g1t_h100, _g1t_pool("l40s", "L40S", 8, true)])]) == {_g1t_finding(_g1t_cluster_urn, "node pool l40s declares cc_capable: true but its GPU NVIDIA L40S has no NVIDIA Confidential Computing mode (policies/data/gpu_profiles.json)")}
+}
+
+# cc_capable: false on a CC GPU that PHI can land on: the pool says it runs without CC mode.
+test_denied_cc_gpu_declared_without_cc_for_phi if {
+	_g1t_findings([_g1t_phi, _g1t_cluster([_g1t_pool("h100", "H100 SXM", 8, false)])]) == {_g1t_finding(_g1t_cluster_urn, "node pool h100 declares cc_capable: false for its NVIDIA H100 SXM, a confidential-computing GPU, while PHI workloads can be scheduled on it: declare the pool in CC mode, or keep PHI off it with labels or taints")}
+}
+
+# A typo is unknown hardware: denied, with or without PHI.
+test_denied_unknown_model if {
+	pool := _g1t_pool("h100", "H100-SMX", 8, true)
+	_g1t_findings([_g1t_phi, _g1t_cluster([pool])]) == {
+		_g1t_finding(_g1t_cluster_urn, "node pool h100: GPU model 'H100-SMX' is not in the hardware catalogue policies/data/gpu_profiles.json: unknown hardware cannot be trusted"),
+		_g1t_no_cc(_g1t_workload_urn, "PHI workload nlp", "1", "eligible pools: h100 (H100-SMX, no CC, 8 per node)"),
+	}
+}
+
+test_denied_unknown_model_without_phi if {
+	_g1t_findings([_g1t_cluster([_g1t_pool("mi300", "MI300X", 8, false)])]) == {_g1t_finding(_g1t_cluster_urn, "node pool mi300: GPU model 'MI300X' is not in the hardware catalogue policies/data/gpu_profiles.json: unknown hardware cannot be trusted")}
+}
+
 test_denied_not_enough_gpus if {
-	_warn([fx.attested("nlp", object.union(fx.attested_props, {"gpus": 16})), _cluster([_h100])]) == {{"id": "PHI-GPU-001", "urn": _workload_urn, "msg": "PHI-GPU-001: PHI workload nlp has no node pool with a confidential-computing GPU and at least 16 GPUs per node"}}
+	w := fx.attested("nlp", object.union(fx.attested_props, {"gpus": 16}))
+	_g1t_findings([w, _g1t_cluster([_g1t_h100])]) == {_g1t_no_cc(_g1t_workload_urn, "PHI workload nlp", "16", "eligible pools: h100 (NVIDIA H100 SXM, CC, 8 per node)")}
+}
+
+# The deployed pod asks for more GPUs than its AttestedWorkload declares.
+test_denied_pod_requests_more_than_declared if {
+	pod := fx.child(_g1t_gpu_pod({"containers": [_g1t_gpu_container("nvidia.com/gpu", "2")]}), _g1t_phi)
+	_g1t_findings([_g1t_phi, pod, _g1t_cluster([_g1t_pool("h100", "H100 SXM", 1, true)])]) == {_g1t_no_cc(pod.urn, "PHI Deployment nlp", "2", "eligible pools: h100 (NVIDIA H100 SXM, CC, 1 per node)")}
+}
+
+# Containers add up; an init container counts when it needs more than they do; MIG slices are GPUs.
+test_denied_containers_add_up if {
+	spec := {"containers": [_g1t_gpu_container("nvidia.com/gpu", "1"), _g1t_gpu_container("nvidia.com/mig-1g.10gb", 1)]}
+	_g1t_findings([_g1t_gpu_pod(spec), _g1t_cluster([_g1t_pool("h100", "H100 SXM", 1, true)])]) == {_g1t_no_cc(_g1t_pod_urn, "PHI Deployment nlp", "2", "eligible pools: h100 (NVIDIA H100 SXM, CC, 1 per node)")}
+}
+
+test_denied_init_container_needs_more if {
+	spec := {"initContainers": [_g1t_gpu_container("nvidia.com/gpu", "4")]}
+	_g1t_findings([_g1t_gpu_pod(spec), _g1t_cluster([_g1t_pool("h100", "H100 SXM", 2, true)])]) == {_g1t_no_cc(_g1t_pod_urn, "PHI Deployment nlp", "4", "eligible pools: h100 (NVIDIA H100 SXM, CC, 2 per node)")}
+}
+
+test_denied_phi_pod_on_a100 if {
+	_g1t_findings([_g1t_gpu_pod({}), _g1t_cluster([_g1t_a100])]) == {_g1t_no_cc(_g1t_pod_urn, "PHI Deployment nlp", "1", _g1t_a100_text)}
+}
+
+# Labelled pools: the PHI pod's nodeSelector picks the A100 although the cluster has an H100.
+test_denied_selector_picks_the_a100 if {
+	pools := [object.union(_g1t_h100, {"labels": {"pool": "h100"}}), object.union(_g1t_a100, {"labels": {"pool": "a100"}})]
+	_g1t_findings([_g1t_gpu_pod({"nodeSelector": {"pool": "a100"}}), _g1t_cluster(pools)]) == {_g1t_no_cc(_g1t_pod_urn, "PHI Deployment nlp", "1", _g1t_a100_text)}
+}
+
+# Once pools declare labels, a pool without labels matches no selector.
+test_denied_selector_matches_no_labelled_cc_pool if {
+	pools := [_g1t_h100, object.union(_g1t_a100, {"labels": {"pool": "a100"}})]
+	_g1t_findings([_g1t_gpu_pod({"nodeSelector": {"pool": "a100"}}), _g1t_cluster(pools)]) == {_g1t_no_cc(_g1t_pod_urn, "PHI Deployment nlp", "1", _g1t_a100_text)}
+}
+
+test_denied_affinity_picks_the_a100 if {
+	pools := [object.union(_g1t_h100, {"labels": {"pool": "h100"}}), object.union(_g1t_a100, {"labels": {"pool": "a100"}})]
+	affinity := {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "pool", "operator": "In", "values": ["a100"]}]}]}}}
+	_g1t_findings([_g1t_gpu_pod({"affinity": affinity}), _g1t_cluster(pools)]) == {_g1t_no_cc(_g1t_pod_urn, "PHI Deployment nlp", "1", _g1t_a100_text)}
+}
+
+# A term that selects nodes by field names nodes, not pools: it proves nothing.
+test_denied_affinity_by_node_field if {
+	pools := [object.union(_g1t_h100, {"labels": {"pool": "h100"}})]
+	term := {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["node-7"]}], "matchExpressions": [{"key": "pool", "operator": "Exists"}]}
+	affinity := {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}}}
+	_g1t_findings([_g1t_gpu_pod({"affinity": affinity}), _g1t_cluster(pools)]) == {_g1t_no_cc(_g1t_pod_urn, "PHI Deployment nlp", "1", "no eligible node pool")}
+}
+
+# The CC pool is tainted and the PHI pod does not tolerate it: it can only land on the A100.
+test_denied_cc_pool_taint_not_tolerated if {
+	pools := [object.union(_g1t_h100, {"taints": _g1t_gpu_taint}), _g1t_a100]
+	_g1t_findings([_g1t_gpu_pod({}), _g1t_cluster(pools)]) == {_g1t_no_cc(_g1t_pod_urn, "PHI Deployment nlp", "1", _g1t_a100_text)}
+}
+
+test_denied_toleration_for_another_value if {
+	pools := [object.union(_g1t_h100, {"taints": _g1t_gpu_taint})]
+	tolerations := [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "absent", "effect": "NoSchedule"}]
+	_g1t_findings([_g1t_gpu_pod({"tolerations": tolerations}), _g1t_cluster(pools)]) == {_g1t_no_cc(_g1t_pod_urn, "PHI Deployment nlp", "1", "no eligible node pool")}
+}
+
+test_denied_node_name if {
+	_g1t_findings([_g1t_gpu_pod({"nodeName": "a100-node-1"}), _g1t_cluster([_g1t_h100, _g1t_a100])]) == {_g1t_finding(_g1t_pod_urn, "PHI Deployment nlp is pinned to node a100-node-1 by nodeName, which bypasses the scheduler: the gate cannot tell the node's pool, so it cannot verify a confidential-computing GPU")}
+}
+
+test_denied_unreadable_gpu_request if {
+	spec := {"containers": [_g1t_gpu_container("nvidia.com/gpu", "lots")]}
+	_g1t_findings([_g1t_gpu_pod(spec), _g1t_cluster([_g1t_h100])]) == {_g1t_finding(_g1t_pod_urn, "PHI Deployment nlp requests GPUs in a form the gate cannot read (spec.template.spec.containers[0].resources.limits[\"nvidia.com/gpu\"], spec.template.spec.containers[0].resources.requests[\"nvidia.com/gpu\"])")}
+}
+
+# Two clusters: the workload's namespace is declared by the A100 one, so the other's H100 does not count.
+test_denied_h100_in_another_cluster if {
+	a100_cluster := fx.component("phistack:cluster:ConfidentialGpuCluster", "cheap", {"namespaces": [{"name": "clinical", "data_classification": "phi"}], "node_pools": [_g1t_a100]})
+	h100_cluster := fx.component("phistack:cluster:ConfidentialGpuCluster", "cc", {"namespaces": [{"name": "research", "data_classification": "none"}], "node_pools": [_g1t_h100]})
+	_g1t_findings([_g1t_phi, a100_cluster, h100_cluster]) == {_g1t_no_cc(_g1t_workload_urn, "PHI workload nlp", "1", _g1t_a100_text)}
+}
+
+# --- missing ----------------------------------------------------------------------------------------
+
+test_missing_cluster if {
+	_g1t_findings([_g1t_phi]) == {_g1t_no_cc(_g1t_workload_urn, "PHI workload nlp", "1", "no eligible node pool")}
 }
 
 test_missing_node_pools if {
-	_warn([fx.attested("nlp", fx.attested_props)]) == {{"id": "PHI-GPU-001", "urn": _workload_urn, "msg": "PHI-GPU-001: PHI workload nlp has no node pool with a confidential-computing GPU and at least 1 GPUs per node"}}
+	cluster := fx.component("phistack:cluster:ConfidentialGpuCluster", "gpu", {"namespaces": []})
+	_g1t_findings([_g1t_phi, cluster]) == {_g1t_no_cc(_g1t_workload_urn, "PHI workload nlp", "1", "no eligible node pool")}
 }
 
 test_missing_gpu_model if {
-	_warn([_cluster([{"name": "mystery", "cc_capable": true}])]) == {{"id": "PHI-GPU-001", "urn": _cluster_urn, "msg": "PHI-GPU-001: node pool mystery declares confidential computing but its GPU (unknown) has no NVIDIA CC support in policies/data/gpu_profiles.json"}}
+	_g1t_findings([_g1t_cluster([{"name": "mystery", "gpu_count": 8, "cc_capable": true}])]) == {_g1t_finding(_g1t_cluster_urn, "node pool mystery declares no GPU model: unknown hardware cannot be trusted")}
+}
+
+test_missing_gpu_model_with_phi if {
+	_g1t_findings([_g1t_phi, _g1t_cluster([{"name": "mystery", "gpu_count": 8, "cc_capable": true}])]) == {
+		_g1t_finding(_g1t_cluster_urn, "node pool mystery declares no GPU model: unknown hardware cannot be trusted"),
+		_g1t_no_cc(_g1t_workload_urn, "PHI workload nlp", "1", "eligible pools: mystery (GPU model unknown)"),
+	}
+}
+
+test_missing_gpu_count if {
+	_g1t_findings([_g1t_phi, _g1t_cluster([{"name": "h100", "gpu_model": "H100", "cc_capable": true}])]) == {_g1t_no_cc(_g1t_workload_urn, "PHI workload nlp", "1", "eligible pools: h100 (NVIDIA H100, CC, GPUs per node unknown)")}
+}
+
+# A missing gpus prop is one GPU, as the module's default.
+test_missing_gpus_prop if {
+	_g1t_findings([fx.attested("nlp", object.remove(fx.attested_props, ["gpus"])), _g1t_cluster([_g1t_a100])]) == {_g1t_no_cc(_g1t_workload_urn, "PHI workload nlp", "1", _g1t_a100_text)}
+}
+
+# --- unknown at plan time ---------------------------------------------------------------------------
+
+test_unknown_gpu_model if {
+	_g1t_findings([_g1t_phi, _g1t_cluster([object.union(_g1t_h100, {"gpu_model": fx.unknown})])]) == {_g1t_unknown(_g1t_cluster_urn, "the GPU model of node pool h100", ["node_pools[0].gpu_model"])}
+}
+
+test_unknown_gpu_count if {
+	_g1t_findings([_g1t_phi, _g1t_cluster([object.union(_g1t_h100, {"gpu_count": fx.unknown})])]) == {_g1t_unknown(_g1t_cluster_urn, "the GPUs per node of node pool h100", ["node_pools[0].gpu_count"])}
+}
+
+# An unknown size of a non-CC pool changes nothing: it is not a CC GPU either way.
+test_unknown_gpu_count_of_a100 if {
+	_g1t_findings([_g1t_phi, _g1t_cluster([object.union(_g1t_a100, {"gpu_count": fx.unknown}), _g1t_h100])]) == set()
+}
+
+test_unknown_cc_capable if {
+	_g1t_findings([_g1t_phi, _g1t_cluster([object.union(_g1t_h100, {"cc_capable": fx.unknown})])]) == {_g1t_unknown(_g1t_cluster_urn, "whether node pool h100 runs in confidential-computing mode", ["node_pools[0].cc_capable"])}
+}
+
+test_unknown_node_pools if {
+	cluster := fx.component("phistack:cluster:ConfidentialGpuCluster", "gpu", {"namespaces": [], "node_pools": fx.unknown})
+	_g1t_findings([_g1t_phi, cluster]) == {_g1t_unknown(_g1t_cluster_urn, "the node pools", ["node_pools"])}
+}
+
+test_unknown_pool if {
+	_g1t_findings([_g1t_phi, _g1t_cluster([fx.unknown])]) == {_g1t_unknown(_g1t_cluster_urn, "a node pool", ["node_pools[0]"])}
+}
+
+test_unknown_gpus_prop if {
+	_g1t_findings([fx.attested("nlp", object.union(fx.attested_props, {"gpus": fx.unknown})), _g1t_cluster([_g1t_h100])]) == {_g1t_unknown(_g1t_workload_urn, "the GPUs PHI workload nlp requests", ["gpus"])}
+}
+
+test_unknown_gpu_request if {
+	spec := {"containers": [_g1t_gpu_container("nvidia.com/gpu", fx.unknown)]}
+	_g1t_findings([_g1t_gpu_pod(spec), _g1t_cluster([_g1t_h100])]) == {_g1t_unknown(_g1t_pod_urn, "the GPUs PHI Deployment nlp requests", [
+		"spec.template.spec.containers[0].resources.limits[\"nvidia.com/gpu\"]",
+		"spec.template.spec.containers[0].resources.requests[\"nvidia.com/gpu\"]",
+	])}
+}
+
+test_unknown_containers if {
+	_g1t_findings([_g1t_gpu_pod({"containers": fx.unknown}), _g1t_cluster([_g1t_h100])]) == {_g1t_unknown(_g1t_pod_urn, "the GPUs PHI Deployment nlp requests", ["spec.template.spec.containers"])}
+}
+
+test_unknown_resources if {
+	spec := {"containers": [{"name": "runtime", "image": fx.image, "resources": fx.unknown}]}
+	_g1t_findings([_g1t_gpu_pod(spec), _g1t_cluster([_g1t_h100])]) == {_g1t_unknown(_g1t_pod_urn, "the GPUs PHI Deployment nlp requests", ["spec.template.spec.containers[0].resources"])}
+}
+
+test_unknown_pod_spec if {
+	pod := fx.resource("kubernetes:apps/v1:Deployment", "nlp", {"metadata": {"name": "nlp", "namespace": "clinical", "labels": {"phistack.io/data-classification": "phi"}}, "spec": {"template": fx.unknown}})
+	_g1t_findings([pod, _g1t_cluster([_g1t_h100])]) == {_g1t_unknown(_g1t_pod_urn, "the GPUs PHI Deployment nlp requests", ["spec.template"])}
+}
+
+test_unknown_node_selector if {
+	pools := [object.union(_g1t_h100, {"labels": {"pool": "h100"}})]
+	_g1t_findings([_g1t_gpu_pod({"nodeSelector": {"pool": fx.unknown}}), _g1t_cluster(pools)]) == {_g1t_unknown(_g1t_pod_urn, "where PHI Deployment nlp can be scheduled", ["spec.template.spec.nodeSelector"])}
+}
+
+# Without labels on the pools the selector does not decide: its unknown value does not matter.
+test_unknown_node_selector_unlabelled_pools if {
+	_g1t_findings([_g1t_gpu_pod({"nodeSelector": fx.unknown}), _g1t_cluster([_g1t_h100])]) == set()
+}
+
+test_unknown_tolerations if {
+	pools := [object.union(_g1t_h100, {"taints": _g1t_gpu_taint})]
+	_g1t_findings([_g1t_gpu_pod({"tolerations": fx.unknown}), _g1t_cluster(pools)]) == {_g1t_unknown(_g1t_pod_urn, "where PHI Deployment nlp can be scheduled", ["spec.template.spec.tolerations"])}
+}
+
+test_unknown_node_name if {
+	_g1t_findings([_g1t_gpu_pod({"nodeName": fx.unknown}), _g1t_cluster([_g1t_h100])]) == {_g1t_unknown(_g1t_pod_urn, "where PHI Deployment nlp can be scheduled", ["spec.template.spec.nodeName"])}
+}
+
+test_unknown_pool_labels if {
+	pools := [object.union(_g1t_h100, {"labels": fx.unknown}), object.union(_g1t_a100, {"labels": {"pool": "a100"}})]
+	_g1t_findings([_g1t_gpu_pod({"nodeSelector": {"pool": "h100"}}), _g1t_cluster(pools)]) == {_g1t_unknown(_g1t_cluster_urn, "where node pool h100 admits PHI workloads", ["node_pools[0].labels"])}
+}
+
+test_unknown_pool_taints if {
+	pools := [object.union(_g1t_h100, {"taints": [{"key": "nvidia.com/gpu", "value": fx.unknown, "effect": "NoSchedule"}]})]
+	_g1t_findings([_g1t_gpu_pod({}), _g1t_cluster(pools)]) == {_g1t_unknown(_g1t_cluster_urn, "where node pool h100 admits PHI workloads", ["node_pools[0].taints"])}
+}
+
+# A limit alone sets the request (extended resources): it counts.
+test_denied_limit_without_request if {
+	container := {"name": "runtime", "image": fx.image, "resources": {"limits": {"nvidia.com/gpu": "4"}}}
+	_g1t_findings([_g1t_gpu_pod({"containers": [container]}), _g1t_cluster([_g1t_pool("h100", "H100 SXM", 2, true)])]) == {_g1t_no_cc(_g1t_pod_urn, "PHI Deployment nlp", "4", "eligible pools: h100 (NVIDIA H100 SXM, CC, 2 per node)")}
+}
+
+# The larger of limits and requests counts, whichever it is (16 > 8 also where numbers sort as text).
+test_denied_limit_above_request if {
+	container := {"name": "runtime", "image": fx.image, "resources": {"limits": {"nvidia.com/gpu": "16"}, "requests": {"nvidia.com/gpu": "8"}}}
+	_g1t_findings([_g1t_gpu_pod({"containers": [container]}), _g1t_cluster([_g1t_h100])]) == {_g1t_no_cc(_g1t_pod_urn, "PHI Deployment nlp", "16", "eligible pools: h100 (NVIDIA H100 SXM, CC, 8 per node)")}
+}
+
+test_denied_request_above_limit if {
+	container := {"name": "runtime", "image": fx.image, "resources": {"limits": {"nvidia.com/gpu": "1"}, "requests": {"nvidia.com/gpu": "4"}}}
+	_g1t_findings([_g1t_gpu_pod({"containers": [container]}), _g1t_cluster([_g1t_pool("h100", "H100 SXM", 2, true)])]) == {_g1t_no_cc(_g1t_pod_urn, "PHI Deployment nlp", "4", "eligible pools: h100 (NVIDIA H100 SXM, CC, 2 per node)")}
+}
+
+test_denied_init_container_limit_only if {
+	init := {"name": "warmup", "image": fx.image, "resources": {"limits": {"nvidia.com/gpu": "16"}}}
+	spec := {"initContainers": [init], "containers": [_g1t_gpu_container("nvidia.com/gpu", "8")]}
+	_g1t_findings([_g1t_gpu_pod(spec), _g1t_cluster([_g1t_h100])]) == {_g1t_no_cc(_g1t_pod_urn, "PHI Deployment nlp", "16", "eligible pools: h100 (NVIDIA H100 SXM, CC, 8 per node)")}
 }

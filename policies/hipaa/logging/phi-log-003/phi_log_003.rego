@@ -1,9 +1,12 @@
 # METADATA
 # title: Audit logs are retained at least six years
-# description: 'Every AuditLogShipping forwarder of a stack that handles PHI declares the retention its
-#   SIEM keeps, and it is at least the minimum in policies/data/hipaa_parameters.json (2192 days: six years
-#   including two leap days), the retention HIPAA requires for security documentation. A shorter or missing
-#   retention denies.'
+# description: 'Every log forwarder of a stack that handles PHI (the Fluent Bit DaemonSets PHI-LOG-001 reads)
+#   loads a ConfigMap of the plan whose annotation phistack.io/retention-days states the retention its SIEM
+#   keeps, a whole number of days at least the minimum in policies/data/hipaa_parameters.json (2192 days: six
+#   years including two leap days), the retention HIPAA requires for security documentation. The deployed
+#   object is judged - a shorter, missing or malformed annotation, or a forwarder whose ConfigMap is not in
+#   the plan, denies. The declared retention_days of AuditLogShipping is a cross-check and denies when short.
+#   Unknown values fail closed.'
 # related_resources:
 # - ref: https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C/section-164.316#p-164.316(b)(2)(i)
 #   description: '45 CFR 164.316(b)(2)(i) Time limit (Required): Retain the documentation required by paragraph
@@ -24,13 +27,15 @@
 #   - cfr: 45 CFR 164.312(b)
 #     title: Audit controls
 #     type: required
-#   remediation: Set AuditLogShipping.retention_days to at least 2192 and configure the SIEM index or bucket
-#     to keep the records that long.
+#   remediation: Set AuditLogShipping.retention_days to at least 2192 (it writes the phistack.io/retention-days
+#     annotation of the forwarder's ConfigMap) and configure the SIEM index or bucket to keep the records that
+#     long.
 package phistack.rules.phi_log_003
 
 import rego.v1
 
 import data.phistack.lib.hipaa as lib
+import data.phistack.rules.phi_log_001 as log1
 
 deny contains f if {
 	some f in findings(lib.ctx)
@@ -40,20 +45,50 @@ deny contains f if {
 findings(ctx) := {f |
 	ctx.handles_phi
 	some s in lib.components(ctx, "AuditLogShipping")
-	paths := lib.unknown_props(s, ["retention_days"])
-	count(paths) > 0
-	f := lib.unknown_finding("PHI-LOG-003", s.urn, "the log retention", paths)
+	f := _log3_declared_finding(s)
 } | {f |
 	ctx.handles_phi
-	some s in lib.components(ctx, "AuditLogShipping")
-	count(lib.unknown_props(s, ["retention_days"])) == 0
-	not _log3_retained(s.inputs)
-	f := lib.finding("PHI-LOG-003", s.urn, concat("", ["audit logs are not declared to be kept at least ", format_int(_log3_minimum, 10), " days (retention_days)"]))
+	some fw in log1.forwarders(ctx)
+	f := _log3_forwarder_finding(fw)
 }
 
 _log3_minimum := data.hipaa_parameters.min_log_retention_days
 
+_log3_annotation := "phistack.io/retention-days"
+
+# Declared settings: a cross-check of the component, never the only evidence.
+_log3_declared_finding(s) := lib.unknown_finding("PHI-LOG-003", s.urn, "the log retention", paths) if {
+	paths := lib.unknown_props(s, ["retention_days"])
+	count(paths) > 0
+} else := lib.finding("PHI-LOG-003", s.urn, concat("", ["audit logs are not declared to be kept at least ", format_int(_log3_minimum, 10), " days (retention_days)"])) if {
+	not _log3_retained(s.inputs)
+}
+
 _log3_retained(p) if {
 	is_number(p.retention_days)
 	p.retention_days >= _log3_minimum
+}
+
+# The forwarder's ConfigMap carries the retention; without one the retention cannot be verified.
+_log3_forwarder_finding(fw) := f if {
+	f := _log3_config_map_finding(fw.launch.configmap)
+} else := lib.unknown_finding("PHI-LOG-003", fw.launch.unknown.urn, "the log forwarder's ConfigMap", fw.launch.unknown.paths) if {
+	not fw.launch.configmap
+	fw.launch.unknown
+} else := lib.finding("PHI-LOG-003", fw.resource.urn, concat("", ["log forwarder ", lib.namespace_of(fw.resource), "/", lib.name_of(fw.resource), " loads no ConfigMap of the plan, so the retention of its audit logs (annotation ", _log3_annotation, ") cannot be verified"])) if {
+	not fw.launch.configmap
+}
+
+_log3_config_map_finding(cm) := lib.unknown_finding("PHI-LOG-003", cm.urn, "the log retention", [path]) if {
+	path := lib.unknown_path(cm.inputs, ["metadata", "annotations"])
+} else := lib.unknown_finding("PHI-LOG-003", cm.urn, "the log retention", [concat("", ["metadata.annotations[\"", _log3_annotation, "\"]"])]) if {
+	lib.is_unknown(object.get(cm.inputs, ["metadata", "annotations", _log3_annotation], null))
+} else := lib.finding("PHI-LOG-003", cm.urn, concat("", ["the log forwarder's ConfigMap ", lib.namespace_of(cm), "/", lib.name_of(cm), " does not state a retention of at least ", format_int(_log3_minimum, 10), " days (annotation ", _log3_annotation, ": a whole number of days)"])) if {
+	not _log3_days_at_least_minimum(object.get(cm.inputs, ["metadata", "annotations", _log3_annotation], null))
+}
+
+_log3_days_at_least_minimum(v) if {
+	is_string(v)
+	regex.match(`^[0-9]{1,9}$`, v)
+	to_number(v) >= _log3_minimum
 }

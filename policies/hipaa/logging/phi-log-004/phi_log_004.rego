@@ -38,21 +38,22 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
 	some w in ctx.phi_workloads
-	f := _log4_finding(w)
+	f := _log4_finding(ctx, w)
 }
 
-# One pass per workload: an unknown sink fails closed, else a missing sink denies.
-_log4_finding(w) := lib.unknown_finding("PHI-LOG-004", w.urn, "the runtime audit sink", lib.sorted(paths)) if {
-	paths := lib.unknown_env(w, {"PHISTACK_AUDIT_SINK"})
+# One pass per workload: an unknown sink fails closed, else a missing sink denies. The environment
+# is the effective one: envFrom sources, then env entries, the last definition winning.
+_log4_finding(ctx, w) := lib.unknown_finding("PHI-LOG-004", w.urn, "the runtime audit sink", lib.sorted(paths)) if {
+	paths := lib.unknown_effective_env(ctx, w, {"PHISTACK_AUDIT_SINK"})
 	count(paths) > 0
 } else := f if {
-	not _log4_sink(w)
-	f := lib.finding("PHI-LOG-004", w.urn, concat("", ["PHI workload ", lib.name_of(w), " has no runtime audit sink: no container sets PHISTACK_AUDIT_SINK to host:port"]))
+	not _log4_sink(ctx, w)
+	f := lib.finding("PHI-LOG-004", w.urn, concat("", ["PHI workload ", lib.name_of(w), " has no runtime audit sink: no container's effective environment sets PHISTACK_AUDIT_SINK to host:port"]))
 }
 
-_log4_sink(w) if {
+_log4_sink(ctx, w) if {
 	some c in lib.containers(w)
-	some sink in lib.env_value(c.container, "PHISTACK_AUDIT_SINK")
+	sink := lib.effective_env_value(ctx, c, w, "PHISTACK_AUDIT_SINK")
 	is_string(sink)
 	regex.match(`^[A-Za-z0-9.\-]+:[0-9]{1,5}$`, sink)
 }
