@@ -64,6 +64,13 @@ findings(ctx) := {f |
 	r := ctx.by_urn[urn]
 	msg := _flow_problem(ctx, types, r)
 	f := lib.finding("PHI-FLOW-001", urn, msg)
+} | {f |
+	# A PHI workload whose own label says otherwise: the runtime and the log forwarder read the label.
+	some r in ctx.phi_workloads
+	own := lib.declared_classes(r)
+	count(own) > 0
+	count(own & lib.sensitive) == 0
+	f := lib.finding("PHI-FLOW-001", r.urn, concat("", ["workload ", lib.name_of(r), " is labelled ", concat(", ", lib.sorted(own)), " but its component or namespace declares ", concat(", ", lib.sorted(lib.classes_of(ctx, r) & lib.sensitive)), ": the label contradicts the classification the rules apply"]))
 }
 
 # Configuration objects: they never hold or serve PHI, so the mark stops at them.
@@ -157,12 +164,18 @@ _flow_refs(ctx, r) := [_flow_claim_node(lib.namespace_of(r), v.persistentVolumeC
 
 else := [
 	_flow_claim_node(lib.namespace_of(r), lib.name_of(r)),
-	concat("", ["claim:storageclass/", object.get(r.inputs, ["spec", "storageClassName"], "")]),
+	concat("", ["claim:storageclass/", _flow_class_name(object.get(r.inputs, ["spec", "storageClassName"], ""))]),
 ] if r.type == "kubernetes:core/v1:PersistentVolumeClaim"
 
 else := [concat("", ["claim:storageclass/", lib.name_of(r)])] if r.type == "kubernetes:storage.k8s.io/v1:StorageClass"
 
 else := []
+
+# A claim's StorageClass name; an unknown or malformed one links to no class (PHI-VOL-001 and
+# PHI-ENC-001 judge the claim itself).
+_flow_class_name(name) := name if is_string(name)
+
+else := "(unknown)"
 
 # Only pod workloads, PersistentVolumeClaims and StorageClasses name claims.
 _flow_has_refs(type) if lib.is_pod_workload({"type": type})

@@ -44,3 +44,8 @@ test_missing_storage_class_label if {
 	pvc := fx.resource("kubernetes:core/v1:PersistentVolumeClaim", "notes", {"metadata": {"name": "notes", "namespace": "clinical"}, "spec": {}})
 	_deny([_mounting("notes"), pvc]) == set()
 }
+
+test_denied_label_contradicts_namespace if {
+	w := fx.deployment("nlp", "deidentified", fx.cc_pod)
+	{f.msg | some f in phi_flow_001.findings(fx.ctx([fx.phi_namespace, w]))} == {"PHI-FLOW-001: workload nlp is labelled deidentified but its component or namespace declares phi: the label contradicts the classification the rules apply"}
+}

@@ -36,8 +36,9 @@
 #     title: Risk management
 #     type: required
 #   remediation: Keep ConfidentialGpuCluster.default_deny_network true and list each peer in network_allows
-#     as a host or small CIDR (peer_cidr) or a namespace (peer_namespace); egress to other namespaces names
-#     both the namespace and the pods (as allow-dns does for kube-dns).
+#     as a host or small CIDR (peer_cidr, /24 or longer for IPv4, /64 for IPv6) or, for ingress, a namespace
+#     (peer_namespace); egress to another namespace names its pods as well as the namespace (as allow-dns
+#     does for kube-dns).
 package phistack.rules.phi_net_001
 
 import rego.v1

@@ -46,8 +46,22 @@ findings(ctx) := {f |
 	listeners := object.get(gw.inputs, ["spec", "listeners"], [])
 	is_array(listeners)
 	some l in listeners
+	not lib.is_unknown(l)
+	not lib.is_unknown(object.get(l, "protocol", ""))
 	not object.get(l, "protocol", "") in {"HTTPS", "TLS"}
 	f := lib.finding("PHI-TLS-002", gw.urn, concat("", ["Gateway ", lib.name_of(gw), " listener ", object.get(l, "name", "?"), " accepts plaintext (protocol ", _tls2_text(object.get(l, "protocol", "")), ")"]))
+} | {f |
+	ctx.handles_phi
+	some gw in lib.of_type(ctx, "kubernetes:gateway.networking.k8s.io/v1:Gateway")
+	listeners := object.get(gw.inputs, ["spec", "listeners"], [])
+	is_array(listeners)
+	paths := [p |
+		some i
+		l := listeners[i]
+		p := _tls2_unknown_protocol(l, i)
+	]
+	count(paths) > 0
+	f := lib.unknown_finding("PHI-TLS-002", gw.urn, "a Gateway listener protocol", paths)
 } | {f |
 	ctx.handles_phi
 	some ing in lib.of_type(ctx, "kubernetes:networking.k8s.io/v1:Ingress")
@@ -70,3 +84,7 @@ _tls2_covered(ing) := {h |
 	some t in object.get(ing.inputs, ["spec", "tls"], [])
 	some h in object.get(t, "hosts", [])
 }
+
+_tls2_unknown_protocol(l, i) := concat("", ["spec.listeners[", format_int(i, 10), "]"]) if lib.is_unknown(l)
+
+else := concat("", ["spec.listeners[", format_int(i, 10), "].protocol"]) if lib.is_unknown(object.get(l, "protocol", ""))

@@ -62,3 +62,8 @@ test_missing_protocol if {
 test_unknown_listeners if {
 	_deny([fx.phi_deployment, _gateway(fx.unknown)]) == {{"id": "PHI-TLS-002", "urn": _gw_urn, "msg": "PHI-TLS-002: the Gateway listeners is unknown at plan time; the control cannot be verified, so it fails closed", "unknown": ["spec.listeners"]}}
 }
+
+test_unknown_listener_protocol_lists_its_path if {
+	gw := fx.resource("kubernetes:gateway.networking.k8s.io/v1:Gateway", "gw", {"metadata": {"name": "gw", "namespace": "clinical"}, "spec": {"listeners": [{"name": "https", "protocol": "HTTPS"}, {"name": "x", "protocol": fx.unknown}]}})
+	{f.unknown | some f in phi_tls_002.findings(fx.ctx([fx.phi_deployment, gw]))} == {["spec.listeners[1].protocol"]}
+}
