@@ -434,10 +434,52 @@ def test_logging_defaults_tls13_disk_buffer_six_years() -> None:
         "on",
     ), cm.urn
     assert all(i["storage.type"] == "filesystem" for i in config["pipeline"]["inputs"]), cm.urn
+    rewrite = [f for f in config["pipeline"]["filters"] if f["name"] == "rewrite_tag"]
+    assert [f["emitter_storage.type"] for f in rewrite] == ["filesystem"], cm.urn
+    assert cm.inputs["metadata"]["annotations"]["phistack.io/retention-days"] == "2192", cm.urn
     ds = only(res, "kubernetes:apps/v1:DaemonSet")
     container = ds.inputs["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["--config=/fluent-bit/etc/fluent-bit.yaml"], ds.urn
     assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}, ds.urn
     assert all(vm.get("readOnly") for vm in container["volumeMounts"] if vm["name"] == "varlog"), ds.urn
+
+
+def test_logging_forwarder_hardened_and_its_exceptions_named() -> None:
+    res = declare(_logging)
+    ds = only(res, "kubernetes:apps/v1:DaemonSet")
+    template = ds.inputs["spec"]["template"]
+    pod = template["spec"]
+    (container,) = pod["containers"]
+    sc = container["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False, ds.urn
+    assert sc["privileged"] is False and sc["capabilities"] == {"drop": ["ALL"]}, ds.urn
+    assert sc["seccompProfile"] == pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, ds.urn
+    assert not {"hostNetwork", "hostPID", "hostIPC"} & set(pod), ds.urn
+    host_volumes = {v["name"] for v in pod["volumes"] if "hostPath" in v}
+    writable = {vm["name"] for vm in container["volumeMounts"] if vm["name"] in host_volumes and not vm.get("readOnly")}
+    assert writable == {"buffer"}, ds.urn
+    # What stays (root, a token, hostPath) is named on the pod template, with the reason.
+    prefix = "phistack.io/security-exception."
+    exceptions = {
+        k.removeprefix(prefix): v for k, v in template["metadata"]["annotations"].items() if k.startswith(prefix)
+    }
+    assert set(exceptions) == {"runAsUser", "automountServiceAccountToken", "hostPath"}, ds.urn
+    assert all(why.strip() for why in exceptions.values()), ds.urn
+    assert sc["runAsUser"] == 0 and pod["automountServiceAccountToken"] is True, ds.urn
+    # The token is the pod's explicit choice: the service account itself mounts none.
+    sa = only(res, "kubernetes:core/v1:ServiceAccount")
+    assert sa.inputs["automountServiceAccountToken"] is False, sa.urn
+
+
+def test_logging_audit_only_config_buffers_re_tagged_records_on_disk() -> None:
+    import yaml
+
+    res = declare(lambda: _logging(sources=["kubernetes-audit", "phistack-audit"]))
+    cm = only(res, "kubernetes:core/v1:ConfigMap")
+    config = yaml.safe_load(cm.inputs["data"]["fluent-bit.yaml"])
+    (rewrite,) = [f for f in config["pipeline"]["filters"] if f["name"] == "rewrite_tag"]
+    # The originals are dropped (false), so the emitter's buffer is the only copy: on disk.
+    assert rewrite["rule"].endswith(" false") and rewrite["emitter_storage.type"] == "filesystem", cm.urn
 
 
 def test_logging_weakenings_show_in_props_and_config() -> None:

@@ -42,11 +42,20 @@ deny contains f if {
 }
 
 # Every finding of this rule for a rule context (lib.context of a gate input).
-findings(ctx) := {f |
+findings(ctx) := ({f |
 	ctx.handles_phi
 	some s in lib.components(ctx, "AuditLogShipping")
-	f := _log3_declared_finding(s)
+	paths := lib.unknown_props(s, ["retention_days"])
+	count(paths) > 0
+	f := lib.unknown_finding("PHI-LOG-003", s.urn, "the log retention", paths)
 } | {f |
+	# Declared settings: a cross-check of the component, never the only evidence.
+	ctx.handles_phi
+	some s in lib.components(ctx, "AuditLogShipping")
+	count(lib.unknown_props(s, ["retention_days"])) == 0
+	not _log3_retained(s.inputs)
+	f := lib.finding("PHI-LOG-003", s.urn, concat("", ["audit logs are not declared to be kept at least ", format_int(_log3_minimum, 10), " days (retention_days)"]))
+}) | {f |
 	ctx.handles_phi
 	some fw in log1.forwarders(ctx)
 	f := _log3_forwarder_finding(fw)
@@ -56,14 +65,6 @@ _log3_minimum := data.hipaa_parameters.min_log_retention_days
 
 _log3_annotation := "phistack.io/retention-days"
 
-# Declared settings: a cross-check of the component, never the only evidence.
-_log3_declared_finding(s) := lib.unknown_finding("PHI-LOG-003", s.urn, "the log retention", paths) if {
-	paths := lib.unknown_props(s, ["retention_days"])
-	count(paths) > 0
-} else := lib.finding("PHI-LOG-003", s.urn, concat("", ["audit logs are not declared to be kept at least ", format_int(_log3_minimum, 10), " days (retention_days)"])) if {
-	not _log3_retained(s.inputs)
-}
-
 _log3_retained(p) if {
 	is_number(p.retention_days)
 	p.retention_days >= _log3_minimum
@@ -72,19 +73,24 @@ _log3_retained(p) if {
 # The forwarder's ConfigMap carries the retention; without one the retention cannot be verified.
 _log3_forwarder_finding(fw) := f if {
 	f := _log3_config_map_finding(fw.launch.configmap)
-} else := lib.unknown_finding("PHI-LOG-003", fw.launch.unknown.urn, "the log forwarder's ConfigMap", fw.launch.unknown.paths) if {
+} else := f if {
 	not fw.launch.configmap
 	fw.launch.unknown
-} else := lib.finding("PHI-LOG-003", fw.resource.urn, concat("", ["log forwarder ", lib.namespace_of(fw.resource), "/", lib.name_of(fw.resource), " loads no ConfigMap of the plan, so the retention of its audit logs (annotation ", _log3_annotation, ") cannot be verified"])) if {
+	f := lib.unknown_finding("PHI-LOG-003", fw.launch.unknown.urn, "the log forwarder's ConfigMap", fw.launch.unknown.paths)
+} else := f if {
 	not fw.launch.configmap
+	f := lib.finding("PHI-LOG-003", fw.resource.urn, concat("", ["log forwarder ", lib.namespace_of(fw.resource), "/", lib.name_of(fw.resource), " loads no ConfigMap of the plan, so the retention of its audit logs (annotation ", _log3_annotation, ") cannot be verified"]))
 }
 
-_log3_config_map_finding(cm) := lib.unknown_finding("PHI-LOG-003", cm.urn, "the log retention", [path]) if {
+_log3_config_map_finding(cm) := f if {
 	path := lib.unknown_path(cm.inputs, ["metadata", "annotations"])
-} else := lib.unknown_finding("PHI-LOG-003", cm.urn, "the log retention", [concat("", ["metadata.annotations[\"", _log3_annotation, "\"]"])]) if {
+	f := lib.unknown_finding("PHI-LOG-003", cm.urn, "the log retention", [path])
+} else := f if {
 	lib.is_unknown(object.get(cm.inputs, ["metadata", "annotations", _log3_annotation], null))
-} else := lib.finding("PHI-LOG-003", cm.urn, concat("", ["the log forwarder's ConfigMap ", lib.namespace_of(cm), "/", lib.name_of(cm), " does not state a retention of at least ", format_int(_log3_minimum, 10), " days (annotation ", _log3_annotation, ": a whole number of days)"])) if {
+	f := lib.unknown_finding("PHI-LOG-003", cm.urn, "the log retention", [concat("", ["metadata.annotations[\"", _log3_annotation, "\"]"])])
+} else := f if {
 	not _log3_days_at_least_minimum(object.get(cm.inputs, ["metadata", "annotations", _log3_annotation], null))
+	f := lib.finding("PHI-LOG-003", cm.urn, concat("", ["the log forwarder's ConfigMap ", lib.namespace_of(cm), "/", lib.name_of(cm), " does not state a retention of at least ", format_int(_log3_minimum, 10), " days (annotation ", _log3_annotation, ": a whole number of days)"]))
 }
 
 _log3_days_at_least_minimum(v) if {
