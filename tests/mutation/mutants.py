@@ -410,13 +410,6 @@ op(
     _siem_output_set("retry_limit", 5),
 )
 op(
-    "log-output-retry-limit-false",
-    "log-buffering",
-    "retry_limit false (no retries) on the SIEM output",
-    "PHI-LOG-002",
-    _siem_output_set("retry_limit", "false"),
-)
-op(
     "log-service-storage-path-removed",
     "log-buffering",
     "service storage.path removed (filesystem buffering has nowhere to go)",

@@ -62,23 +62,10 @@ REGOPY_ALL = os.environ.get("PHISTACK_MUTATION_REGOPY") == "all"
 # Mutants today's rules let through, mapped to the rule that should catch them. A key is an operator
 # id (every stack it applies to), "<stack>:<operator id>", either optionally prefixed by
 # "<engine>/" when only that engine lets it through.
-_LOG2 = "PHI-LOG-002 does not yet read the buffering of the forwarder's fluent-bit.yaml"
-_LOG3 = "PHI-LOG-003 does not yet read the forwarder ConfigMap's retention annotation"
-KNOWN_ESCAPES: dict[str, str] = {
-    "log-input-storage-memory": _LOG2,
-    "log-output-total-limit-removed": _LOG2,
-    "log-output-retry-limit-number": _LOG2,
-    "log-output-retry-limit-false": _LOG2,
-    "log-service-storage-path-removed": _LOG2,
-    "log-retention-annotation-lowered": _LOG3,
-    "log-retention-annotation-removed": _LOG3,
-    "log-retention-annotation-not-a-number": _LOG3,
-    "unknown-retention-annotation": _LOG3,
-}
+KNOWN_ESCAPES: dict[str, str] = {}
 
 # Mutants on which the gate raises an engine error today (same keys), mapped to the error.
-KNOWN_CRASHES: dict[str, str] = {
-}
+KNOWN_CRASHES: dict[str, str] = {}
 
 
 class Judge:

@@ -92,11 +92,11 @@ _config := concat(_nl, [
 # The configuration with one piece of text replaced (the test fails if `old` is not there).
 _edit(old, new) := replace(_config, old, new) if contains(_config, old)
 
-_cm_named(name, ns, data) := fx.child(fx.resource("kubernetes:core/v1:ConfigMap", "logs-config", {
+_cm_named(name, ns, content) := fx.child(fx.resource("kubernetes:core/v1:ConfigMap", "logs-config", {
 	"apiVersion": "v1",
 	"kind": "ConfigMap",
 	"metadata": {"name": name, "namespace": ns, "annotations": {"phistack.io/retention-days": "2192"}},
-	"data": data,
+	"data": content,
 }), _shipper)
 
 _cm(text) := _cm_named("log-forwarder-config", _ns, {"fluent-bit.yaml": text})

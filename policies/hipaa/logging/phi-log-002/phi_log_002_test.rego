@@ -94,11 +94,11 @@ _edit(old, new) := _edit_in(_config, old, new)
 
 _edit_in(text, old, new) := replace(text, old, new) if contains(text, old)
 
-_cm_named(name, ns, data) := fx.child(fx.resource("kubernetes:core/v1:ConfigMap", "logs-config", {
+_cm_named(name, ns, content) := fx.child(fx.resource("kubernetes:core/v1:ConfigMap", "logs-config", {
 	"apiVersion": "v1",
 	"kind": "ConfigMap",
 	"metadata": {"name": name, "namespace": ns, "annotations": {"phistack.io/retention-days": "2192"}},
-	"data": data,
+	"data": content,
 }), _shipper)
 
 _cm(text) := _cm_named("log-forwarder-config", _ns, {"fluent-bit.yaml": text})
