@@ -188,6 +188,7 @@ containers(r) := [{"path": concat("", [prefix, ".", field, "[", format_int(i, 10
 	prefix := concat(".", pod_spec_path(r))
 	some field in ["initContainers", "containers", "ephemeralContainers"]
 	listed := object.get(spec, field, [])
+	is_array(listed) # an unknown list has no positions; PHI-POD-001 denies it as unknown
 	some i # `some i, c in xs` inside a comprehension does not parse on regopy
 	c := listed[i]
 ]
