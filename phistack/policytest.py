@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from phistack.engine import PolicyModule, PolicySet, Undefined, load_policy_set, make_evaluator
-from phistack.errors import InputError, PolicyError
+from phistack.errors import InputError, PhistackError, PolicyError
 
 # After `opa fmt`, rule heads start at column 0; a test is any rule named test_*.
 _TEST_RULE_RE = re.compile(r"^(test_\w+)\b", re.MULTILINE)
@@ -99,8 +99,7 @@ class SuiteReport:
         }
         if self.line_coverage is not None:
             data["line_coverage"] = {
-                cov.path: {"covered": cov.covered, "not_covered": cov.not_covered}
-                for cov in self.line_coverage
+                cov.path: {"covered": cov.covered, "not_covered": cov.not_covered} for cov in self.line_coverage
             }
         return data
 
@@ -162,10 +161,7 @@ def _line_coverage(raws: Iterable[str], modules: Iterable[PolicyModule]) -> list
             if path in policy_paths:
                 covered.setdefault(path, set()).update(entry.get("covered", []))
                 not_covered.setdefault(path, set()).update(entry.get("not_covered", []))
-    return [
-        FileCoverage(path, len(covered[path]), len(not_covered[path] - covered[path]))
-        for path in sorted(covered)
-    ]
+    return [FileCoverage(path, len(covered[path]), len(not_covered[path] - covered[path])) for path in sorted(covered)]
 
 
 def _group_policies(policies: PolicySet, module: PolicyModule) -> PolicySet:
@@ -174,9 +170,7 @@ def _group_policies(policies: PolicySet, module: PolicyModule) -> PolicySet:
     Each test file runs in its own engine instance, so a test file that breaks an engine (regopy
     1.5.2 crashes on some `with input as` constructs) cannot take the other files down with it.
     """
-    keep = tuple(
-        m for m in policies.modules if not m.is_test or m is module or not _TEST_RULE_RE.search(m.text)
-    )
+    keep = tuple(m for m in policies.modules if not m.is_test or m is module or not _TEST_RULE_RE.search(m.text))
     return replace(policies, modules=keep)
 
 
@@ -184,6 +178,7 @@ def _run_group(engine: str, policies: PolicySet, cases: list[TestCase]) -> tuple
     """Run one test file's cases on a fresh evaluator; return results and a coverage report."""
     options: dict[str, Any] = {"coverage": True} if engine == "regorus" else {}
     evaluator = make_evaluator(engine, policies, **options)
+    evaluator.prepare([case.query for case in cases])
     results = []
     for case in cases:
         try:
@@ -203,18 +198,23 @@ def _run_group(engine: str, policies: PolicySet, cases: list[TestCase]) -> tuple
     return results, coverage
 
 
-def _run_group_isolated(
-    engine: str, policies: PolicySet, cases: list[TestCase]
-) -> tuple[list[TestResult], str | None]:
-    """Run a group in a forked child so a native crash becomes a failed test, not a dead process."""
+def _run_group_isolated(engine: str, policies: PolicySet, cases: list[TestCase]) -> tuple[list[TestResult], str | None]:
+    """Run a group in a forked child so a native crash becomes a failed test, not a dead process.
+
+    A PhistackError in the child (a policy that does not compile, an engine that is not installed)
+    is raised again here with its class and exit code; anything else the engine throws fails the
+    file's tests with one line naming it, never a traceback.
+    """
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
 
     def child() -> None:
         try:
             sender.send(("ok", _run_group(engine, policies, cases)))
-        except PolicyError as err:
-            sender.send(("policy-error", err.diagnostic()))
+        except PhistackError as err:
+            sender.send(("phistack-error", (type(err), err.diagnostic(), err.exit_code)))
+        except Exception as err:  # any engine failure becomes a failed file
+            sender.send(("engine-error", f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"))
         finally:
             sender.close()
 
@@ -229,9 +229,13 @@ def _run_group_isolated(
     if status == "ok":
         results, coverage = payload
         return results, coverage
-    if status == "policy-error":
-        raise PolicyError(payload)
-    detail = f"error: the {engine} engine crashed (exit {process.exitcode}) while running this file"
+    if status == "phistack-error":
+        error_class, message, exit_code = payload
+        raise error_class(message, exit_code=exit_code)
+    if status == "engine-error":
+        detail = f"error: the {engine} engine failed on this file ({payload})"
+    else:
+        detail = f"error: the {engine} engine crashed (exit {process.exitcode}) while running this file"
     return [TestResult(case, False, detail) for case in cases], None
 
 

@@ -86,3 +86,25 @@ def test_metadata_is_indexed_by_rule_id() -> None:
     assert set(rules) == {"FIX-CC-001", "FIX-NS-001", "FIX-ADV-001"}
     assert rules["FIX-CC-001"]["custom"]["severity"] == "critical"
     assert rules["FIX-CC-001"]["package"] == "phistack.rules.fix_cc_001"
+
+
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
+def test_prepared_references_give_the_same_answers(engine: str) -> None:
+    policies = load_policy_set(STARTER_POLICIES)
+    plain, prepared = make_evaluator(engine, policies), make_evaluator(engine, policies)
+    references = ["data.phistack.main.result", "data.phistack.main.no_such_rule", "data.confidential.runtime_classes"]
+    # Expressions are not rule references: a prepared engine must still answer them ad hoc.
+    prepared.prepare([*references, "data.confidential.runtime_classes[0]", "1 + 1"])
+    documents = [{"plan": {"resources": []}}, {"plan": {"resources": [{"type": "kubernetes:core/v1:Pod"}]}}, {}]
+    for document in documents:
+        for reference in [*references, "data.confidential.runtime_classes[0]", "1 + 1"]:
+            assert prepared.query(reference, document) == plain.query(reference, document), (reference, document)
+
+
+def test_regopy_prepare_compiles_rule_references_into_one_bundle() -> None:
+    from phistack.engine.regopy_engine import RegopyEvaluator
+
+    evaluator = make_evaluator("regopy", load_policy_set(STARTER_POLICIES))
+    assert isinstance(evaluator, RegopyEvaluator)
+    evaluator.prepare(["data.phistack.main.result", "data.confidential.runtime_classes[0]", "count([])"])
+    assert evaluator.prepared_references == {"data.phistack.main.result"}

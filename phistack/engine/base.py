@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from phistack.engine.policyset import PolicySet
@@ -46,6 +46,9 @@ class Evaluator(ABC):
     @abstractmethod
     def query(self, query: str, input_document: Mapping[str, Any] | None) -> Any:
         """Evaluate ``query`` against ``input_document``; raise PolicyError on engine errors."""
+
+    def prepare(self, references: Sequence[str]) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Hint that ``references`` (``data.pkg.rule``) will be queried, so an engine may compile them once."""
 
 
 # name -> "module:Class"; imported lazily so a missing optional engine only fails when chosen.

@@ -12,7 +12,8 @@ from tests.support.cli import assert_one_line_error, run_cli
 
 @pytest.mark.parametrize("engine", ["regorus", "regopy"])
 def test_policy_test_passes_on_the_hipaa_library(engine: str) -> None:
-    proc = run_cli("policy", "test", "--engine", engine, "policies/hipaa")
+    # The whole library: about 2.5 minutes on regopy (one bundle per test file), seconds on regorus.
+    proc = run_cli("policy", "test", "--engine", engine, "policies/hipaa", timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"engine: {engine}" in proc.stdout
     assert "FAIL" not in proc.stdout
@@ -68,3 +69,22 @@ def test_policy_docs_check_detects_drift(tmp_path: Path) -> None:
     assert run_cli("policy", "docs", "--check", "-o", str(stale)).returncode == 1
     assert run_cli("policy", "docs", "-o", str(stale)).returncode == 0
     assert run_cli("policy", "docs", "--check", "-o", str(stale)).returncode == 0
+
+
+def test_policy_test_on_opa_without_the_binary_is_one_line_with_the_install_hint(tmp_path: Path) -> None:
+    empty_path = tmp_path / "bin"
+    empty_path.mkdir()
+    proc = run_cli(
+        "policy", "test", "--engine", "opa", "policies/hipaa", env={"PATH": str(empty_path)}
+    )  # fmt: skip
+    assert_one_line_error(proc, 2, "no `opa` executable on PATH", "use --engine regorus")
+    assert proc.stdout == ""
+
+
+def test_policy_test_reports_a_regopy_failure_on_one_line_per_file(tmp_path: Path) -> None:
+    # rego-cpp 1.5 prints object.get over `data` with a default as something that is not JSON.
+    root = _suite(tmp_path, 'test_reads_data if {\n  object.get(data, ["demo", "missing"], []) == []\n}\n')
+    proc = run_cli("policy", "test", "--engine", "regopy", "--policies", str(root), str(root))
+    assert "Traceback" not in proc.stdout + proc.stderr and proc.stderr == ""
+    assert proc.returncode == 1
+    assert "test_reads_data: FAIL (error: policy error: regopy could not read its own result" in proc.stdout

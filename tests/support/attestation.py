@@ -1,4 +1,4 @@
-"""Shared attestation test material: NVIDIA's real vectors (read in place) and a test ES384 signer."""
+"""Shared attestation test material: NVIDIA's real vectors (tests/fixtures/nvidia) and a test ES384 signer."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
 from runtime.attestation.jws import JsonWebKeySet, b64url_encode
+from tests.support.paths import NVIDIA_VECTORS
 
-REPO = Path(__file__).resolve().parents[2]
-VECTORS = REPO.parent / "shared" / "testvectors" / "nvidia"
+VECTORS = NVIDIA_VECTORS
 
 VALID_NONCE = bytes.fromhex("27a328247bf7935c993341cf587be6f05986ccce4fe7ba2c54100bd616a58f66")
 SECOND_GPU_NONCE = bytes.fromhex("931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb")

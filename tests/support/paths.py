@@ -6,7 +6,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
-SHARED = REPO.parent / "shared"
 MINI_PROJECT = FIXTURES / "projects" / "mini"
 STARTER_POLICIES = FIXTURES / "policies" / "starter"
-SARIF_SCHEMA = SHARED / "schemas" / "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = FIXTURES / "schemas" / "sarif-schema-2.1.0.json"
+NVIDIA_VECTORS = FIXTURES / "nvidia"
