@@ -47,6 +47,13 @@ class Finding:
     def blocks(self) -> bool:
         return self.enforcement is Enforcement.MANDATORY and self.status is not Status.WAIVED
 
+    @property
+    def detail(self) -> str:
+        """The message without the leading ``<id>: `` the rules put on it (policies/hipaa/lib/hipaa.rego,
+        ``finding``): for tables that show the rule id in a column of its own. ``message`` keeps the id, so a
+        line quoted alone (a log, a CrossGuard diagnostic) still names its rule."""
+        return self.message.removeprefix(f"{self.id}: ")
+
     def sort_key(self) -> tuple[int, str, str, str]:
         return (SEVERITIES.index(self.severity), self.id, self.urn, self.message)
 

@@ -10,7 +10,7 @@ from phistack.engine import UNDEFINED, PolicySet, make_evaluator
 from phistack.errors import PolicyError
 from phistack.findings import SEVERITIES, Citation, Coverage, Decision, Enforcement, Finding, holds_no_data
 from phistack.plan import plan_digest
-from phistack.waivers import Waiver, apply_waivers
+from phistack.waivers import Waiver, apply_waivers, check_rules_exist
 
 ENTRYPOINT = "data.phistack.main.result"
 
@@ -115,6 +115,8 @@ def evaluate(
     """Run the gate once. Engine failures and contract violations raise PolicyError (exit 3)."""
     now = now or dt.datetime.now(dt.UTC)
     rules = policies.rules_metadata()
+    # A waiver naming a rule the policy set lacks is bad input before anything is evaluated.
+    check_rules_exist(waivers or [], rules)
     evaluator = make_evaluator(engine, policies, **(engine_options or {}))
     document = gate_input(plan, now)
     result = evaluator.query(ENTRYPOINT, document)

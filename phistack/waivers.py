@@ -4,18 +4,21 @@ an approver, a compensating control and an expiry at most 90 days out.
 - an active waiver marks matching findings ``waived`` (they stay visible in every report);
 - an expired waiver no longer waives: its findings come back as ``waiver-expired``;
 - a waiver expiring within 14 days, and one that matches nothing, are reported as notes;
-- a malformed waiver file is bad input (exit 2), never a silent pass.
+- a malformed waiver file, and a waiver naming a rule the policy set does not have, are bad input (exit 2),
+  never a silent pass: a typo in the rule id would otherwise waive nothing while reading as approved.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import fnmatch
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from phistack.errors import InputError
 from phistack.findings import Finding, Status
@@ -38,6 +41,8 @@ class Waiver(BaseModel):
     approver: str = Field(min_length=3)
     compensating_control: str = Field(min_length=10)
     expires: dt.date
+    # Where the entry was read (``FILE: waivers[i]``), so an error can name it; not part of the waiver's data.
+    _origin: str = PrivateAttr(default="")
 
     @field_validator("justification", "approver", "compensating_control")
     @classmethod
@@ -56,6 +61,11 @@ class Waiver(BaseModel):
     def to_json(self) -> dict[str, Any]:
         return {**self.model_dump(), "expires": self.expires.isoformat()}
 
+    @property
+    def origin(self) -> str:
+        """``FILE: waivers[i]`` for a waiver read by :func:`load_waivers`, else ``waiver ID``."""
+        return self._origin or f"waiver {self.id}"
+
 
 class _WaiverFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -70,6 +80,7 @@ def load_waivers(path: Path, today: dt.date) -> list[Waiver]:
     parsed = validate(_WaiverFile, raw, path)
     seen: set[str] = set()
     for index, waiver in enumerate(parsed.waivers):
+        waiver._origin = f"{path}: waivers[{index}]"
         if waiver.id in seen:
             raise InputError(f"{path}: waivers[{index}].id: duplicate waiver id {waiver.id!r}")
         seen.add(waiver.id)
@@ -95,8 +106,35 @@ class WaiverOutcome:
     applied: list[dict[str, Any]]
 
 
-def apply_waivers(findings: list[Finding], waivers: list[Waiver], stack: str, today: dt.date) -> WaiverOutcome:
-    """Mark findings waived or waiver-expired; return notes for people and the waivers applied."""
+def check_rules_exist(waivers: list[Waiver], rules: Collection[str]) -> None:
+    """Fail closed on a waiver whose rule is not in the policy set: an InputError naming its file and entry.
+
+    Every waiver is checked, whatever its stack: the file is wrong, not just this stack's view of it."""
+    for waiver in waivers:
+        if waiver.rule in rules:
+            continue
+        close = difflib.get_close_matches(waiver.rule, sorted(rules), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise InputError(
+            f"{waiver.origin}.rule: waiver {waiver.id} names rule {waiver.rule}, which does not exist in the "
+            f"policy set{hint}"
+        )
+
+
+def apply_waivers(
+    findings: list[Finding],
+    waivers: list[Waiver],
+    stack: str,
+    today: dt.date,
+    *,
+    rules: Collection[str] | None = None,
+) -> WaiverOutcome:
+    """Mark findings waived or waiver-expired; return notes for people and the waivers applied.
+
+    ``rules`` is every rule id of the policy set: a waiver naming any other rule is an InputError (see
+    :func:`check_rules_exist`) before anything is waived."""
+    if rules is not None:
+        check_rules_exist(waivers, rules)
     notes: list[str] = []
     applied: list[dict[str, Any]] = []
     relevant = [w for w in waivers if w.stack in ("*", stack)]

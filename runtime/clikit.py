@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
@@ -36,12 +38,27 @@ def build_parser(prog: str, description: str, commands: ModuleType, version: str
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like KeyboardInterrupt is for SIGINT, so that every ``finally`` and
+    ``with`` on the way out runs: a half-written output (decrypted data included) is removed, not left behind."""
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
+
+
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
-    """Parse, dispatch, and turn a PhistackError into one line on stderr and its exit code."""
+    """Parse, dispatch, and turn a PhistackError into one line on stderr and its exit code; SIGINT and SIGTERM
+    end the command cleanly (exit 130 and 143)."""
     args = parser.parse_args(argv)
     handler: Handler = args.handler
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return handler(args)
+    except Terminated:
+        print(f"{parser.prog}: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except PhistackError as err:
         print(f"{parser.prog}: error: {err.diagnostic()}", file=sys.stderr)
         if args.verbose and err.__cause__ is not None:

@@ -255,6 +255,20 @@ def test_unknown_stack_is_one_line_exit_2_and_no_directory(tmp_path: Path) -> No
     assert list(tmp_path.iterdir()) == []
 
 
+def test_waiver_for_a_rule_that_does_not_exist_is_one_line_exit_2_and_no_pack(tmp_path: Path) -> None:
+    """An evidence pack must not present a waiver that waives nothing (a typo in its rule id) as approved."""
+    plan = tmp_path / "plan.json"
+    plan.write_text(dump_plan(clinical_plan("sepsis-pilot", runtime_class="runc")))
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(WAIVERS.replace("rule: PHI-CC-001", "rule: PHI-CC-01"))
+    out = tmp_path / "pack"
+    proc = run_cli("evidence", "--plan", str(plan), *HIPAA, *NOW, "--waivers", str(waivers), "-o", str(out))
+    assert_one_line_error(
+        proc, 2, f"{waivers}: waivers[0].rule: waiver WVR-2026-031 names rule PHI-CC-01, which does not exist"
+    )
+    assert not out.exists()
+
+
 def test_unwritable_output_is_one_line_exit_2(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")

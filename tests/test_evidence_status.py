@@ -15,10 +15,15 @@ from phistack.findings import Citation, Coverage, Decision, Enforcement, Finding
 from tests.test_evidence_plans import PlanBuilder, clinical_plan, deidentified_plan
 
 
-def _rule(rule_id: str, *cfr: str, title: str = "") -> dict[str, Any]:
+def _rule(rule_id: str, *cfr: str, title: str = "", enforcement: str = "mandatory") -> dict[str, Any]:
     return {
         "title": title or f"rule {rule_id}",
-        "custom": {"id": rule_id, "severity": "high", "citations": [{"cfr": c, "type": "required"} for c in cfr]},
+        "custom": {
+            "id": rule_id,
+            "severity": "high",
+            "enforcement": enforcement,
+            "citations": [{"cfr": c, "type": "required"} for c in cfr],
+        },
     }
 
 
@@ -33,6 +38,9 @@ RULES: dict[str, dict[str, Any]] = {
     "ORG-RBAC-007": _rule("ORG-RBAC-007", "45 CFR § 164.312(a)(1)"),
     # Maps to nothing: reported as another finding, never silently dropped.
     "ORG-DR-001": _rule("ORG-DR-001", "45 CFR 164.308(a)(7)"),
+    # Advisory: reported, never blocks, and never evidence that a control is met.
+    "ORG-ADV-001": _rule("ORG-ADV-001", "45 CFR 164.312(a)(2)(iv)", enforcement="advisory"),
+    "PHI-LOG-009": _rule("PHI-LOG-009", "45 CFR 164.312(b)", enforcement="advisory"),
 }
 
 
@@ -95,12 +103,12 @@ def catalogue() -> Catalogue:
 
 def test_rules_map_by_prefix_first_then_by_citation(catalogue: Catalogue) -> None:
     mapping = catalogue.map_rules(RULES)
-    assert mapping.by_control["encryption-at-rest"] == ["PHI-ENC-001"]
+    assert mapping.by_control["encryption-at-rest"] == ["ORG-ADV-001", "PHI-ENC-001"]
     assert mapping.by_control["encryption-in-use"] == ["PHI-CC-001"]  # not also at rest or integrity
     assert mapping.by_control["encryption-in-transit"] == ["PHI-TLS-001"]
     assert mapping.by_control["access-control"] == ["ORG-RBAC-007"]
     assert mapping.by_control["baa"] == ["PHI-BAA-001"]
-    assert mapping.by_control["audit-logging"] == ["PHI-LOG-001"]
+    assert mapping.by_control["audit-logging"] == ["PHI-LOG-001", "PHI-LOG-009"]
     assert mapping.unmapped == ["ORG-DR-001"]
 
 
@@ -195,11 +203,73 @@ def test_one_open_finding_outweighs_a_waived_one() -> None:
 
 def test_advisory_findings_do_not_fail_a_control() -> None:
     plan = clinical_plan()
-    decision = _decision(plan, [_finding("PHI-LOG-001", _urn(plan, "DaemonSet"), advisory=True)])
+    decision = _decision(plan, [_finding("PHI-LOG-009", _urn(plan, "DaemonSet"), advisory=True)])
     result = next(c for c in assess(decision, plan, load_catalogue()) if c.control.id == "audit-logging")
     assert result.status is ControlStatus.MET
-    assert result.reason == "1 rule passed; 1 advisory finding(s)"
-    assert [r.result for r in result.rules] == ["advisory"]
+    assert result.reason == "1 mandatory rule passed on 2 resources; 1 advisory finding(s)"
+    assert [(r.id, r.enforcement, r.result) for r in result.rules] == [
+        ("PHI-LOG-001", Enforcement.MANDATORY, "passes"),
+        ("PHI-LOG-009", Enforcement.ADVISORY, "advisory"),
+    ]
+
+
+def test_an_advisory_finding_never_makes_a_control_met_without_its_resources() -> None:
+    """The reviewer's case: a stack with no storage, and an advisory rule citing the encryption-at-rest section
+    warns on a workload. Encryption at rest is not applicable, never met."""
+    builder = PlanBuilder("no-storage")
+    builder.provider()
+    builder.cluster()
+    builder.workload()
+    plan = builder.plan()
+    decision = _decision(plan, [_finding("ORG-ADV-001", _urn(plan, "Deployment"), advisory=True)])
+    result = next(c for c in assess(decision, plan, load_catalogue()) if c.control.id == "encryption-at-rest")
+    assert result.status is ControlStatus.NOT_APPLICABLE
+    assert result.reason == "the stack declares no storage"
+    assert [r.label for r in result.resources] == ["Deployment sepsis-risk-deployment"]  # still listed
+
+
+def test_a_control_backed_only_by_advisory_rules_is_not_assessed() -> None:
+    plan = clinical_plan()
+    rules = {k: v for k, v in RULES.items() if k != "PHI-ENC-001"}
+    quiet = _statuses(_decision(plan, [], rules), plan)
+    assert quiet["encryption-at-rest"] is ControlStatus.NOT_ASSESSED  # the advisory rule passed: proves nothing
+    warned = _decision(plan, [_finding("ORG-ADV-001", _urn(plan, "StorageClass"), advisory=True)], rules)
+    result = next(c for c in assess(warned, plan, load_catalogue()) if c.control.id == "encryption-at-rest")
+    assert result.status is ControlStatus.NOT_ASSESSED
+    assert result.reason == "only advisory rules check this control, and they never make it met; 1 advisory finding(s)"
+
+
+def test_a_rule_without_declared_enforcement_that_only_warned_is_advisory() -> None:
+    plan = clinical_plan()
+    undeclared = {"ORG-ADV-001": {"title": "x", "custom": {"id": "ORG-ADV-001", "citations": ["164.312(a)(2)(iv)"]}}}
+    decision = _decision(plan, [_finding("ORG-ADV-001", _urn(plan, "StorageClass"), advisory=True)], undeclared)
+    result = next(c for c in assess(decision, plan, load_catalogue()) if c.control.id == "encryption-at-rest")
+    assert [r.enforcement for r in result.rules] == [Enforcement.ADVISORY]
+    assert result.status is ControlStatus.NOT_ASSESSED
+    # Undeclared and silent: the documented default, mandatory (as docs/POLICIES.md lists it).
+    assert _statuses(_decision(plan, [], undeclared), plan)["encryption-at-rest"] is ControlStatus.MET
+
+
+def test_a_control_that_always_applies_is_not_met_without_its_resources() -> None:
+    builder = PlanBuilder("no-logging")
+    builder.provider()
+    builder.cluster()
+    builder.workload()
+    plan = builder.plan()
+    result = next(
+        c for c in assess(_decision(plan, []), plan, load_catalogue()) if c.control.id == "audit-logging"
+    )
+    assert result.status is ControlStatus.NOT_ASSESSED
+    assert "none of the resources this control is about" in result.reason
+
+
+def test_resources_of_types_no_rule_judges_are_no_evidence() -> None:
+    plan = clinical_plan()
+    storage_types = ("EncryptedStorage", "StorageClass", "PersistentVolumeClaim", "PersistentVolume")
+    unknown = tuple(sorted({r["type"] for r in plan["resources"] if r["type"].endswith(storage_types)}))
+    decision = _decision(plan, [])
+    decision.coverage = Coverage(len(plan["resources"]), len(plan["resources"]) - 3, unknown)
+    assert _statuses(decision, plan)["encryption-at-rest"] is ControlStatus.NOT_APPLICABLE
 
 
 def test_control_without_its_resources_is_not_applicable() -> None:
@@ -245,25 +315,40 @@ def test_control_no_rule_checks_is_not_assessed_never_met() -> None:
     assert [c["cfr"] for c in result.citations] == ["45 CFR 164.312(e)(2)(ii)"]
 
 
-def test_hipaa_column_shows_the_controls_own_sections_titled_by_its_rules() -> None:
+def test_hipaa_column_shows_the_controls_own_sections_titled_by_the_catalogue() -> None:
     plan = clinical_plan()
     rules = {**RULES, "PHI-ENC-001": _rule("PHI-ENC-001", "45 CFR 164.312(a)(2)(iv)", "45 CFR 164.310(d)(1)")}
-    rules["PHI-ENC-001"]["custom"]["citations"][0]["title"] = "Encryption and decryption"
+    rules["PHI-ENC-001"]["custom"]["citations"][0]["title"] = "Encrypt stuff"  # a rule's own wording
     results = {c.control.id: c for c in assess(_decision(plan, [], rules), plan, load_catalogue())}
-    # 164.310(d)(1) belongs to no control's sections: it stays on the rule, out of the control's column.
+    # 164.310(d)(1) belongs to no control's sections: it stays on the rule, out of the control's column. The
+    # heading and type are the regulation's (the catalogue's), whatever a rule's METADATA says.
     assert results["encryption-at-rest"].citations == [
-        {"cfr": "45 CFR 164.312(a)(2)(iv)", "title": "Encryption and decryption", "type": "required"}
+        {"cfr": "45 CFR 164.312(a)(2)(iv)", "title": "Encryption and decryption", "type": "addressable"}
     ]
     # A control defined by prefix alone shows what its rules cite.
     assert [c["cfr"] for c in results["encryption-in-use"].citations] == [
         "45 CFR 164.312(a)(2)(iv)",
         "45 CFR 164.312(c)(1)",
     ]
-    # Sections no rule cites are still listed: the control answers them.
-    assert [c["cfr"] for c in results["audit-logging"].citations] == [
-        "45 CFR 164.312(b)",
-        "45 CFR 164.308(a)(1)(ii)(D)",
-        "45 CFR 164.316(b)(2)",
+    # Sections no rule cites are still listed, with their titles: the control answers them.
+    assert [(c["cfr"], c["title"]) for c in results["audit-logging"].citations] == [
+        ("45 CFR 164.312(b)", "Audit controls"),
+        ("45 CFR 164.308(a)(1)(ii)(D)", "Information system activity review"),
+        ("45 CFR 164.316(b)(2)", "Documentation: time limit, availability and updates"),
+    ]
+
+
+def test_transmission_security_names_every_section_it_lists() -> None:
+    """The reviewer's case: 164.312(e)(2)(i) was listed without a title because no rule under the control
+    cites it."""
+    plan = clinical_plan()
+    rules = {**RULES, "PHI-NET-001": _rule("PHI-NET-001", "45 CFR 164.312(e)(1)")}
+    result = next(
+        c for c in assess(_decision(plan, [], rules), plan, load_catalogue()) if c.control.id == "transmission-security"
+    )
+    assert [(c["cfr"], c["title"], c["type"]) for c in result.citations] == [
+        ("45 CFR 164.312(e)(1)", "Transmission security", "required"),
+        ("45 CFR 164.312(e)(2)(i)", "Integrity controls", "addressable"),
     ]
 
 

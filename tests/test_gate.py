@@ -13,7 +13,7 @@ from phistack.errors import InputError, PolicyError
 from phistack.findings import Enforcement, Status
 from phistack.gate import evaluate
 from phistack.plan.offline import plan_stack
-from phistack.waivers import load_waivers
+from phistack.waivers import apply_waivers, check_rules_exist, load_waivers
 from tests.support.paths import MINI_PROJECT, STARTER_POLICIES
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
@@ -116,6 +116,45 @@ def test_waiver_matching_nothing_is_reported(tmp_path, plans, policies) -> None:
 def test_waiver_for_another_stack_does_not_apply(tmp_path, plans, policies) -> None:
     waivers = load_waivers(_waiver_file(tmp_path, stack="dev"), TODAY)
     assert not evaluate(plans["runc"], policies, now=NOW, waivers=waivers).allowed
+
+
+def test_waiver_for_a_rule_that_does_not_exist_is_bad_input(tmp_path, plans, policies) -> None:
+    """The attacker's (or the tired approver's) case: a typo in the rule id waives nothing, yet the file reads
+    as an approved exception. It must fail closed with one line naming the file and the entry, not pass with a
+    note that it "matches no finding"."""
+    path = _waiver_file(tmp_path, rule="FIX-CC-01")
+    waivers = load_waivers(path, TODAY)
+    decision = evaluate(plans["runc"], policies, now=NOW)
+    with pytest.raises(InputError) as caught:
+        apply_waivers(decision.findings, waivers, "runc", TODAY, rules=policies.rules_metadata())
+    message = str(caught.value)
+    assert message == (
+        f"{path}: waivers[0].rule: waiver WVR-1 names rule FIX-CC-01, which does not exist in the policy set; "
+        "did you mean FIX-CC-001?"
+    )
+    assert "\n" not in message
+    assert all(f.status is Status.OPEN for f in decision.findings)  # nothing was waived on the way
+
+
+def test_waiver_for_a_missing_rule_fails_whatever_stack_it_names(tmp_path, policies) -> None:
+    """The file is wrong, not this stack's view of it: a waiver for another stack is checked too."""
+    waivers = load_waivers(_waiver_file(tmp_path, rule="PHI-NOPE-001", stack="prod"), TODAY)
+    with pytest.raises(InputError, match=r"waivers\[0\]\.rule: waiver WVR-1 names rule PHI-NOPE-001, which does not"):
+        check_rules_exist(waivers, policies.rules_metadata())
+    check_rules_exist(load_waivers(_waiver_file(tmp_path), TODAY), policies.rules_metadata())  # an existing rule
+
+
+def test_waiver_matching_no_finding_of_an_existing_rule_is_still_a_note(tmp_path, plans, policies) -> None:
+    waivers = load_waivers(_waiver_file(tmp_path, resource="*nothing-here"), TODAY)
+    decision = evaluate(plans["runc"], policies, now=NOW)
+    outcome = apply_waivers(decision.findings, waivers, "runc", TODAY, rules=policies.rules_metadata())
+    assert outcome.notes == ["waiver WVR-1 (FIX-CC-001) matches no finding in stack 'runc'"]
+
+
+def test_gate_refuses_a_waiver_for_a_rule_that_does_not_exist(tmp_path, plans, policies) -> None:
+    waivers = load_waivers(_waiver_file(tmp_path, rule="FIX-CC-01"), TODAY)
+    with pytest.raises(InputError, match="names rule FIX-CC-01, which does not exist"):
+        evaluate(plans["runc"], policies, now=NOW, waivers=waivers)
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -19,7 +20,7 @@ from phistack.plan.offline import plan_stack
 from phistack.plan.pulumi_import import plan_from_preview
 from phistack.report import Format, ReportContext, formatter_for, summary_line
 from phistack.waivers import load_waivers
-from tests.support.paths import FIXTURES, MINI_PROJECT, SARIF_SCHEMA, STARTER_POLICIES
+from tests.support.paths import FIXTURES, MINI_PROJECT, REPO, SARIF_SCHEMA, STARTER_POLICIES
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 CONTEXT = ReportContext("stacks/Pulumi.runc.yaml", "0.1.0")
@@ -274,3 +275,189 @@ def test_a_hostile_type_name_cannot_write_its_own_report_lines(decisions) -> Non
     assert text.rstrip().splitlines()[-1].startswith("DENIED:")
     md = formatter_for(Format.MARKDOWN)(_with(decisions["denied"], Coverage(2, 1, ("a`b",), {"a`b": 1}, 1)), CONTEXT)
     assert re.search(r"- `` a`b `` — 1 resource", md)
+
+
+# --- remediation, and the rule id said once -------------------------------------------------------------
+
+
+def test_text_has_a_remediation_column_and_says_the_rule_id_once(decisions) -> None:
+    text = formatter_for(Format.TEXT)(decisions["denied"], CONTEXT)
+    header = text.splitlines()[2]
+    assert header.split() == ["RULE", "SEVERITY", "RESOURCE", "MESSAGE", "HIPAA", "REMEDIATION"]
+    assert _cell(text, "FIX-CC-001", "REMEDIATION") == "Set runtimeClassName to a confidential runtime class."
+    assert _cell(text, "FIX-ADV-001", "REMEDIATION") == "Run at least two replicas."
+    assert _cell(text, "FIX-CC-001", "MESSAGE") == "box-app: runtime class runc is not confidential"
+    assert "FIX-CC-001: " not in text and "FIX-ADV-001: " not in text
+
+
+def _cell(text: str, rule: str, column: str) -> str:
+    """The text of one cell of the terminal table, its wrapped lines joined."""
+    lines = text.splitlines()
+    header = lines[2]
+    start = header.index(column)
+    names = header.split()
+    following = names[names.index(column) + 1] if column != names[-1] else None
+    end = header.index(following) if following else None
+    first = next(i for i, line in enumerate(lines) if line.startswith(rule + " "))
+    parts = [lines[first][start:end].strip()]
+    for line in lines[first + 1 :]:
+        if not line.startswith(" "):  # the next row, or the end of the table
+            break
+        parts.append(line[start:end].strip())
+    return " ".join(p for p in parts if p)
+
+
+def test_markdown_has_a_remediation_column_and_says_the_rule_id_once(decisions) -> None:
+    md = formatter_for(Format.MARKDOWN)(decisions["denied"], CONTEXT)
+    assert "| Rule | Severity | Enforcement | Resource | Message | HIPAA | Remediation | Status |" in md
+    assert (
+        "| FIX-CC-001 | critical | mandatory | `Deployment box-app` | box-app: runtime class runc is not confidential "
+        "| 45 CFR 164.312(a)(2)(iv) (addressable) | Set runtimeClassName to a confidential runtime class. | open |"
+    ) in md
+    assert "FIX-CC-001: " not in md
+
+
+def test_machine_readable_formats_keep_the_message_whole(decisions) -> None:
+    """JSON, SARIF and JUnit messages are quoted alone (logs, code-scanning alerts): they keep the rule id."""
+    doc = json.loads(formatter_for(Format.JSON)(decisions["denied"], CONTEXT))
+    cc = next(f for f in doc["findings"] if f["id"] == "FIX-CC-001")
+    assert cc["message"] == "FIX-CC-001: box-app: runtime class runc is not confidential"
+    assert cc["remediation"] == "Set runtimeClassName to a confidential runtime class."
+
+
+def test_only_the_findings_own_id_is_stripped(decisions) -> None:
+    finding = next(f for f in decisions["denied"].findings if f.id == "FIX-CC-001")
+    assert finding.detail == "box-app: runtime class runc is not confidential"
+    other = dataclasses.replace(finding, message="FIX-NS-001: a message naming another rule")
+    assert other.detail == "FIX-NS-001: a message naming another rule"
+    bare = dataclasses.replace(finding, message="no id here")
+    assert bare.detail == "no id here"
+
+
+def test_a_rule_without_remediation_shows_a_dash(decisions) -> None:
+    bare = [dataclasses.replace(f, remediation="") for f in decisions["denied"].findings]
+    md = formatter_for(Format.MARKDOWN)(dataclasses.replace(decisions["denied"], findings=bare), CONTEXT)
+    assert "| 45 CFR 164.312(a)(2)(iv) (addressable) | — | open |" in md
+
+
+# --- SARIF: results on the line of the stack config that declares their resource ------------------------
+
+STACK_YAML = """\
+# A stack config whose components sit on known lines.
+config:
+  phistack:description: locations
+  phistack:provider:
+    name: helix-gpu
+  phistack:cluster:
+    name: gpu
+    namespaces:
+      - {name: cds, data_classification: phi}
+  phistack:workloads:
+    - name: cds
+      namespace: cds
+    - namespace: cds
+      name: cds-inference
+  phistack:endpoints:
+    - {name: api, workload: cds-inference}
+"""
+LINES = {"provider": 4, "cluster": 6, "workload cds": 11, "workload cds-inference": 14, "endpoint api": 16}
+
+
+def _urn(chain: str, name: str) -> str:
+    return f"urn:pulumi:runc::phistack::{chain}::{name}"
+
+
+LOCATED = {
+    _urn("pulumi:pulumi:Stack$phistack:provider:ProviderProfile", "provider"): LINES["provider"],
+    _urn("phistack:cluster:ConfidentialGpuCluster$kubernetes:networking.k8s.io/v1:NetworkPolicy", "gpu-cds-allow-dns"):
+        LINES["cluster"],
+    _urn("pulumi:pulumi:Stack$phistack:workload:AttestedWorkload", "cds"): LINES["workload cds"],
+    # "cds" and "cds-inference" both prefix this child's name: the longer is its component.
+    _urn("phistack:workload:AttestedWorkload$kubernetes:apps/v1:Deployment", "cds-inference-deployment"):
+        LINES["workload cds-inference"],
+    _urn("phistack:workload:AttestedWorkload$kubernetes:apps/v1:Deployment", "cds-deployment"): LINES["workload cds"],
+    _urn("phistack:network:TlsEndpoint$kubernetes:gateway.networking.k8s.io/v1:Gateway", "api-gateway"):
+        LINES["endpoint api"],
+    # Not declared in the file: the stack itself, a component the file does not configure, a foreign type.
+    _urn("pulumi:pulumi:Stack", "phistack-runc"): 1,
+    _urn("phistack:logging:AuditLogShipping$kubernetes:apps/v1:DaemonSet", "audit-logs-daemonset"): 1,
+    _urn("pulumi:pulumi:Stack$phistack:workload:AttestedWorkload", "cds-inference-v2"): 1,
+    _urn("mini:test:Box$kubernetes:apps/v1:Deployment", "box-app"): 1,
+}
+
+
+def _located(decisions, urns: list[str]) -> Decision:
+    template = next(f for f in decisions["denied"].findings if f.id == "FIX-CC-001")
+    findings = [dataclasses.replace(template, urn=urn) for urn in urns]
+    return dataclasses.replace(decisions["denied"], findings=findings)
+
+
+def _lines(decision: Decision, artifact: str) -> dict[str, int]:
+    log = json.loads(formatter_for(Format.SARIF)(decision, ReportContext(artifact, "0.1.0")))
+    jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text())).validate(log)
+    out: dict[str, int] = {}
+    for result in log["runs"][0]["results"]:
+        [location] = result["locations"]
+        assert location["physicalLocation"]["artifactLocation"]["uri"] == artifact
+        out[location["logicalLocations"][0]["fullyQualifiedName"]] = location["physicalLocation"]["region"][
+            "startLine"
+        ]
+    return out
+
+
+def test_sarif_points_at_the_line_that_declares_the_resource(decisions, tmp_path, monkeypatch) -> None:
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.runc.yaml").write_text(STACK_YAML)
+    for where, line in LINES.items():  # the expected lines are the file's, not guesses
+        assert STACK_YAML.splitlines()[line - 1].strip().startswith(("phistack:", "- ", "name:")), where
+    monkeypatch.chdir(tmp_path)  # the artifact is relative to the working directory, as the CLI writes it
+    assert _lines(_located(decisions, list(LOCATED)), "stacks/Pulumi.runc.yaml") == LOCATED
+
+
+def test_sarif_points_into_a_plan_file_at_the_resources_urn(decisions, tmp_path, monkeypatch) -> None:
+    from phistack.plan.document import dump_plan
+    from phistack.plan.offline import plan_stack
+
+    plan = plan_stack(MINI_PROJECT, "runc")
+    (tmp_path / "plan.json").write_text(dump_plan(plan))
+    monkeypatch.chdir(tmp_path)
+    text = dump_plan(plan).splitlines()
+    lines = _lines(decisions["denied"], "plan.json")
+    assert set(lines) == {f.urn for f in decisions["denied"].findings}
+    for urn, line in lines.items():
+        assert text[line - 1].strip().removesuffix(",") == f'"urn": {json.dumps(urn)}', (urn, line)
+
+
+@pytest.mark.parametrize("kind", ["missing", "malformed", "fifo", "not-a-stack-config", "directory"])
+def test_sarif_falls_back_to_line_1_and_never_fails_on_its_artifact(decisions, tmp_path, monkeypatch, kind) -> None:
+    """Locations are a convenience: an unreadable, hostile or odd artifact gives line 1, never an error or a hang."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "stack.yaml"
+    if kind == "malformed":
+        path.write_text("config: {phistack:workloads: [\n")
+    elif kind == "fifo":
+        os.mkfifo(path)  # reading it would block forever
+    elif kind == "not-a-stack-config":
+        path.write_text("- just\n- a list\n")
+    elif kind == "directory":
+        path.mkdir()
+    urns = list(LOCATED)
+    assert set(_lines(_located(decisions, urns), "stack.yaml").values()) == {1}
+
+
+def test_sarif_on_a_reference_stack_annotates_the_workload_that_runs_runc(monkeypatch) -> None:
+    """End to end on the project's own non-compliant example: the runtime-class finding lands on the workload
+    entry of stacks/Pulumi.noncompliant-plaintext-phi.yaml, the line a reviewer changes."""
+    stack = "noncompliant-plaintext-phi"
+    artifact = f"stacks/Pulumi.{stack}.yaml"
+    if not (REPO / artifact).is_file():
+        pytest.skip(f"{artifact} is not in this checkout")
+    monkeypatch.chdir(REPO)
+    decision = evaluate(plan_stack(REPO, stack), load_policy_set(REPO / "policies"), now=NOW)
+    lines = _lines(decision, artifact)
+    text = (REPO / artifact).read_text().splitlines()
+    [runc] = [f for f in decision.findings if f.id == "PHI-CC-001"]
+    assert text[lines[runc.urn] - 1].strip() == "- name: cds-inference"
+    # Every finding on a resource the file declares (through its component) is placed off line 1.
+    declared = [urn for urn in lines if "phistack:" in urn.split("::")[2]]
+    assert declared and all(lines[urn] > 1 for urn in declared), lines

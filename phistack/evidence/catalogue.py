@@ -1,4 +1,5 @@
-"""The control catalogue (``controls.yaml``): HIPAA controls, the CFR sections and rule-id prefixes behind them.
+"""The control catalogue (``controls.yaml``): HIPAA controls, the CFR sections and rule-id prefixes behind them,
+and the title of every section a control lists or a rule cites.
 
 Which rules evidence which control is derived from the rules themselves — their stable id prefix, else the
 45 CFR sections their METADATA cites — so a new rule shows up under the right control without a code change.
@@ -11,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -51,9 +52,20 @@ class Control(BaseModel):
         return any(fnmatch.fnmatchcase(resource_type, pattern) for pattern in self.resources)
 
 
+class Section(BaseModel):
+    """A CFR section's heading as the regulation words it, and for a HIPAA implementation specification
+    whether it is required or addressable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(min_length=1)
+    type: Literal["required", "addressable", ""] = ""
+
+
 class _CatalogueFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     controls: list[Control] = Field(min_length=1)
+    sections: dict[str, Section] = Field(default_factory=dict)
 
 
 def normalize_cfr(text: str) -> str:
@@ -87,6 +99,16 @@ class RuleMapping:
 @dataclass(frozen=True)
 class Catalogue:
     controls: tuple[Control, ...]
+    # Section headings by normalised section (see normalize_cfr).
+    sections: Mapping[str, Section] = field(default_factory=dict, hash=False)
+
+    def section(self, citation: str) -> Section | None:
+        """The heading of a cited section, or None when the catalogue does not title it."""
+        return self.sections.get(normalize_cfr(citation))
+
+    def titles(self) -> dict[str, str]:
+        """Every titled section: normalised section -> heading."""
+        return {key: section.title for key, section in self.sections.items()}
 
     def map_rules(self, rules: Mapping[str, Mapping[str, Any]]) -> RuleMapping:
         """Assign each rule to controls: by id prefix when one matches (the author's explicit intent),
@@ -120,4 +142,12 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise InputError(f"{path}: controls: duplicate control id {duplicates[0]!r}")
-    return Catalogue(controls=tuple(parsed.controls))
+    sections = {normalize_cfr(key): section for key, section in parsed.sections.items()}
+    if len(sections) != len(parsed.sections):
+        raise InputError(f"{path}: sections: the same section is listed twice (spelled differently)")
+    # A control's own sections head its HIPAA column: each must be named, never shown as a bare number.
+    for index, control in enumerate(parsed.controls):
+        untitled = [cfr for cfr in control.cfr if normalize_cfr(cfr) not in sections]
+        if untitled:
+            raise InputError(f"{path}: controls[{index}].cfr: section {untitled[0]} has no title under sections")
+    return Catalogue(controls=tuple(parsed.controls), sections=sections)

@@ -22,6 +22,7 @@ from phistack.evidence.model import MatrixRow, StackEvidence
 from phistack.evidence.status import assess
 from phistack.gate import evaluate
 from phistack.plan.offline import load_project, plan_stack
+from phistack.waivers import check_rules_exist
 from phistack.workspace import relative, waivers_for
 
 MARKER = ".phistack-evidence"  # lets a rerun replace its own earlier pack, and nothing else
@@ -50,6 +51,8 @@ def evidence_for_plan(settings: GateSettings, plan: dict[str, Any], artifact: st
     """Gate a plan document (from any source) and assess every control."""
     stack = str(plan["stack"])
     waivers = waivers_for(settings.waiver_files, settings.policies, settings.root, stack, settings.now.date())
+    # A waiver for a rule the policy set lacks would waive nothing yet read as approved: fail closed.
+    check_rules_exist(waivers, settings.policies.rules_metadata())
     decision = evaluate(plan, settings.policies, engine=settings.engine, now=settings.now, waivers=waivers)
     mapping = settings.catalogue.map_rules(decision.rules)
     controls = assess(decision, plan, settings.catalogue, mapping)

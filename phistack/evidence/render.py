@@ -22,11 +22,11 @@ from phistack.report.markdown import coverage_markdown
 TEMPLATES = Path(__file__).with_name("templates")
 
 LEGEND = [
-    (ControlStatus.MET, "every rule behind the control passed"),
+    (ControlStatus.MET, "its mandatory rules passed on the resources it is about (advisory rules never count)"),
     (ControlStatus.NOT_MET, "a mandatory finding is open, undecidable at plan time, or its waiver expired"),
     (ControlStatus.WAIVED, "every mandatory finding is covered by an approved, unexpired waiver"),
     (ControlStatus.NOT_APPLICABLE, "nothing in the stack falls under the control, or it holds no PHI"),
-    (ControlStatus.NOT_ASSESSED, "no rule in the policy set checks the control, or nothing in the plan is in scope"),
+    (ControlStatus.NOT_ASSESSED, "nothing proved it: no mandatory rule checks it, or nothing in the plan is in scope"),
     (ControlStatus.ERROR, "the stack could not be planned or evaluated"),
 ]
 
@@ -34,6 +34,11 @@ LEGEND = [
 def _md(value: Any) -> str:
     """A Markdown table cell: pipes escaped, one line."""
     return " ".join(str(value).replace("|", "\\|").split())
+
+
+def _sections(citations: list[dict[str, str]]) -> str:
+    """A control's HIPAA column in one line: ``164.312(e)(1) Transmission security; 164.312(e)(2)(i) ...``."""
+    return "; ".join(" ".join(filter(None, (c["cfr"].replace("45 CFR ", ""), c.get("title", "")))) for c in citations)
 
 
 def _money(value: float | None) -> str:
@@ -56,6 +61,7 @@ def _environment() -> jinja2.Environment:
     env.filters.update(
         md=_md,
         money=_money,
+        sections=_sections,
         short=_short,
         label=resource_label,
         coverage_sentence=coverage_sentence,

@@ -5,21 +5,24 @@ For a control that applies and has rules behind it:
 - **not met** — a mandatory finding of one of its rules is open, undecidable (unknown at plan time) or
   its waiver has expired;
 - **waived** — every mandatory finding is covered by an active waiver;
-- **met** — none of its rules raised a mandatory finding (advisory findings are listed, they do not fail it).
+- **met** — a *mandatory* rule behind it passed, and the plan holds a resource the control is about, of a type
+  the rules judge. Advisory findings are listed; they neither fail a control nor make one applicable or met.
 
 A control is **not applicable** when the stack is out of HIPAA scope (it declares only de-identified or
-no data) or declares none of the resources the control is about — and none of its rules found anything.
-A control no rule in the policy set backs is **not assessed**: nothing checked it, so it is never "met"; so is
-a control without findings when no resource of the plan is of a type any rule judges (nothing in scope).
+no data) or declares none of the resources the control is about — and none of its rules raised a mandatory
+finding. A control is **not assessed** when nothing proved it: no rule in the policy set backs it, only advisory
+rules do, no resource of the plan is of a type any rule judges (nothing in scope), or a control that always
+applies has none of its resources in the plan. Not assessed is never "met".
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from phistack.evidence.catalogue import Catalogue, Control, RuleMapping, normalize_cfr, rule_citations
+from phistack.evidence.catalogue import Catalogue, Control, RuleMapping, Section, normalize_cfr, rule_citations
 from phistack.evidence.facts import handles_phi
 from phistack.findings import Decision, Enforcement, Finding, Status
 
@@ -60,6 +63,17 @@ _SYMBOLS = {
 }
 
 
+def rule_enforcement(meta: Mapping[str, Any], findings: list[Finding]) -> Enforcement:
+    """A rule's enforcement as its METADATA declares it (``custom.enforcement``). Undeclared, a rule that raised
+    only advisory findings here is advisory; otherwise it is mandatory, the default docs/POLICIES.md shows."""
+    declared = (meta.get("custom") or {}).get("enforcement")
+    if declared in (Enforcement.MANDATORY.value, Enforcement.ADVISORY.value):
+        return Enforcement(declared)
+    if findings and all(f.enforcement is Enforcement.ADVISORY for f in findings):
+        return Enforcement.ADVISORY
+    return Enforcement.MANDATORY
+
+
 @dataclass(frozen=True)
 class RuleOutcome:
     """One rule behind a control and what it found on this stack."""
@@ -68,6 +82,7 @@ class RuleOutcome:
     title: str
     citations: list[dict[str, str]]
     findings: list[Finding]
+    enforcement: Enforcement = Enforcement.MANDATORY
 
     @property
     def result(self) -> str:
@@ -94,6 +109,8 @@ class ControlResult:
     reason: str
     rules: list[RuleOutcome] = field(default_factory=list)
     resources: list[ResourceRef] = field(default_factory=list)
+    # The catalogue's section headings (normalised section -> Section), which name every section shown.
+    sections: Mapping[str, Section] = field(default_factory=dict)
 
     @property
     def findings(self) -> list[Finding]:
@@ -101,20 +118,28 @@ class ControlResult:
 
     @property
     def citations(self) -> list[dict[str, str]]:
-        """The control's own CFR sections, titled from the rules that cite them. A control defined by rule
-        prefix alone (no sections of its own) shows what its rules cite. A rule's citations of other
-        controls' sections stay with the rule, so the column reads as the regulation this control answers."""
+        """The control's own CFR sections, titled by the catalogue (else by the rules that cite them). A control
+        defined by rule prefix alone (no sections of its own) shows what its rules cite. A rule's citations of
+        other controls' sections stay with the rule, so the column reads as the regulation this control answers."""
         cited: dict[str, dict[str, str]] = {}
         for rule in self.rules:
             for citation in rule.citations:
                 cited.setdefault(normalize_cfr(citation["cfr"]), citation)
         if not self.control.cfr:
-            return sorted(cited.values(), key=lambda c: normalize_cfr(c["cfr"]))
-        out: list[dict[str, str]] = []
-        for section in map(normalize_cfr, self.control.cfr):
-            matching = [c for key, c in cited.items() if key == section or key.startswith(section + "(")]
-            out.extend(matching or [{"cfr": f"45 CFR {section}", "title": "", "type": ""}])
-        return list({normalize_cfr(c["cfr"]): c for c in out}.values())
+            shown = sorted(cited.values(), key=lambda c: normalize_cfr(c["cfr"]))
+        else:
+            shown = []
+            for section in map(normalize_cfr, self.control.cfr):
+                matching = [c for key, c in cited.items() if key == section or key.startswith(section + "(")]
+                shown.extend(matching or [{"cfr": f"45 CFR {section}", "title": "", "type": ""}])
+        return [self._titled(c) for c in {normalize_cfr(c["cfr"]): c for c in shown}.values()]
+
+    def _titled(self, citation: dict[str, str]) -> dict[str, str]:
+        """One wording per section on every page: the catalogue's; a rule's own only where the catalogue has none."""
+        section = self.sections.get(normalize_cfr(citation["cfr"]))
+        if section is None:
+            return citation
+        return {**citation, "title": section.title, "type": section.type or citation.get("type", "")}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -124,7 +149,13 @@ class ControlResult:
             "reason": self.reason,
             "citations": self.citations,
             "rules": [
-                {"id": r.id, "title": r.title, "result": r.result, "findings": [f.to_json() for f in r.findings]}
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "enforcement": r.enforcement.value,
+                    "result": r.result,
+                    "findings": [f.to_json() for f in r.findings],
+                }
                 for r in self.rules
             ],
             "resources": [r.urn for r in self.resources],
@@ -137,21 +168,32 @@ def _label(resource: dict[str, Any]) -> str:
 
 
 def assess_control(
-    control: Control, rule_ids: list[str], decision: Decision, plan: dict[str, Any], in_scope: bool
+    control: Control,
+    rule_ids: list[str],
+    decision: Decision,
+    plan: dict[str, Any],
+    in_scope: bool,
+    sections: Mapping[str, Section] | None = None,
 ) -> ControlResult:
     """The status of one control on one stack (see the module docstring for the rules)."""
-    outcomes = [
-        RuleOutcome(
-            id=rule_id,
-            title=str(decision.rules.get(rule_id, {}).get("title", rule_id)),
-            citations=rule_citations(decision.rules.get(rule_id, {})),
-            findings=[f for f in decision.findings if f.id == rule_id],
+    outcomes = []
+    for rule_id in rule_ids:
+        meta = decision.rules.get(rule_id, {})
+        found = [f for f in decision.findings if f.id == rule_id]
+        outcomes.append(
+            RuleOutcome(
+                id=rule_id,
+                title=str(meta.get("title", rule_id)),
+                citations=rule_citations(meta),
+                findings=found,
+                enforcement=rule_enforcement(meta, found),
+            )
         )
-        for rule_id in rule_ids
-    ]
     findings = [f for outcome in outcomes for f in outcome.findings]
     by_urn = {r["urn"]: r for r in plan.get("resources", [])}
     urns = [r["urn"] for r in plan.get("resources", []) if control.covers_type(str(r.get("type", "")))]
+    # The resources a passing rule vouches for: the control's own types, of a type some rule judges.
+    judged = [urn for urn in urns if str(by_urn[urn].get("type", "")) not in decision.coverage.unknown_types]
     for finding in findings:
         if finding.urn not in urns:
             urns.append(finding.urn)
@@ -160,7 +202,7 @@ def assess_control(
     ]
 
     def result(status: ControlStatus, reason: str) -> ControlResult:
-        return ControlResult(control, status, reason, outcomes, resources)
+        return ControlResult(control, status, reason, outcomes, resources, sections or {})
 
     if not outcomes:
         return result(ControlStatus.NOT_ASSESSED, "no rule in the policy set checks this control")
@@ -178,17 +220,29 @@ def assess_control(
     if mandatory:
         waivers = sorted({f.waiver["id"] for f in mandatory if f.waiver})
         return result(ControlStatus.WAIVED, f"{len(mandatory)} finding(s) waived by {', '.join(waivers)}")
-    if not findings:
-        if decision.coverage.nothing_in_scope:
-            # Rules that found nothing in a plan they cannot read show nothing: never "met".
-            return result(ControlStatus.NOT_ASSESSED, "no resource in the plan is of a type any rule judges")
-        if not in_scope:
-            return result(ControlStatus.NOT_APPLICABLE, "the stack declares no PHI, genetic data or medical device")
-        if not control.always_applies and not any(control.covers_type(str(r.get("type", ""))) for r in by_urn.values()):
+    # No mandatory finding. Advisory findings never decide a status from here on: only a mandatory rule that
+    # passed on a resource the control is about makes it met.
+    if decision.coverage.nothing_in_scope:
+        # Rules that found nothing in a plan they cannot read show nothing: never "met".
+        return result(ControlStatus.NOT_ASSESSED, "no resource in the plan is of a type any rule judges")
+    if not in_scope:
+        return result(ControlStatus.NOT_APPLICABLE, "the stack declares no PHI, genetic data or medical device")
+    if not judged:
+        if not control.always_applies:
             return result(ControlStatus.NOT_APPLICABLE, control.not_applicable)
-    advisory = len(findings)
-    checked = f"{len(outcomes)} rule{'s' if len(outcomes) != 1 else ''} passed"
-    return result(ControlStatus.MET, checked + (f"; {advisory} advisory finding(s)" if advisory else ""))
+        return result(
+            ControlStatus.NOT_ASSESSED,
+            "the plan declares none of the resources this control is about: no rule passed on one",
+        )
+    passed = [o for o in outcomes if o.enforcement is Enforcement.MANDATORY]
+    advisory = f"; {len(findings)} advisory finding(s)" if findings else ""
+    if not passed:
+        return result(
+            ControlStatus.NOT_ASSESSED, "only advisory rules check this control, and they never make it met" + advisory
+        )
+    rules = f"{len(passed)} mandatory rule{'s' if len(passed) != 1 else ''}"
+    on = f"{len(judged)} resource{'s' if len(judged) != 1 else ''}"
+    return result(ControlStatus.MET, f"{rules} passed on {on}{advisory}")
 
 
 def assess(
@@ -198,6 +252,6 @@ def assess(
     mapping = mapping or catalogue.map_rules(decision.rules)
     in_scope = handles_phi(plan)
     return [
-        assess_control(control, mapping.by_control.get(control.id, []), decision, plan, in_scope)
+        assess_control(control, mapping.by_control.get(control.id, []), decision, plan, in_scope, catalogue.sections)
         for control in catalogue.reported([mapping])
     ]

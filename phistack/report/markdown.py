@@ -1,4 +1,5 @@
-"""Markdown for pull-request comments: verdict, what was in scope, a findings table, waivers, digests."""
+"""Markdown for pull-request comments: verdict, what was in scope, a findings table (with each rule's remediation),
+waivers, digests."""
 
 from __future__ import annotations
 
@@ -50,8 +51,8 @@ def render(decision: Decision, context: ReportContext) -> str:
     ]
     if decision.findings:
         lines += [
-            "| Rule | Severity | Enforcement | Resource | Message | HIPAA | Status |",
-            "|---|---|---|---|---|---|---|",
+            "| Rule | Severity | Enforcement | Resource | Message | HIPAA | Remediation | Status |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for f in decision.findings:
             enforcement = "mandatory" if f.enforcement is Enforcement.MANDATORY else "advisory"
@@ -67,8 +68,9 @@ def render(decision: Decision, context: ReportContext) -> str:
                         f.severity,
                         enforcement,
                         f"`{resource_label(f.urn)}`",
-                        f.message,
+                        f.detail,  # the id is in the Rule column
                         citation_text(f),
+                        f.remediation or "—",
                         status,
                     )
                 )

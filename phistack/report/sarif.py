@@ -1,5 +1,6 @@
-"""SARIF 2.1.0 for GitHub code scanning: rule metadata, results, waived results as suppressions, and what
-the rules understood (run properties; a tool execution notification when some types are outside every rule)."""
+"""SARIF 2.1.0 for GitHub code scanning: rule metadata, results placed on the line of the stack config that
+declares their resource, waived results as suppressions, and what the rules understood (run properties; a tool
+execution notification when some types are outside every rule)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from phistack.findings import Decision, Enforcement, Finding, Status
 from phistack.report import ReportContext
 from phistack.report.common import COVERAGE_ID, citation_text, coverage_statement
+from phistack.report.locations import Locator, locator_for
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 # GitHub maps security-severity to its own levels: >= 9 critical, >= 7 high, >= 4 medium.
@@ -46,7 +48,7 @@ def _rule(rule_id: str, meta: dict[str, Any]) -> dict[str, Any]:
     return rule
 
 
-def _result(finding: Finding, rule_index: dict[str, int], artifact: str) -> dict[str, Any]:
+def _result(finding: Finding, rule_index: dict[str, int], artifact: str, locate: Locator) -> dict[str, Any]:
     message = finding.message
     if finding.citations:
         message += f" ({citation_text(finding)})"
@@ -58,7 +60,10 @@ def _result(finding: Finding, rule_index: dict[str, int], artifact: str) -> dict
         "message": {"text": message},
         "locations": [
             {
-                "physicalLocation": {"artifactLocation": {"uri": artifact}, "region": {"startLine": 1}},
+                "physicalLocation": {
+                    "artifactLocation": {"uri": artifact},
+                    "region": {"startLine": locate(finding.urn)},
+                },
                 "logicalLocations": [{"fullyQualifiedName": finding.urn, "kind": "resource"}],
             }
         ],
@@ -115,6 +120,7 @@ def _invocation(decision: Decision) -> dict[str, Any]:
 def render(decision: Decision, context: ReportContext) -> str:
     rule_ids = sorted(decision.rules)
     rule_index = {rule_id: index for index, rule_id in enumerate(rule_ids)}
+    locate = locator_for(context.artifact)
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -131,7 +137,7 @@ def render(decision: Decision, context: ReportContext) -> str:
                 },
                 "automationDetails": {"id": f"phistack/{decision.stack}/"},
                 "invocations": [_invocation(decision)],
-                "results": [_result(f, rule_index, context.artifact) for f in decision.findings],
+                "results": [_result(f, rule_index, context.artifact, locate) for f in decision.findings],
                 "properties": {
                     "decision": decision.verdict,
                     "stack": decision.stack,

@@ -1,5 +1,5 @@
-"""A readable table for terminals: rule id, severity, resource, message, HIPAA citation; then what was in scope
-and the verdict."""
+"""A readable table for terminals: rule id, severity, resource, message, HIPAA citation and how to fix it; then
+what was in scope and the verdict."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from phistack.findings import Decision, Enforcement, Status
 from phistack.report import ReportContext
 from phistack.report.common import citation_text, coverage_headline, resource_label, unknown_types_text
 
-_COLUMNS = ("RULE", "SEVERITY", "RESOURCE", "MESSAGE", "HIPAA")
-_WIDTHS = (13, 9, 34, 60, 34)
+_COLUMNS = ("RULE", "SEVERITY", "RESOURCE", "MESSAGE", "HIPAA", "REMEDIATION")
+_WIDTHS = (13, 9, 28, 50, 26, 44)
 
 
 def _row(cells: tuple[str, ...]) -> list[str]:
@@ -35,10 +35,11 @@ def render(decision: Decision, context: ReportContext) -> str:
         lines.append("  ".join("-" * width for width in _WIDTHS))
         for finding in decision.findings:
             severity = finding.severity if finding.enforcement is Enforcement.MANDATORY else f"{finding.severity}*"
-            message = finding.message
+            message = finding.detail  # the id is in the RULE column
             if finding.status is not Status.OPEN:
                 message += f" ({finding.status.value})"
-            lines.extend(_row((finding.id, severity, resource_label(finding.urn), message, citation_text(finding))))
+            cells = (finding.id, severity, resource_label(finding.urn), message, citation_text(finding))
+            lines.extend(_row((*cells, finding.remediation or "—")))
         lines.append("")
         lines.append("* advisory: reported, never blocks")
         waived = [f for f in decision.findings if f.waiver is not None]

@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from phistack.evidence import render
+from phistack.evidence.catalogue import load_catalogue
+from phistack.evidence.model import MatrixRow
+from phistack.evidence.status import ControlStatus
 from phistack.plan.document import dump_plan
 from phistack.plan.offline import load_project
 from tests.support.browser import Chromium
@@ -105,6 +109,33 @@ def _assert_matrix(browser: Chromium, stacks: list[str]) -> list[dict[str, objec
     return rows
 
 
+def _assert_matrix_fits(browser: Chromium) -> None:
+    """In a 1,400 px window every column of the matrix is in view, GPU and cost included. The table sits in a
+    scroll box of its own, so a document-wide scrollWidth check cannot see columns hidden behind that box's
+    scrollbar: measure the box and every header cell."""
+    fit = json.loads(
+        browser.evaluate(
+            """JSON.stringify((() => {
+                const wrap = document.querySelector('.matrix-wrap');
+                const box = wrap.getBoundingClientRect();
+                return {
+                    inner: window.innerWidth, scroll: wrap.scrollWidth, client: wrap.clientWidth, right: box.right,
+                    page: document.documentElement.scrollWidth,
+                    heads: [...document.querySelectorAll('#compliance-matrix thead th')].map(th =>
+                        [th.innerText.replace(/\\s+/g, ' ').trim(), th.getBoundingClientRect().right]),
+                };
+            })())"""
+        )
+    )
+    assert fit["inner"] == 1400, fit
+    assert fit["page"] <= fit["inner"], fit  # no horizontal scroll of the page
+    assert fit["scroll"] <= fit["client"], f"matrix columns hidden behind its scrollbar: {fit}"
+    edge = min(fit["right"], fit["inner"]) + 0.5  # sub-pixel layout
+    hidden = [name for name, right in fit["heads"] if right > edge]
+    assert hidden == [], f"columns past the visible edge: {hidden} ({fit})"
+    assert [name for name, _ in fit["heads"]][-2:] == ["GPUs", "GPU cost / month"]
+
+
 def test_matrix_page_renders_a_row_per_stack(browser: Chromium, mini_pack: Path) -> None:
     _clean_load(browser, mini_pack / "matrix.html")
     assert browser.evaluate("document.title") == "HIPAA compliance matrix — mini"
@@ -114,12 +145,48 @@ def test_matrix_page_renders_a_row_per_stack(browser: Chromium, mini_pack: Path)
     assert isinstance(cells, list)
     statuses = {c["control"]: c["status"] for c in cells}
     assert statuses["encryption-at-rest"] == "not-met" and statuses["access-control"] == "met"
+    _assert_matrix_fits(browser)
     _shoot(browser, "matrix.png")
+
+
+def test_widest_matrix_fits_1400_px(browser: Chromium, tmp_path: Path) -> None:
+    """The worst case the matrix must still fit: every control of the catalogue (optional ones included), the
+    widest state in every cell, long stack names, a six-figure monthly cost."""
+    controls = list(load_catalogue().controls)
+    stacks = ["noncompliant-plaintext-phi-on-community-cloud", "clinical-decision-support-eu-west", "genomics"]
+    rows = [
+        MatrixRow(
+            stack=stack,
+            verdict="allowed",
+            statuses={c.id: ControlStatus.NOT_ASSESSED for c in controls},
+            reasons={c.id: "nothing proved it" for c in controls},
+            gpus=1024,
+            monthly=1_234_567.89,
+            nothing_in_scope=True,
+        )
+        for stack in stacks
+    ]
+    rows.append(MatrixRow(stack="broken-stack-that-could-not-be-planned", error="stacks/Pulumi.x.yaml: invalid"))
+    page = tmp_path / "matrix.html"
+    page.write_text(
+        render.matrix_html(
+            render.matrix_context(rows, controls, lambda stack: None),
+            project="phistack",
+            generated_at="2026-11-27T12:00:00Z",
+            policy_digest="sha256:" + "0" * 64,
+            version="0.1.0",
+        )
+    )
+    _clean_load(browser, page)
+    assert browser.evaluate("document.querySelectorAll('#compliance-matrix thead th').length") == len(controls) + 4
+    _assert_matrix_fits(browser)
+    _shoot(browser, "matrix-widest.png")
 
 
 def test_stack_page_in_all_mode_links_to_its_neighbours(browser: Chromium, mini_pack: Path) -> None:
     _clean_load(browser, mini_pack / "stacks" / "dev" / "index.html")
     _assert_matrix(browser, load_project(MINI_PROJECT).stacks())
+    _assert_matrix_fits(browser)
     href = browser.evaluate("document.querySelector('#compliance-matrix a[href$=\"runc/index.html\"]').href")
     _clean_load(browser, Path(href.removeprefix("file://")))
     assert browser.evaluate("document.querySelector('#verdict').innerText") == "DENIED"
@@ -198,6 +265,7 @@ def test_reference_stacks_render(browser: Chromium, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     _clean_load(browser, out / "matrix.html")
     rows = _assert_matrix(browser, stacks)
+    _assert_matrix_fits(browser)
     _shoot(browser, "reference-matrix.png")
     errors = browser.evaluate("[...document.querySelectorAll('td.cell.s-error')].length")
     assert errors == 0, f"some reference stacks could not be evaluated: {proc.stderr}"

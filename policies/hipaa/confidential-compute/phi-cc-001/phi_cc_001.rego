@@ -95,6 +95,8 @@ _name(w) := name if {
 	is_string(name)
 } else := ""
 
+# Why a runtime class that is not allowed denies. A name this rule does not know is most likely a typo of an
+# allowed one (kata-qemu-nvidia-gpu-snpp): say so and list the allowed names, never guess what it runs.
 _reason(name) := "no runtime class, i.e. the node's default runtime (runc) without a TEE" if {
 	name == ""
 } else := "runtime class runc, which shares the host kernel and has no TEE" if {
@@ -102,5 +104,34 @@ _reason(name) := "no runtime class, i.e. the node's default runtime (runc) witho
 } else := concat("", ["runtime class ", name, ", a confidential-containers development runtime without a real TEE"]) if {
 	name in _development
 } else := concat("", ["runtime class ", name, ", Kata without a TEE"]) if {
-	startswith(name, "kata")
-} else := concat("", ["runtime class ", name, ", which is not a confidential-computing runtime class"])
+	name in _kata_without_tee
+} else := concat("", ["runtime class ", name, ", a CPU-only Kata confidential VM without NVIDIA Confidential Computing on the GPU"]) if {
+	name in _kata_cpu_tee
+} else := concat("", ["runtime class ", name, ", which is not a confidential-computing runtime class"]) if {
+	name in _not_confidential
+} else := concat("", [
+	"unknown runtime class ",
+	name,
+	": the confidential-computing runtime classes are ",
+	concat(", ", sort(_allowed)),
+	" (policies/data/confidential_computing.json)",
+])
+
+# Runtime classes that exist but are not confidential computing, so their names are not typos: Kata
+# (kata-deploy's runtime classes) without a TEE, Kata in a CPU TEE without a confidential GPU, and other
+# well-known runtimes.
+_kata_without_tee := {
+	"kata",
+	"kata-clh",
+	"kata-cloud-hypervisor",
+	"kata-dragonball",
+	"kata-fc",
+	"kata-qemu",
+	"kata-qemu-nvidia-gpu",
+	"kata-qemu-runtime-rs",
+	"kata-stratovirt",
+}
+
+_kata_cpu_tee := {"kata-qemu-se", "kata-qemu-sev", "kata-qemu-snp", "kata-qemu-tdx"}
+
+_not_confidential := {"crun", "gvisor", "nvidia", "runsc", "youki"}

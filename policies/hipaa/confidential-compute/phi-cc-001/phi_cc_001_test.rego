@@ -34,6 +34,26 @@ test_denied_kata_without_tee if {
 	_deny([_with_rc("kata-qemu-nvidia-gpu")]) == {_finding("runtime class kata-qemu-nvidia-gpu, Kata without a TEE")}
 }
 
+test_denied_kata_in_a_cpu_tee_without_a_confidential_gpu if {
+	_deny([_with_rc("kata-qemu-snp")]) == {_finding("runtime class kata-qemu-snp, a CPU-only Kata confidential VM without NVIDIA Confidential Computing on the GPU")}
+}
+
+# A typo of an allowed name is not "Kata without a TEE": it names a runtime class nobody defined.
+test_denied_typo_of_an_allowed_runtime_class_is_unknown if {
+	_deny([_with_rc("kata-qemu-nvidia-gpu-snpp")]) == {_finding(concat("", [
+		"unknown runtime class kata-qemu-nvidia-gpu-snpp: the confidential-computing runtime classes are ",
+		"kata-qemu-nvidia-gpu-snp, kata-qemu-nvidia-gpu-tdx (policies/data/confidential_computing.json)",
+	]))}
+}
+
+test_denied_unknown_runtime_class_even_when_the_plan_declares_it if {
+	rc := object.union(fx.runtime_class("kata-qemu-nvidia-gpu-snpp", fx.cc_selector), {"inputs": {"metadata": {"name": "kata-qemu-nvidia-gpu-snpp"}, "handler": "kata-qemu-nvidia-gpu-snp"}})
+	_deny([_with_rc("kata-qemu-nvidia-gpu-snpp"), rc]) == {_finding(concat("", [
+		"unknown runtime class kata-qemu-nvidia-gpu-snpp: the confidential-computing runtime classes are ",
+		"kata-qemu-nvidia-gpu-snp, kata-qemu-nvidia-gpu-tdx (policies/data/confidential_computing.json)",
+	]))}
+}
+
 test_denied_coco_dev if {
 	_deny([_with_rc("kata-qemu-coco-dev")]) == {_finding("runtime class kata-qemu-coco-dev, a confidential-containers development runtime without a real TEE")}
 }
