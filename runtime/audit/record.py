@@ -27,6 +27,14 @@ OUTCOMES = frozenset({"success", "failure", "denied"})
 # RFC 5424 MSGID is at most 32 printable ASCII characters; actions travel there when shipped.
 ACTION_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
 
+# Size bounds. A shipped message is the record line plus a header of at most ~5 KiB (hostname, app
+# name, hashes, and actor and object once more, UTF-8, in the structured data), so a line of at most
+# MAX_RECORD_BYTES fits a SIEM whose message limit is 64 KiB (rsyslog maxMessageSize="64k").
+MAX_RECORD_BYTES = 56 * 1024
+MAX_NAME_CHARS = 512  # actor and object: they travel twice (structured data and line)
+MAX_VALUE_CHARS = 2048  # any string in details, and any key
+CUT_MARK = "...[cut: {chars} chars, sha256:{digest}]"
+
 GENESIS_ACTION = "audit.log.open"
 SYSTEM_ACTOR = "phistack.audit"
 
@@ -90,7 +98,51 @@ _json_details = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_na
 def _text(name: str, value: object) -> str:
     if not isinstance(value, str) or not value:
         raise InputError(f"audit record: {name} must be a non-empty string, got {value!r}")
+    return cut_text(value, MAX_NAME_CHARS)
+
+
+def cut_text(value: str, limit: int) -> str:
+    """``value`` itself when at most ``limit`` characters, else a prefix that names the full value.
+
+    The cut value keeps the start (readable) and records the length and SHA-256 of the full UTF-8
+    value, so a copy of the original can still be matched against the record.
+    """
+    if len(value) <= limit:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    mark = CUT_MARK.format(chars=len(value), digest=digest)
+    return value[: max(limit - len(mark), 0)] + mark
+
+
+def _cut_values(value: Any) -> Any:
+    if isinstance(value, str):
+        return cut_text(value, MAX_VALUE_CHARS)
+    if isinstance(value, dict):
+        return {cut_text(k, MAX_VALUE_CHARS) if isinstance(k, str) else k: _cut_values(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_cut_values(item) for item in value]
     return value
+
+
+def bound_details(details: dict[str, Any], details_json: str, room: int) -> tuple[dict[str, Any], str]:
+    """Details whose JSON fits in ``room`` bytes: long strings cut, else a digest of the whole.
+
+    Callers pass details that already failed to fit; the result always fits (it is at most a
+    fixed-size summary).
+    """
+    cut = _cut_values(details)
+    cut_json = _json_details(cut)
+    if len(cut_json) <= room:
+        return cut, cut_json
+    # Too many values even when each is short: keep only the size and digest of the original.
+    summary = {
+        "cut": {
+            "bytes": len(details_json),
+            "sha256": hashlib.sha256(details_json.encode("ascii")).hexdigest(),
+            "keys": cut_text(",".join(sorted(str(k) for k in details)), 512),
+        }
+    }
+    return summary, _json_details(summary)
 
 
 def encode_record(
@@ -118,14 +170,15 @@ def encode_with_leaf(
     prev_hash: str,
 ) -> tuple[AuditRecord, bytes]:
     """:func:`encode_record`, also returning the raw 32-byte leaf hash (for the Merkle tree)."""
-    _text("actor", actor)
+    actor = _text("actor", actor)
     if not isinstance(action, str) or not ACTION_RE.match(action):
         raise InputError(
             f"audit record: action must match {ACTION_RE.pattern} (it becomes the syslog MSGID), got {action!r}"
         )
-    _text("object", obj)
+    obj = _text("object", obj)
     if outcome not in OUTCOMES:
         raise InputError(f"audit record: outcome must be one of {sorted(OUTCOMES)}, got {outcome!r}")
+    actor_json, obj_json = _json_string(actor), _json_string(obj)
     if not details:
         if details is not None and not isinstance(details, dict):
             raise InputError(f"audit record: details must be a JSON object, got {type(details).__name__}")
@@ -138,10 +191,14 @@ def encode_with_leaf(
             details_json = _json_details(details)
         except (TypeError, ValueError) as err:
             raise InputError(f"audit record: details are not JSON-serialisable: {err}") from err
+        # The line's other members (seq, time, action, outcome, hashes) take under 512 bytes.
+        room = MAX_RECORD_BYTES - 512 - len(actor_json) - len(obj_json)
+        if len(details_json) > room:
+            details, details_json = bound_details(details, details_json, room)
     stamp = rfc3339(ts)
     body = (
-        f'{{"seq":{seq},"time":"{stamp}","actor":{_json_string(actor)},"action":"{action}",'
-        f'"object":{_json_string(obj)},"outcome":"{outcome}","details":{details_json},'
+        f'{{"seq":{seq},"time":"{stamp}","actor":{actor_json},"action":"{action}",'
+        f'"object":{obj_json},"outcome":"{outcome}","details":{details_json},'
         f'"prev_hash":"{prev_hash}"}}'
     ).encode("ascii")
     leaf = hashlib.sha256(LEAF_PREFIX + body).digest()

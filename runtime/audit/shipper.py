@@ -56,6 +56,9 @@ class SyslogTarget:
     """... or after this many bytes of records, whichever comes first."""
     retry_initial_s: float = 0.1
     retry_max_s: float = 5.0
+    max_message_bytes: int = 64 << 10
+    """The receiver's message size limit (rsyslog ``maxMessageSize``): a longer message would arrive
+    truncated, so it is never sent and never confirmed (shipping stops there with an error)."""
 
     @property
     def address(self) -> str:
@@ -227,13 +230,23 @@ class Shipper:
             if len(data) == READ_CHUNK:
                 raise _Permanent(f"a record longer than {READ_CHUNK} bytes at offset {self._pos} ({self.log_path})")
             return
-        frame = self.formatter.frame
+        message = self.formatter.message
+        limit = self.target.max_message_bytes
         lines = data[:cut].split(b"\n")[:-1]
         batch: list[bytes] = []
         size = 0
         sent = 0
+        oversized: str | None = None
         for line in lines:
-            framed = frame(line)
+            msg = message(line)
+            if len(msg) > limit:
+                oversized = (
+                    f"record {self._next_seq + sent} of {self.log_path} is a {len(msg)}-byte message, over the "
+                    f"SIEM's limit of {limit} bytes: it would arrive truncated, so it is not sent"
+                )
+                cut = sum(len(done) + 1 for done in lines[:sent])
+                break
+            framed = b"%d %s" % (len(msg), msg)
             batch.append(framed)
             size += len(framed)
             if size >= SEND_BATCH:
@@ -246,6 +259,9 @@ class Shipper:
         self._next_seq += sent
         self._conn_bytes += cut
         self.stats.records_sent += sent
+        if oversized is not None:
+            self._commit()  # confirm the records before it; never the oversized one
+            raise _Permanent(oversized)
 
     def step(self, wait_s: float = 0.2) -> bool:
         """Do one unit of work; return True while records remain unconfirmed. Raises on failure."""
