@@ -17,6 +17,7 @@ class Status(StrEnum):
     OPEN = "open"
     WAIVED = "waived"
     WAIVER_EXPIRED = "waiver-expired"
+    WAIVER_REFUSED = "waiver-refused"  # a waiver matches, but is unsigned, unauthorised, over-broad or unwaivable
 
 
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -141,6 +142,7 @@ class Decision:
     coverage: Coverage
     waiver_notes: list[str] = field(default_factory=list)
     waivers_applied: list[dict[str, Any]] = field(default_factory=list)
+    waivers_refused: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def allowed(self) -> bool:
@@ -171,5 +173,6 @@ class Decision:
             "coverage": self.coverage.to_json(),
             "findings": [finding.to_json() for finding in self.findings],
             "waivers_applied": list(self.waivers_applied),
+            "waivers_refused": list(self.waivers_refused),
             "waiver_notes": list(self.waiver_notes),
         }

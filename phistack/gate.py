@@ -6,6 +6,7 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
+from phistack.approvers import load_approvers
 from phistack.engine import UNDEFINED, PolicySet, make_evaluator
 from phistack.errors import PolicyError
 from phistack.findings import SEVERITIES, Citation, Coverage, Decision, Enforcement, Finding, holds_no_data
@@ -117,6 +118,8 @@ def evaluate(
     rules = policies.rules_metadata()
     # A waiver naming a rule the policy set lacks is bad input before anything is evaluated.
     check_rules_exist(waivers or [], rules)
+    # Who may approve is policy data: read (and validated) before anything is evaluated.
+    approvers = load_approvers(policies)
     evaluator = make_evaluator(engine, policies, **(engine_options or {}))
     document = gate_input(plan, now)
     result = evaluator.query(ENTRYPOINT, document)
@@ -130,7 +133,8 @@ def evaluate(
         findings.extend(_to_finding(item, enforcement, rules) for item in raw)
     findings.sort(key=Finding.sort_key)
     coverage = _coverage(result.get("coverage"), plan)
-    outcome = apply_waivers(findings, waivers or [], plan["stack"], dt.date.fromisoformat(document["today"]))
+    today = dt.date.fromisoformat(document["today"])
+    outcome = apply_waivers(findings, waivers or [], plan["stack"], today, rules=rules, approvers=approvers)
     return Decision(
         stack=plan["stack"],
         findings=findings,
@@ -142,4 +146,5 @@ def evaluate(
         coverage=coverage,
         waiver_notes=outcome.notes,
         waivers_applied=outcome.applied,
+        waivers_refused=outcome.refused,
     )

@@ -1,4 +1,4 @@
-"""Signed decision records: what the gate decided, about which plan and policy set, signed with Ed25519.
+"""Ed25519 for the gate: signed decision records, and the key helpers signed waiver approvals share.
 
 Record (``phistack.decision-record/v1``)::
 
@@ -36,6 +36,41 @@ def canonical(payload: dict[str, Any]) -> bytes:
 def key_id(public_key: Ed25519PublicKey) -> str:
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def sign(key: Ed25519PrivateKey, payload: dict[str, Any]) -> dict[str, Any]:
+    """``{"alg": "Ed25519", "key_id", "value"}`` over the canonical JSON of ``payload``."""
+    return {
+        "alg": "Ed25519",
+        "key_id": key_id(key.public_key()),
+        "value": base64.b64encode(key.sign(canonical(payload))).decode("ascii"),
+    }
+
+
+def check_signature(public_key: Ed25519PublicKey, value: str, payload: dict[str, Any]) -> None:
+    """Raise VerificationError unless ``value`` (base64) is ``public_key``'s signature over ``payload``."""
+    try:
+        public_key.verify(base64.b64decode(value, validate=True), canonical(payload))
+    except (InvalidSignature, ValueError):
+        raise VerificationError("signature does not match: the content was altered or forged") from None
+
+
+def public_key_from_text(text: str) -> Ed25519PublicKey:
+    """A public key written in a data file: PEM (SubjectPublicKeyInfo) or the raw 32 bytes in base64.
+
+    Raises ValueError with the reason; the caller names the file and key path."""
+    if "-----BEGIN" in text:
+        key = serialization.load_pem_public_key(text.encode("ascii", "replace"))
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError("not an Ed25519 public key")
+        return key
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except ValueError as err:
+        raise ValueError(f"neither PEM nor base64: {err}") from None
+    if len(raw) != 32:
+        raise ValueError(f"a raw Ed25519 public key is 32 bytes, this is {len(raw)}")
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def _read_pem(path: Path, what: str) -> bytes:
@@ -84,14 +119,7 @@ def write_keypair(prefix: Path) -> tuple[Path, Path]:
 
 def sign_decision(decision: Decision, key: Ed25519PrivateKey, artifact: str) -> dict[str, Any]:
     payload = {**decision.to_json(), "schema_version": RECORD_SCHEMA, "artifact": artifact}
-    return {
-        "payload": payload,
-        "signature": {
-            "alg": "Ed25519",
-            "key_id": key_id(key.public_key()),
-            "value": base64.b64encode(key.sign(canonical(payload))).decode("ascii"),
-        },
-    }
+    return {"payload": payload, "signature": sign(key, payload)}
 
 
 def parse_duration(text: str) -> dt.timedelta:
@@ -122,8 +150,8 @@ def verify_record(
     if signature.get("key_id") != key_id(public_key):
         raise VerificationError(f"record was signed by key {signature.get('key_id')}, not by the key given")
     try:
-        public_key.verify(base64.b64decode(str(signature.get("value", "")), validate=True), canonical(payload))
-    except (InvalidSignature, ValueError):
+        check_signature(public_key, str(signature.get("value", "")), payload)
+    except VerificationError:
         raise VerificationError("signature does not match the record: it was altered or forged") from None
     evaluated = dt.datetime.fromisoformat(str(payload["evaluated_at"]).replace("Z", "+00:00"))
     if evaluated > now + dt.timedelta(minutes=5):

@@ -1,9 +1,14 @@
 """Waivers: data, not code edits. Each one names a rule, a stack, a resource pattern, a justification,
-an approver, a compensating control and an expiry at most 90 days out.
+an approver, a compensating control, an expiry at most 90 days out, how many resources it may cover
+(``max_resources``, default 1) and the approver's signature over all of that (:mod:`phistack.approval`).
 
+- a waiver applies only when its approver is listed in the policy set's approver data for that rule and
+  signed exactly this content with a key valid on the evaluation date; the rule is not unwaivable; and it
+  matches no more resources than ``max_resources``. Otherwise it is refused: its findings stay blocking as
+  ``waiver-refused``, with the reason;
 - an active waiver marks matching findings ``waived`` (they stay visible in every report);
 - an expired waiver no longer waives: its findings come back as ``waiver-expired``;
-- a waiver expiring within 14 days, and one that matches nothing, are reported as notes;
+- a waiver expiring within 14 days, one that matches nothing and one that is refused are reported as notes;
 - a malformed waiver file, and a waiver naming a rule the policy set does not have, are bad input (exit 2),
   never a silent pass: a typo in the rule id would otherwise waive nothing while reading as approved.
 """
@@ -13,13 +18,15 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import fnmatch
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
+from phistack.approval import Approval, WaiverRefused, verify_approval
+from phistack.approvers import Approvers, unwaivable_rules
 from phistack.errors import InputError
 from phistack.findings import Finding, Status
 from runtime.configfile import load_yaml, validate
@@ -28,8 +35,18 @@ MAX_WAIVER_DAYS = 90
 EXPIRY_WARNING_DAYS = 14
 
 
+class WaiverSignature(BaseModel):
+    """The approver's Ed25519 signature over the waiver's content (``phistack waiver sign``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    alg: Literal["Ed25519"] = "Ed25519"
+    key_id: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    value: str = Field(min_length=1)
+
+
 class Waiver(BaseModel):
-    """One waiver entry (every field required)."""
+    """One waiver entry (every field but max_resources and signature required)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -41,6 +58,8 @@ class Waiver(BaseModel):
     approver: str = Field(min_length=3)
     compensating_control: str = Field(min_length=10)
     expires: dt.date
+    max_resources: int = Field(default=1, ge=1, description="how many resources it may cover at most")
+    signature: WaiverSignature | None = None
     # Where the entry was read (``FILE: waivers[i]``), so an error can name it; not part of the waiver's data.
     _origin: str = PrivateAttr(default="")
 
@@ -58,8 +77,13 @@ class Waiver(BaseModel):
             and fnmatch.fnmatchcase(finding.urn, self.resource)
         )
 
+    def signed_content(self) -> dict[str, Any]:
+        """What the approver signs: every field but the signature itself."""
+        return {**self.model_dump(exclude={"signature"}), "expires": self.expires.isoformat()}
+
     def to_json(self) -> dict[str, Any]:
-        return {**self.model_dump(), "expires": self.expires.isoformat()}
+        signature = self.signature.model_dump() if self.signature is not None else None
+        return {**self.signed_content(), "signature": signature}
 
     @property
     def origin(self) -> str:
@@ -104,6 +128,7 @@ def waiver_files(policy_root: Path, project_root: Path | None, stack: str) -> li
 class WaiverOutcome:
     notes: list[str]
     applied: list[dict[str, Any]]
+    refused: list[dict[str, Any]] = field(default_factory=list)
 
 
 def check_rules_exist(waivers: list[Waiver], rules: Collection[str]) -> None:
@@ -121,34 +146,103 @@ def check_rules_exist(waivers: list[Waiver], rules: Collection[str]) -> None:
         )
 
 
+def _applied(waiver: Waiver, approval: Approval) -> dict[str, Any]:
+    return {
+        **waiver.to_json(),
+        "key_id": approval.key_id,
+        "approver_role": approval.role,
+        "signature_status": approval.signature_status,
+    }
+
+
+def _refused(waiver: Waiver, refusal: WaiverRefused) -> dict[str, Any]:
+    return {
+        **waiver.to_json(),
+        "key_id": refusal.key_id,
+        "signature_status": refusal.signature_status,
+        "refusal": refusal.reason,
+    }
+
+
+def _judge(
+    waivers: list[Waiver],
+    findings: list[Finding],
+    stack: str,
+    today: dt.date,
+    approvers: Approvers,
+    unwaivable: frozenset[str],
+) -> dict[str, Approval | WaiverRefused]:
+    """Each waiver's approval, or why it is refused: signature and authority, then scope."""
+    verdicts: dict[str, Approval | WaiverRefused] = {}
+    for waiver in waivers:
+        try:
+            approval = verify_approval(waiver, approvers, unwaivable, today)
+        except WaiverRefused as refusal:
+            verdicts[waiver.id] = refusal
+            continue
+        covered = sorted({f.urn for f in findings if waiver.matches(f, stack)})
+        if len(covered) > waiver.max_resources:
+            # Refused whole, not trimmed: which resources it "meant" is exactly what nobody approved.
+            verdicts[waiver.id] = WaiverRefused(
+                f"resource pattern {waiver.resource!r} matches {len(covered)} resources, more than its "
+                f"max_resources {waiver.max_resources}",
+                signature_status=approval.signature_status,
+                key_id=approval.key_id,
+            )
+            continue
+        verdicts[waiver.id] = approval
+    return verdicts
+
+
 def apply_waivers(
     findings: list[Finding],
     waivers: list[Waiver],
     stack: str,
     today: dt.date,
     *,
-    rules: Collection[str] | None = None,
+    rules: Mapping[str, Mapping[str, Any]] | None = None,
+    approvers: Approvers | None = None,
 ) -> WaiverOutcome:
-    """Mark findings waived or waiver-expired; return notes for people and the waivers applied.
+    """Mark findings waived, waiver-expired or waiver-refused; return notes for people, and the waivers
+    applied and refused.
 
-    ``rules`` is every rule id of the policy set: a waiver naming any other rule is an InputError (see
-    :func:`check_rules_exist`) before anything is waived."""
+    ``rules`` is the policy set's rule METADATA: a waiver naming any other rule is an InputError (see
+    :func:`check_rules_exist`) before anything is waived, and rules marked ``custom.unwaivable`` refuse every
+    waiver. ``approvers`` is who may approve (:mod:`phistack.approvers`); with none, every waiver is refused."""
     if rules is not None:
         check_rules_exist(waivers, rules)
+    unwaivable = unwaivable_rules({k: dict(v) for k, v in (rules or {}).items()})
+    relevant = [w for w in waivers if w.stack in ("*", stack)]
+    verdicts = _judge(relevant, findings, stack, today, approvers or Approvers(), unwaivable)
     notes: list[str] = []
     applied: list[dict[str, Any]] = []
-    relevant = [w for w in waivers if w.stack in ("*", stack)]
+    refused: list[dict[str, Any]] = []
     used: set[str] = set()
     for finding in findings:
         matching = [w for w in relevant if w.matches(finding, stack)]
         if not matching:
             continue
-        active = [w for w in matching if w.expires >= today]
-        chosen = max(active or matching, key=lambda w: w.expires)
+        valid = [w for w in matching if isinstance(verdicts[w.id], Approval)]
+        if not valid:
+            chosen = max(matching, key=lambda w: w.expires)
+            verdict = verdicts[chosen.id]
+            assert isinstance(verdict, WaiverRefused)
+            finding.waiver = _refused(chosen, verdict)
+            finding.status = Status.WAIVER_REFUSED
+            continue
+        active = [w for w in valid if w.expires >= today]
+        chosen = max(active or valid, key=lambda w: w.expires)
         used.add(chosen.id)
-        finding.waiver = chosen.to_json()
+        approval = verdicts[chosen.id]
+        assert isinstance(approval, Approval)
+        finding.waiver = _applied(chosen, approval)
         finding.status = Status.WAIVED if active else Status.WAIVER_EXPIRED
     for waiver in relevant:
+        verdict = verdicts[waiver.id]
+        if isinstance(verdict, WaiverRefused):
+            notes.append(f"waiver {waiver.id} ({waiver.rule}) refused: {verdict.reason}; it waives nothing")
+            refused.append(_refused(waiver, verdict))
+            continue
         if waiver.id not in used:
             notes.append(f"waiver {waiver.id} ({waiver.rule}) matches no finding in stack {stack!r}")
             continue
@@ -156,5 +250,5 @@ def apply_waivers(
             notes.append(f"waiver {waiver.id} ({waiver.rule}) expired on {waiver.expires}: its findings count again")
         elif waiver.expires <= today + dt.timedelta(days=EXPIRY_WARNING_DAYS):
             notes.append(f"waiver {waiver.id} ({waiver.rule}) expires on {waiver.expires}: renew or remediate")
-        applied.append(waiver.to_json())
-    return WaiverOutcome(notes=notes, applied=applied)
+        applied.append(_applied(waiver, verdict))
+    return WaiverOutcome(notes=notes, applied=applied, refused=refused)
