@@ -129,37 +129,49 @@ def test_this_machine_without_gpu_is_not_confidential() -> None:
     assert "configfs-tsm not present" in result.cpu_tee_note
 
 
-def _fake_configfs(provider: str, outblob: bytes):
-    """A mkdir that, like configfs, populates the new report entry with its attribute files."""
+class FakeConfigfs:
+    """mkdir/rmdir that, like configfs, populate a new report entry with its attribute files and remove
+    them with it; ``inblobs`` keeps what was written to each entry's inblob."""
 
-    def mkdir(entry: Path) -> None:
+    def __init__(self, provider: str, outblob: bytes) -> None:
+        self.provider, self.outblob = provider, outblob
+        self.inblobs: list[bytes] = []
+
+    def mkdir(self, entry: Path) -> None:
         entry.mkdir()
-        (entry / "provider").write_text(provider + "\n")
-        (entry / "outblob").write_bytes(outblob)
+        (entry / "inblob").write_bytes(b"")
+        (entry / "provider").write_text(self.provider + "\n")
+        (entry / "outblob").write_bytes(self.outblob)
         (entry / "generation").write_text("1\n")
 
-    return mkdir
+    def rmdir(self, entry: Path) -> None:
+        self.inblobs.append((entry / "inblob").read_bytes())
+        for name in ("inblob", "provider", "outblob", "generation"):
+            (entry / name).unlink()
+        entry.rmdir()
 
 
 def test_cpu_report_through_configfs_tsm(tmp_path: Path) -> None:
-    mkdir = _fake_configfs("tdx_guest", b"QUOTE")
-    evidence, note = collect_cpu_report(VALID_NONCE, root=tmp_path, mkdir=mkdir)
+    fake = FakeConfigfs("tdx_guest", b"QUOTE")
+    evidence, note = collect_cpu_report(VALID_NONCE, root=tmp_path, mkdir=fake.mkdir, rmdir=fake.rmdir)
     assert evidence is not None and evidence.provider == "tdx_guest" and evidence.report == b"QUOTE"
     assert evidence.generation == 1
-    written = next(tmp_path.iterdir()) / "inblob"
-    assert written.read_bytes() == VALID_NONCE + bytes(32)
+    assert fake.inblobs == [VALID_NONCE + bytes(32)]
     assert "tdx_guest" in note
+    assert list(tmp_path.iterdir()) == []  # the entry is gone
 
 
 def test_cpu_report_absent_or_failing(tmp_path: Path) -> None:
     evidence, note = collect_cpu_report(VALID_NONCE, root=tmp_path / "missing")
     assert evidence is None and "not present" in note
-    evidence, note = collect_cpu_report(VALID_NONCE, root=tmp_path)  # plain dir: no outblob appears
-    assert evidence is None and "report failed" in note
-    mkdir = _fake_configfs("sev_guest", b"")
+    evidence, note = collect_cpu_report(VALID_NONCE, root=tmp_path)  # plain dir: no attributes appear
+    assert evidence is None and "not a configfs-tsm report directory" in note
+    assert list(tmp_path.iterdir()) == []  # no stray phistack-<hex> entry, not even an empty one
+    fake = FakeConfigfs("sev_guest", b"")
     (tmp_path / "empty").mkdir()
-    evidence, note = collect_cpu_report(VALID_NONCE, root=tmp_path / "empty", mkdir=mkdir)
+    evidence, note = collect_cpu_report(VALID_NONCE, root=tmp_path / "empty", mkdir=fake.mkdir, rmdir=fake.rmdir)
     assert evidence is None and "empty report" in note
+    assert list((tmp_path / "empty").iterdir()) == []
 
 
 def test_require_cpu_tee_makes_its_absence_not_confidential(tmp_path: Path) -> None:

@@ -11,7 +11,15 @@ from typing import Any
 from cryptography import x509
 
 from phistack.errors import InputError
-from runtime.attestation import AttestationError, ReferenceMeasurements, parse_nonce, verify_gpu_report
+from runtime.attestation import (
+    AttestationError,
+    ReferenceMeasurements,
+    SpdmReport,
+    parse_nonce,
+    parse_report,
+    verify_gpu_report,
+)
+from runtime.attestation.certchain import load_pem_chain
 
 
 def register(subparsers: Any) -> None:
@@ -39,7 +47,7 @@ def register(subparsers: Any) -> None:
     verify.add_argument(
         "--reference-measurements",
         metavar="FILE",
-        help="golden measurements (JSON) to compare the report's measurement blocks with",
+        help="golden measurements (JSON): a measurement block that matches none of them rejects the report (exit 1)",
     )
     verify.add_argument("--json", action="store_true", help="print the summary as JSON")
     verify.set_defaults(handler=run_verify)
@@ -74,9 +82,27 @@ def parse_time(text: str | None) -> dt.datetime:
     return moment
 
 
+def _parse_report(path: str) -> SpdmReport:
+    """The report file as a parsed SPDM report; one that cannot be parsed is bad input, not a rejection."""
+    data = _read(path, "GPU report")
+    if not data.strip():
+        raise InputError(f"{path}: GPU report is empty")
+    try:
+        return parse_report(_report_bytes(data))
+    except AttestationError as err:
+        raise InputError(f"{path}: not an SPDM attestation report: {err}") from err
+
+
+def _load_chain(path: str) -> tuple[x509.Certificate, ...]:
+    try:
+        return load_pem_chain(_read(path, "certificate chain"))
+    except AttestationError as err:
+        raise InputError(f"{path}: {err}") from err
+
+
 def run_verify(args: argparse.Namespace) -> int:
-    report = _report_bytes(_read(args.gpu_report, "GPU report"))
-    chain = _read(args.cert_chain, "certificate chain")
+    report = _parse_report(args.gpu_report)
+    chain = _load_chain(args.cert_chain)
     try:
         anchor = x509.load_pem_x509_certificate(_read(args.root, "trust anchor"))
     except ValueError as err:
@@ -89,12 +115,24 @@ def run_verify(args: argparse.Namespace) -> int:
     references = ReferenceMeasurements.load(Path(args.reference_measurements)) if args.reference_measurements else None
     verified = verify_gpu_report(report, chain, nonce, anchor, at_time=at_time)
     summary: dict[str, Any] = {"result": "valid", **verified.summary()}
+    rejection: str | None = None
     if references is not None:
         outcome = references.compare(verified.report)
         summary["measurements"] = {"status": outcome.status, "mismatched": list(outcome.mismatched)}
+        if outcome.status != "success":  # "not-verified" (no reference values) is no pass either
+            summary["result"] = "rejected"
+            detail = (
+                f"measurement block(s) {', '.join(map(str, outcome.mismatched))} do not match"
+                if outcome.mismatched
+                else "the file holds no reference values to compare with"
+            )
+            rejection = f"measurements {outcome.status}: {detail} ({args.reference_measurements})"
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
-    else:
+    if rejection is not None:
+        # The signature checked out but the firmware is not the one expected: a rejection, exit 1.
+        raise AttestationError(rejection)
+    if not args.json:
         print("valid: certificate chain, report signature and nonce verified")
         for key, value in summary.items():
             if key != "result":

@@ -9,6 +9,7 @@ the 64-byte report data, zero padded.
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -19,16 +20,27 @@ DEFAULT_TSM_ROOT = Path("/sys/kernel/config/tsm/report")
 INBLOB_SIZE = 64
 
 
+def _write_attribute(path: Path, data: bytes) -> None:
+    """Write an attribute the kernel created; never create the file (a plain directory is not configfs-tsm)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
 def collect_cpu_report(
     nonce: bytes,
     *,
     root: Path = DEFAULT_TSM_ROOT,
     mkdir: Callable[[Path], None] = Path.mkdir,
+    rmdir: Callable[[Path], None] = Path.rmdir,
 ) -> tuple[CpuTeeEvidence | None, str]:
     """Return ``(evidence, note)``; evidence is None when no CPU TEE report is available, with why.
 
-    ``mkdir`` is injectable because on configfs creating the directory makes the kernel populate its
-    attribute files; tests simulate that.
+    ``mkdir`` and ``rmdir`` are injectable because on configfs creating the directory makes the
+    kernel populate its attribute files, and removing it removes them; tests simulate that. The
+    entry is removed on every path, failures included.
     """
     if len(nonce) > INBLOB_SIZE:
         raise ValueError(f"report data is at most {INBLOB_SIZE} bytes")
@@ -40,7 +52,9 @@ def collect_cpu_report(
     except OSError as err:
         return None, f"configfs-tsm: cannot create {entry}: {err.strerror or err}"
     try:
-        (entry / "inblob").write_bytes(nonce.ljust(INBLOB_SIZE, b"\0"))
+        if not (entry / "inblob").exists():
+            return None, f"configfs-tsm: {root} is not a configfs-tsm report directory (a new entry has no inblob)"
+        _write_attribute(entry / "inblob", nonce.ljust(INBLOB_SIZE, b"\0"))
         report = (entry / "outblob").read_bytes()
         provider = (entry / "provider").read_text(encoding="ascii").strip()
         generation_path = entry / "generation"
@@ -48,8 +62,9 @@ def collect_cpu_report(
     except (OSError, ValueError) as err:
         return None, f"configfs-tsm: report failed: {getattr(err, 'strerror', None) or err}"
     finally:
+        # Nothing here created a file in the entry, so rmdir empties it on configfs and elsewhere alike.
         with contextlib.suppress(OSError):
-            entry.rmdir()
+            rmdir(entry)
     if not report:
         return None, f"configfs-tsm: provider {provider or '?'} returned an empty report"
     return CpuTeeEvidence(provider or "unknown", report, generation), f"CPU TEE report from {provider}"
