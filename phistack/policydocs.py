@@ -86,7 +86,8 @@ def render(policies_root: Path) -> str:
             f"### {rule_id}",
             "",
             f"**{_one_line(meta.get('title'))}** — {custom.get('severity', '')}, "
-            f"{custom.get('enforcement', 'mandatory')}; `{meta['path']}`",
+            f"{custom.get('enforcement', 'mandatory')}{', unwaivable' if custom.get('unwaivable') is True else ''}; "
+            f"`{meta['path']}`",
             "",
             _one_line(meta.get("description")),
             "",

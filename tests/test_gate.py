@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from phistack.approvers import load_approvers
 from phistack.engine import load_policy_set
 from phistack.errors import InputError, PolicyError
 from phistack.findings import Enforcement, Status
@@ -15,6 +16,7 @@ from phistack.gate import evaluate
 from phistack.plan.offline import plan_stack
 from phistack.waivers import apply_waivers, check_rules_exist, load_waivers
 from tests.support.paths import MINI_PROJECT, STARTER_POLICIES
+from tests.support.waivers import sign_waivers, with_test_approvers
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 TODAY = NOW.date()
@@ -27,10 +29,10 @@ def plans() -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def policies():
-    return load_policy_set(STARTER_POLICIES)
+    return with_test_approvers(load_policy_set(STARTER_POLICIES))
 
 
-def _waiver_file(tmp_path: Path, **overrides: str) -> Path:
+def _waiver_file(tmp_path: Path, *, signed: bool = True, **overrides: str) -> Path:
     fields = {
         "id": "WVR-1",
         "rule": "FIX-CC-001",
@@ -45,7 +47,7 @@ def _waiver_file(tmp_path: Path, **overrides: str) -> Path:
     body = "waivers:\n  - " + "\n    ".join(f"{k}: {v!r}" if k != "expires" else f"{k}: {v}" for k, v in fields.items())
     path = tmp_path / "waivers.yaml"
     path.write_text(body + "\n")
-    return path
+    return sign_waivers(path) if signed else path
 
 
 def test_compliant_stack_is_allowed_with_advisory_findings(plans, policies) -> None:
@@ -147,7 +149,9 @@ def test_waiver_for_a_missing_rule_fails_whatever_stack_it_names(tmp_path, polic
 def test_waiver_matching_no_finding_of_an_existing_rule_is_still_a_note(tmp_path, plans, policies) -> None:
     waivers = load_waivers(_waiver_file(tmp_path, resource="*nothing-here"), TODAY)
     decision = evaluate(plans["runc"], policies, now=NOW)
-    outcome = apply_waivers(decision.findings, waivers, "runc", TODAY, rules=policies.rules_metadata())
+    outcome = apply_waivers(
+        decision.findings, waivers, "runc", TODAY, rules=policies.rules_metadata(), approvers=load_approvers(policies)
+    )
     assert outcome.notes == ["waiver WVR-1 (FIX-CC-001) matches no finding in stack 'runc'"]
 
 
@@ -168,7 +172,7 @@ def test_gate_refuses_a_waiver_for_a_rule_that_does_not_exist(tmp_path, plans, p
 )
 def test_malformed_waiver_is_bad_input(tmp_path, overrides, message) -> None:
     with pytest.raises(InputError, match=message):
-        load_waivers(_waiver_file(tmp_path, **overrides), TODAY)
+        load_waivers(_waiver_file(tmp_path, signed=False, **overrides), TODAY)
 
 
 def test_waiver_missing_a_field_is_bad_input(tmp_path) -> None:

@@ -14,13 +14,14 @@ import jsonschema
 import pytest
 
 from phistack.engine import load_policy_set
-from phistack.findings import Coverage, Decision
+from phistack.findings import Coverage, Decision, Status
 from phistack.gate import evaluate
 from phistack.plan.offline import plan_stack
 from phistack.plan.pulumi_import import plan_from_preview
 from phistack.report import Format, ReportContext, formatter_for, summary_line
 from phistack.waivers import load_waivers
 from tests.support.paths import FIXTURES, MINI_PROJECT, REPO, SARIF_SCHEMA, STARTER_POLICIES
+from tests.support.waivers import NETSEC_KEY, with_test_approvers, write_signed
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 CONTEXT = ReportContext("stacks/Pulumi.runc.yaml", "0.1.0")
@@ -28,16 +29,27 @@ CONTEXT = ReportContext("stacks/Pulumi.runc.yaml", "0.1.0")
 
 @pytest.fixture(scope="module")
 def decisions(tmp_path_factory) -> dict[str, Decision]:
-    policies = load_policy_set(STARTER_POLICIES)
-    waiver = tmp_path_factory.mktemp("w") / "waivers.yaml"
-    waiver.write_text(
+    policies = with_test_approvers(load_policy_set(STARTER_POLICIES))
+    base = tmp_path_factory.mktemp("w")
+    waiver = write_signed(
+        base / "waivers.yaml",
         "waivers:\n  - id: WVR-7\n    rule: FIX-ADV-001\n    stack: runc\n    resource: '*'\n"
-        "    justification: Single replica accepted during the pilot.\n    approver: cmo@example.org\n"
-        "    compensating_control: Pager alert on restart within five minutes.\n    expires: 2027-01-10\n"
+        "    justification: Single replica accepted during the pilot.\n    approver: netsec@example-hospital.org\n"
+        "    compensating_control: Pager alert on restart within five minutes.\n    expires: 2027-01-10\n",
+        NETSEC_KEY,
+    )
+    # Signed by an approver who may waive FIX-ADV-001 only: refused for FIX-CC-001.
+    refused = write_signed(
+        base / "refused.yaml",
+        "waivers:\n  - id: WVR-8\n    rule: FIX-CC-001\n    stack: runc\n    resource: '*'\n"
+        "    justification: Sandbox runtime accepted during the pilot.\n    approver: netsec@example-hospital.org\n"
+        "    compensating_control: Namespace holds synthetic data only.\n    expires: 2027-01-10\n",
+        NETSEC_KEY,
     )
     runc = plan_stack(MINI_PROJECT, "runc")
     return {
         "denied": evaluate(runc, policies, now=NOW, waivers=load_waivers(waiver, NOW.date())),
+        "refused": evaluate(runc, policies, now=NOW, waivers=load_waivers(refused, NOW.date())),
         "allowed": evaluate(plan_stack(MINI_PROJECT, "dev"), policies, now=NOW),
         # Real `pulumi preview --json` output of AWS types: the starter rules understand only its stack.
         "aws": evaluate(plan_from_preview(FIXTURES / "pulumi" / "aws-unknown-types.preview.json"), policies, now=NOW),
@@ -53,7 +65,7 @@ def test_text_table_and_verdict(decisions) -> None:
     text = formatter_for(Format.TEXT)(decisions["denied"], CONTEXT)
     assert "RULE" in text and "SEVERITY" in text and "HIPAA" in text
     assert "FIX-CC-001" in text and "Deployment box-app" in text and "45 CFR 164.312(a)(2)(iv)" in text
-    assert "[waived: WVR-7, expires 2027-01-10] FIX-ADV-001 on Deployment box-app; approved by cmo@example.org" in text
+    assert "[waived: WVR-7, expires 2027-01-10] FIX-ADV-001 on Deployment box-app; approved by netsec@example-hospital.org" in text
     assert text.rstrip().splitlines()[-1].startswith("DENIED: 1 blocking, 1 advisory, 1 waived")
     allowed = formatter_for(Format.TEXT)(decisions["allowed"], CONTEXT)
     assert allowed.rstrip().splitlines()[-1].startswith("ALLOWED:")
@@ -88,7 +100,7 @@ def test_sarif_has_rule_metadata_and_suppressions(decisions) -> None:
     assert run["tool"]["driver"]["rules"][results["FIX-CC-001"]["ruleIndex"]]["id"] == "FIX-CC-001"
     [suppression] = results["FIX-ADV-001"]["suppressions"]
     assert suppression["kind"] == "external" and suppression["status"] == "accepted"
-    assert "cmo@example.org" in suppression["justification"]
+    assert "Approved by netsec@example-hospital.org (Network security lead; key sha256:" in suppression["justification"]
     location = results["FIX-CC-001"]["locations"][0]
     assert location["physicalLocation"]["artifactLocation"]["uri"] == "stacks/Pulumi.runc.yaml"
     assert location["logicalLocations"][0]["fullyQualifiedName"].endswith("::box-app")
@@ -461,3 +473,34 @@ def test_sarif_on_a_reference_stack_annotates_the_workload_that_runs_runc(monkey
     # Every finding on a resource the file declares (through its component) is placed off line 1.
     declared = [urn for urn in lines if "phistack:" in urn.split("::")[2]]
     assert declared and all(lines[urn] > 1 for urn in declared), lines
+
+
+REFUSAL = "netsec@example-hospital.org (Network security lead) may waive PHI-TLS-*, FIX-ADV-001, not FIX-CC-001"
+
+
+@pytest.mark.parametrize("fmt", list(Format))
+def test_every_format_says_why_a_waiver_was_refused(decisions, fmt: Format) -> None:
+    """A refused waiver waives nothing, and every format names it and the reason."""
+    decision = decisions["refused"]
+    (finding,) = [f for f in decision.findings if f.id == "FIX-CC-001"]
+    assert finding.status is Status.WAIVER_REFUSED and finding.blocks and not decision.allowed
+    report = formatter_for(fmt)(decision, CONTEXT)
+    assert "WVR-8" in report and "waiver-refused" in report
+    assert REFUSAL in report.replace("&lt;", "<").replace("&gt;", ">"), report
+
+
+def test_json_and_sarif_carry_the_refusal_as_data(decisions) -> None:
+    doc = json.loads(formatter_for(Format.JSON)(decisions["refused"], CONTEXT))
+    (refused,) = doc["waivers_refused"]
+    assert refused["id"] == "WVR-8" and refused["refusal"] == REFUSAL and refused["signature_status"] == "verified"
+    assert doc["waivers_applied"] == []
+    run = json.loads(formatter_for(Format.SARIF)(decisions["refused"], CONTEXT))["runs"][0]
+    (result,) = [r for r in run["results"] if r["ruleId"] == "FIX-CC-001"]
+    assert result["suppressions"][0]["status"] == "rejected"
+    assert result["properties"]["status"] == "waiver-refused" and result["properties"]["waiver_refusal"] == REFUSAL
+
+
+def test_applied_waiver_names_approver_key_and_signature_status(decisions) -> None:
+    (applied,) = decisions["denied"].waivers_applied
+    assert applied["approver"] == "netsec@example-hospital.org" and applied["signature_status"] == "verified"
+    assert applied["key_id"].startswith("sha256:") and applied["signature"]["key_id"] == applied["key_id"]

@@ -69,7 +69,7 @@ def _header(text: str) -> str:
     return "".join(lines)
 
 
-def sign_file(path: Path, key: Ed25519PrivateKey, ids: list[str] | None, today: dt.date) -> list[str]:
+def sign_file(path: Path, key: Ed25519PrivateKey, ids: list[str] | None, today: dt.date | None) -> list[str]:
     """Sign the waivers of ``path`` (those in ``ids``, or all) in place; return the ids signed.
 
     The file is validated first (a malformed one, or an expiry beyond the limit, is an InputError), so a

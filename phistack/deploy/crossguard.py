@@ -45,7 +45,7 @@ from phistack.gate import evaluate
 from phistack.plan import plan_digest
 from phistack.plan.document import PLAN_SCHEMA_VERSION, finalize_plan
 from phistack.plan.values import SECRET, UNKNOWN_SENTINEL, normalize
-from phistack.report.common import citation_text
+from phistack.report.common import citation_text, refusal_text
 from phistack.waivers import load_waivers, waiver_files
 
 MANDATORY_POLICY = "phistack-hipaa-mandatory"
@@ -156,6 +156,8 @@ def finding_message(finding: Finding) -> str:
         parts.append(f"waived by {finding.waiver['id']} until {finding.waiver['expires']}")
     elif finding.status is Status.WAIVER_EXPIRED and finding.waiver is not None:
         parts.append(f"waiver {finding.waiver['id']} expired {finding.waiver['expires']}")
+    elif finding.status is Status.WAIVER_REFUSED and finding.waiver is not None:
+        parts.append(f"waiver {finding.waiver['id']} {refusal_text(finding.waiver)}")
     if finding.citations:
         parts.append(f"HIPAA {citation_text(finding)}")
     if finding.remediation:

@@ -17,7 +17,7 @@ from phistack.waivers import EXPIRY_WARNING_DAYS
 
 @dataclass(frozen=True)
 class WaiverEntry:
-    """A waiver the decision applied, with the findings it covers and where it stands."""
+    """A waiver the decision applied or refused, with the findings it covers and where it stands."""
 
     id: str
     rule: str
@@ -26,8 +26,12 @@ class WaiverEntry:
     approver: str
     compensating_control: str
     expires: str
-    state: str  # active | expiring | expired
+    state: str  # active | expiring | expired | refused
     findings: list[Finding]
+    key_id: str = ""
+    approver_role: str = ""
+    signature_status: str = ""  # verified | unsigned | invalid (phistack.approval.SignatureStatus)
+    refusal: str = ""  # why a refused waiver waives nothing
 
 
 @dataclass
@@ -51,9 +55,11 @@ class StackEvidence:
     def waivers(self) -> list[WaiverEntry]:
         today = dt.date.fromisoformat(self.decision.evaluated_at[:10])
         entries = []
-        for waiver in self.decision.waivers_applied:
+        for waiver in [*self.decision.waivers_applied, *self.decision.waivers_refused]:
             expires = dt.date.fromisoformat(str(waiver["expires"]))
-            if expires < today:
+            if waiver.get("refusal"):
+                state = "refused"
+            elif expires < today:
                 state = "expired"
             elif expires <= today + dt.timedelta(days=EXPIRY_WARNING_DAYS):
                 state = "expiring"
@@ -71,6 +77,10 @@ class StackEvidence:
                     expires=expires.isoformat(),
                     state=state,
                     findings=covered,
+                    key_id=str(waiver.get("key_id") or ""),
+                    approver_role=str(waiver.get("approver_role") or ""),
+                    signature_status=str(waiver.get("signature_status") or ""),
+                    refusal=str(waiver.get("refusal") or ""),
                 )
             )
         return entries
@@ -118,6 +128,10 @@ class StackEvidence:
                     "approver": w.approver,
                     "expires": w.expires,
                     "state": w.state,
+                    "key_id": w.key_id,
+                    "approver_role": w.approver_role,
+                    "signature_status": w.signature_status,
+                    "refusal": w.refusal,
                     "justification": w.justification,
                     "compensating_control": w.compensating_control,
                     "findings": [f.urn for f in w.findings],

@@ -23,8 +23,11 @@ TEMPLATES = Path(__file__).with_name("templates")
 
 LEGEND = [
     (ControlStatus.MET, "its mandatory rules passed on the resources it is about (advisory rules never count)"),
-    (ControlStatus.NOT_MET, "a mandatory finding is open, undecidable at plan time, or its waiver expired"),
-    (ControlStatus.WAIVED, "every mandatory finding is covered by an approved, unexpired waiver"),
+    (
+        ControlStatus.NOT_MET,
+        "a mandatory finding is open, undecidable at plan time, or its waiver expired or was refused",
+    ),
+    (ControlStatus.WAIVED, "every mandatory finding is covered by a signed, authorised, unexpired waiver"),
     (ControlStatus.NOT_APPLICABLE, "nothing in the stack falls under the control, or it holds no PHI"),
     (ControlStatus.NOT_ASSESSED, "nothing proved it: no mandatory rule checks it, or nothing in the plan is in scope"),
     (ControlStatus.ERROR, "the stack could not be planned or evaluated"),

@@ -210,12 +210,15 @@ def assess_control(
     blocking = [f for f in mandatory if f.blocks]
     if blocking:
         expired = sum(1 for f in blocking if f.status is Status.WAIVER_EXPIRED)
+        refused = sum(1 for f in blocking if f.status is Status.WAIVER_REFUSED)
         unknown = sum(1 for f in blocking if f.unknown)
         detail = [f"{len(blocking)} blocking finding{'s' if len(blocking) != 1 else ''}"]
         if unknown:
             detail.append(f"{unknown} undecidable at plan time")
         if expired:
             detail.append(f"{expired} with an expired waiver")
+        if refused:
+            detail.append(f"{refused} with a refused waiver")
         return result(ControlStatus.NOT_MET, ", ".join(detail))
     if mandatory:
         waivers = sorted({f.waiver["id"] for f in mandatory if f.waiver})

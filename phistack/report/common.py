@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from phistack.findings import Coverage, Finding
+from phistack.findings import Coverage, Finding, Status
 
 
 def resource_label(urn: str) -> str:
@@ -23,7 +24,22 @@ def citation_text(finding: Finding) -> str:
 def status_text(finding: Finding) -> str:
     if finding.waiver is None:
         return finding.status.value
+    if finding.status is Status.WAIVER_REFUSED:
+        return f"{finding.status.value}: {finding.waiver['id']} {refusal_text(finding.waiver)}"
     return f"{finding.status.value} by {finding.waiver['id']} until {finding.waiver['expires']}"
+
+
+def refusal_text(waiver: dict[str, Any]) -> str:
+    """Why a waiver waives nothing, as every format words it: ``refused: <reason>``."""
+    return f"refused: {waiver.get('refusal', 'not verified')}"
+
+
+def approval_text(waiver: dict[str, Any]) -> str:
+    """Who approved an applied waiver and with which key: ``approved by X (role; key sha256:…, verified)``."""
+    key = str(waiver.get("key_id") or "no key")
+    role = waiver.get("approver_role")
+    who = f"{waiver['approver']} ({role}; " if role else f"{waiver['approver']} ("
+    return f"approved by {who}key {key[:19]}…, signature {waiver.get('signature_status', 'unverified')})"
 
 
 # --- coverage: how much of the plan the rules understand (one wording for every format) ------------

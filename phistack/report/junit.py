@@ -8,14 +8,23 @@ from collections import defaultdict
 
 from phistack.findings import Decision, Enforcement, Finding, Status
 from phistack.report import ReportContext
-from phistack.report.common import COVERAGE_ID, citation_text, coverage_statement, resource_label, unknown_types_text
+from phistack.report.common import (
+    COVERAGE_ID,
+    citation_text,
+    coverage_statement,
+    refusal_text,
+    resource_label,
+    unknown_types_text,
+)
 
 
 def _describe(finding: Finding) -> str:
     line = f"{resource_label(finding.urn)}: {finding.message}"
     if finding.citations:
         line += f" [{citation_text(finding)}]"
-    if finding.waiver is not None:
+    if finding.status is Status.WAIVER_REFUSED and finding.waiver is not None:
+        line += f" ({finding.status.value}: waiver {finding.waiver['id']} {refusal_text(finding.waiver)})"
+    elif finding.waiver is not None:
         line += f" ({finding.status.value}: waiver {finding.waiver['id']}, expires {finding.waiver['expires']})"
     return line
 

@@ -7,7 +7,7 @@ import re
 
 from phistack.findings import Coverage, Decision, Enforcement, Status
 from phistack.report import ReportContext
-from phistack.report.common import citation_text, coverage_sentence, resource_label, type_text
+from phistack.report.common import citation_text, coverage_sentence, refusal_text, resource_label, type_text
 
 
 def _cell(text: str) -> str:
@@ -57,8 +57,13 @@ def render(decision: Decision, context: ReportContext) -> str:
         for f in decision.findings:
             enforcement = "mandatory" if f.enforcement is Enforcement.MANDATORY else "advisory"
             status = f.status.value
-            if f.waiver is not None:
-                status += f" ({f.waiver['id']}, {f.waiver['approver']}, expires {f.waiver['expires']})"
+            if f.status is Status.WAIVER_REFUSED and f.waiver is not None:
+                status += f" ({f.waiver['id']} {refusal_text(f.waiver)})"
+            elif f.waiver is not None:
+                status += (
+                    f" ({f.waiver['id']}, {f.waiver['approver']}, key {str(f.waiver.get('key_id'))[:19]}…, "
+                    f"expires {f.waiver['expires']})"
+                )
             lines.append(
                 "| "
                 + " | ".join(

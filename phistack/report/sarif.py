@@ -10,7 +10,7 @@ from typing import Any
 
 from phistack.findings import Decision, Enforcement, Finding, Status
 from phistack.report import ReportContext
-from phistack.report.common import COVERAGE_ID, citation_text, coverage_statement
+from phistack.report.common import COVERAGE_ID, approval_text, citation_text, coverage_statement, refusal_text
 from phistack.report.locations import Locator, locator_for
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -77,14 +77,19 @@ def _result(finding: Finding, rule_index: dict[str, int], artifact: str, locate:
     }
     if finding.waiver is not None:
         waiver = finding.waiver
+        if finding.status is Status.WAIVER_REFUSED:
+            justification = f"Waiver {waiver['id']} {refusal_text(waiver)}. It waives nothing."
+            result["properties"]["waiver_refusal"] = waiver.get("refusal", "")
+        else:
+            justification = (
+                f"{waiver['justification']} Compensating control: {waiver['compensating_control']} "
+                f"A{approval_text(waiver)[1:]}; waiver {waiver['id']} expires {waiver['expires']}."
+            )
         result["suppressions"] = [
             {
                 "kind": "external",
                 "status": "accepted" if finding.status is Status.WAIVED else "rejected",
-                "justification": (
-                    f"{waiver['justification']} Compensating control: {waiver['compensating_control']} "
-                    f"Approved by {waiver['approver']}; waiver {waiver['id']} expires {waiver['expires']}."
-                ),
+                "justification": justification,
             }
         ]
     return result

@@ -7,7 +7,14 @@ import textwrap
 
 from phistack.findings import Decision, Enforcement, Status
 from phistack.report import ReportContext
-from phistack.report.common import citation_text, coverage_headline, resource_label, unknown_types_text
+from phistack.report.common import (
+    approval_text,
+    citation_text,
+    coverage_headline,
+    refusal_text,
+    resource_label,
+    unknown_types_text,
+)
 
 _COLUMNS = ("RULE", "SEVERITY", "RESOURCE", "MESSAGE", "HIPAA", "REMEDIATION")
 _WIDTHS = (13, 9, 28, 50, 26, 44)
@@ -48,10 +55,11 @@ def render(decision: Decision, context: ReportContext) -> str:
             lines.append("Waivers:")
         for finding in waived:
             waiver = finding.waiver or {}
-            lines.append(
-                f"  [{finding.status.value}: {waiver['id']}, expires {waiver['expires']}] {finding.id} on "
-                f"{resource_label(finding.urn)}; approved by {waiver['approver']}: {waiver['justification']}"
-            )
+            head = f"  [{finding.status.value}: {waiver['id']}, expires {waiver['expires']}] {finding.id} on "
+            if finding.status is Status.WAIVER_REFUSED:
+                lines.append(f"{head}{resource_label(finding.urn)}; {refusal_text(waiver)}")
+                continue
+            lines.append(f"{head}{resource_label(finding.urn)}; {approval_text(waiver)}: {waiver['justification']}")
     else:
         lines.append("no findings")
     for note in decision.waiver_notes:

@@ -16,6 +16,7 @@
 #   id: PHI-BAA-002
 #   severity: critical
 #   enforcement: mandatory
+#   unwaivable: true
 #   citations:
 #   - cfr: 45 CFR 164.308(b)(1)
 #     title: Business associate contracts and other arrangements

@@ -18,6 +18,7 @@
 #   id: PHI-CC-003
 #   severity: critical
 #   enforcement: mandatory
+#   unwaivable: true
 #   citations:
 #   - cfr: 45 CFR 164.312(a)(2)(iv)
 #     title: Encryption and decryption

@@ -15,6 +15,7 @@
 #   id: PHI-CC-004
 #   severity: high
 #   enforcement: mandatory
+#   unwaivable: true
 #   citations:
 #   - cfr: 45 CFR 164.312(c)(1)
 #     title: Integrity
