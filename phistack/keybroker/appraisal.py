@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,43 +36,75 @@ class Appraisal:
         return {"allow": self.allow, "reasons": list(self.reasons)}
 
 
+def _without_frames(err: BaseException) -> BaseException:
+    """``err`` with its tracebacks dropped: their frames hold the evaluator, which must not travel."""
+    chained: BaseException | None = err
+    for _ in range(8):
+        if chained is None:
+            break
+        chained.__traceback__ = None
+        chained = chained.__cause__ or chained.__context__
+    return err
+
+
 class Appraiser:
     """A loaded attestation policy on one engine, safe to call from any thread.
 
-    The embedded engines are not shareable between threads (regorus' engine panics when used from
-    a thread other than its creator), so one worker thread owns the evaluator and every appraisal
-    runs there.
+    The embedded engines are not shareable between threads: regorus' engine panics ("unsendable")
+    when used *or dropped* on a thread other than its creator. So one owner thread creates the
+    evaluator, runs every appraisal, and drops it when :meth:`close` is called. The evaluator is
+    only ever a local of that thread, so no other thread — not the garbage collector at interpreter
+    exit either — can be the one to drop it.
     """
 
     def __init__(self, policy_root: Path = DEFAULT_POLICY_ROOT, *, engine: str = "regorus") -> None:
         self.policy_root = policy_root
         self.engine = engine
         self._policies = load_policy_set(policy_root)
-        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="appraiser")
-        self._evaluator: Evaluator | None = None
+        self._tasks: queue.SimpleQueue[tuple[Callable[[Evaluator], Any], concurrent.futures.Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._closed = False
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._own, name="appraiser", daemon=True)
+        self._thread.start()
         self._run(lambda evaluator: None)  # compile now: a policy error surfaces at start-up
 
-    def _run(self, task: Callable[[Evaluator], Any]) -> Any:
-        def on_owner_thread() -> Any:
-            if self._evaluator is None:
-                self._evaluator = make_evaluator(self.engine, self._policies)
-            return task(self._evaluator)
+    def _own(self) -> None:
+        evaluator: Evaluator | None = None
+        while (item := self._tasks.get()) is not None:
+            task, future = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                if evaluator is None:
+                    evaluator = make_evaluator(self.engine, self._policies)
+                future.set_result(task(evaluator))
+            except BaseException as err:  # an engine panic (pyo3 raises BaseException) goes to the caller
+                future.set_exception(_without_frames(err))
+        del evaluator  # dropped here, on the thread that created it
 
+    def _run(self, task: Callable[[Evaluator], Any]) -> Any:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        with self._lock:
+            if self._closed:
+                raise PolicyError("attestation policy evaluator is closed")
+            self._tasks.put((task, future))
         try:
-            return self._executor.submit(on_owner_thread).result()
+            return future.result()
         except (KeyboardInterrupt, SystemExit, PolicyError):
             raise
-        except BaseException as err:  # an engine panic (pyo3 raises BaseException): never a pass
+        except BaseException as err:  # an engine panic: never a pass
             raise PolicyError(f"attestation policy evaluation failed: {err!r}") from err
 
     def close(self) -> None:
         """Drop the evaluator on its own thread (the engine requires it), then stop the thread."""
-
-        def drop() -> None:
-            self._evaluator = None
-
-        self._executor.submit(drop).result()
-        self._executor.shutdown(wait=True)
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._tasks.put(None)
+        self._thread.join()
 
     def evaluate(self, document: dict[str, Any]) -> Appraisal:
         """Evaluate a prepared input document (see :func:`runtime.attestation.appraisal_input`)."""

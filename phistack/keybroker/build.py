@@ -46,18 +46,24 @@ def serve_from_config(
             if config.trust.reference_measurements
             else None
         )
+        appraiser = Appraiser(config.policy.root, engine=config.policy.engine)
+        stack.callback(appraiser.close)  # the engine must be dropped on its own thread, not at exit
+        limits = config.limits
         broker = KeyBroker(
             datasets=keks,
             device_root=load_anchor(config.trust.device_root),
-            appraiser=Appraiser(config.policy.root, engine=config.policy.engine),
+            appraiser=appraiser,
             audit=audit,
-            nonces=NonceStore(ttl_s=config.nonce_ttl_s, source=nonce_source),
+            nonces=NonceStore(ttl_s=config.nonce_ttl_s, source=nonce_source, limits=limits.nonces()),
             references=references,
             nras_jwks=JsonWebKeySet.load(config.nras.jwks) if config.nras else None,
             nras_issuer=config.nras.issuer if config.nras else None,
             claims_ttl_s=config.claims_ttl_s,
+            audit_window_s=limits.audit_window_s,
+            audit_max_bursts=limits.audit_max_bursts,
         )
         context = server_tls_context(config.tls.cert, config.tls.key)
-        running = start_broker(broker, context, config.listen.host, config.listen.port if port is None else port)
+        port = config.listen.port if port is None else port
+        running = start_broker(broker, context, config.listen.host, port, limits.http())
         stack.callback(running.stop)
         yield running

@@ -11,6 +11,7 @@ policy: {root: policies/attestation, engine: regorus}
 nonce_ttl_s: 60
 claims_ttl_s: 300
 audit: {path: broker-audit.log, signing_key: audit-ed25519.pem}
+limits: {max_connections: 128, nonce_rate_per_s: 2}   # optional; every key and default in LimitsConfig
 datasets:
   chest-ct-2026: {kek: "pkcs11:token=phistack;object=kek-ct?pin-source=file:/run/pin"}
 ```
@@ -25,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from phistack.errors import InputError
 from phistack.keybroker.appraisal import DEFAULT_POLICY_ROOT
+from phistack.keybroker.limits import HttpLimits
+from phistack.keybroker.nonces import NonceLimits
 from runtime.configfile import load_yaml, validate
 
 
@@ -62,6 +65,49 @@ class AuditConfig(_Strict):
     signing_key: Path | None = None
 
 
+class LimitsConfig(_Strict):
+    """Bounds against floods and slow clients (docs/ATTESTATION.md, "Limits")."""
+
+    max_connections: int = Field(default=128, ge=1, le=10_000)
+    max_connections_per_client: int = Field(default=16, ge=1, le=10_000)
+    handshake_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    body_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    idle_timeout_s: float = Field(default=15.0, gt=0, le=600)
+    max_path_chars: int = Field(default=1024, ge=64, le=65_536)
+    max_header_bytes: int = Field(default=16_384, ge=1024, le=1 << 20)
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
+    max_json_depth: int = Field(default=32, ge=4, le=256)
+    max_outstanding_nonces: int = Field(default=10_000, ge=1, le=1_000_000)
+    max_nonces_per_client: int = Field(default=64, ge=1, le=1_000_000)
+    nonce_rate_per_s: float = Field(default=2.0, gt=0, le=10_000)
+    nonce_burst: int = Field(default=20, ge=1, le=1_000_000)
+    audit_window_s: float = Field(default=10.0, gt=0, le=3600)
+    audit_max_bursts: int = Field(default=1024, ge=1, le=1_000_000)
+
+    def http(self) -> HttpLimits:
+        return HttpLimits(
+            max_connections=self.max_connections,
+            max_connections_per_client=self.max_connections_per_client,
+            handshake_timeout_s=self.handshake_timeout_s,
+            header_timeout_s=self.header_timeout_s,
+            body_timeout_s=self.body_timeout_s,
+            idle_timeout_s=self.idle_timeout_s,
+            max_path_chars=self.max_path_chars,
+            max_header_bytes=self.max_header_bytes,
+            max_body_bytes=self.max_body_bytes,
+            max_json_depth=self.max_json_depth,
+        )
+
+    def nonces(self) -> NonceLimits:
+        return NonceLimits(
+            max_outstanding=self.max_outstanding_nonces,
+            max_per_client=self.max_nonces_per_client,
+            rate_per_s=self.nonce_rate_per_s,
+            burst=self.nonce_burst,
+        )
+
+
 class DatasetConfig(_Strict):
     kek: str = Field(description="file:PATH (development) or a pkcs11: URI (RFC 7512)")
 
@@ -75,6 +121,7 @@ class BrokerConfig(_Strict):
     nonce_ttl_s: float = Field(default=60.0, gt=0, le=3600)
     claims_ttl_s: int = Field(default=300, gt=0, le=86400)
     audit: AuditConfig
+    limits: LimitsConfig = LimitsConfig()
     datasets: dict[str, DatasetConfig] = Field(min_length=1)
 
 

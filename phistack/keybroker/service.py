@@ -16,15 +16,17 @@ import binascii
 import datetime as dt
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from cryptography import x509
 
 from phistack.keybroker.appraisal import Appraisal, Appraiser
-from phistack.keybroker.nonces import IssuedNonce, NonceRefused, NonceStore
+from phistack.keybroker.auditing import AggregatingAuditor, AuditSink, bounded, bounded_name
+from phistack.keybroker.nonces import IssuedNonce, NonceRateLimited, NonceRefused, NonceStore
 from runtime.attestation import (
     AttestationError,
     Claims,
@@ -41,25 +43,35 @@ from runtime.errors import PhistackError
 
 ACTOR = "svc:keybroker"
 MAX_KEYS_PER_REQUEST = 64
+MAX_WRAPPED_CHARS = 1024  # base64 of a wrapped data key is ~56 characters
+DATASET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 Clock = Callable[[], dt.datetime]
 
 
-class AuditSink(Protocol):
-    """What the broker needs of :class:`runtime.audit.AuditLog`."""
-
-    def append(
-        self, actor: str, action: str, object: str, outcome: str, details: dict[str, Any] | None = None
-    ) -> Any: ...
-
-
 class Refusal(Exception):
-    """A refused request: HTTP ``status`` and the reasons sent back to the client."""
+    """A refused request: HTTP ``status`` and the reasons sent back to the client.
 
-    def __init__(self, status: int, reason: str, reasons: tuple[str, ...] = ()) -> None:
+    ``code`` names the kind of refusal for audit aggregation (it must not hold client-chosen text);
+    ``decided`` marks a refusal reached after a valid nonce was spent (audited one record each).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        reasons: tuple[str, ...] = (),
+        *,
+        code: str | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.reasons = reasons or (reason,)
+        self.code = code or f"http-{status}"
+        self.retry_after_s = retry_after_s
+        self.decided = False
+        self.audited = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"error": "refused", "reason": self.reason, "reasons": list(self.reasons)}
@@ -82,6 +94,8 @@ def _b64_list(request: Mapping[str, Any], field: str) -> list[bytes]:
     items = request.get(field, [])
     if not isinstance(items, list) or len(items) > MAX_KEYS_PER_REQUEST:
         raise Refusal(400, f"'{field}' must be a list of at most {MAX_KEYS_PER_REQUEST} base64 strings")
+    if any(not isinstance(item, str) or len(item) > MAX_WRAPPED_CHARS for item in items):
+        raise Refusal(400, f"'{field}' holds a value that is not a base64 string of at most {MAX_WRAPPED_CHARS}")
     try:
         return [base64.b64decode(item, validate=True) for item in items]
     except (binascii.Error, ValueError, TypeError):
@@ -111,6 +125,8 @@ class KeyBroker:
         nras_issuer: str | None = "https://nras.attestation.nvidia.com",
         claims_ttl_s: int = 300,
         clock: Clock = utc_now,
+        audit_window_s: float = 10.0,
+        audit_max_bursts: int = 1024,
     ) -> None:
         self.datasets = {name: Dataset(name, kek, threading.Lock()) for name, kek in datasets.items()}
         self.device_root = device_root
@@ -122,14 +138,27 @@ class KeyBroker:
         self.nras_issuer = nras_issuer
         self.claims_ttl_s = claims_ttl_s
         self.clock = clock
+        self.events = AggregatingAuditor(audit, ACTOR, window_s=audit_window_s, max_bursts=audit_max_bursts)
+
+    def tick(self) -> None:
+        """Write the records of aggregated bursts whose window has ended (call often)."""
+        self.events.tick()
+
+    def close(self) -> None:
+        """Write every pending aggregated count (at shutdown)."""
+        self.events.close()
 
     # -- nonces -----------------------------------------------------------------------------------
-    def issue_nonce(self) -> dict[str, Any]:
-        """A fresh nonce for one key request."""
+    def issue_nonce(self, *, client: str = "-", peer: str = "unknown") -> dict[str, Any]:
+        """A fresh nonce for one key request; 429 when ``client`` is over its share (audited, aggregated)."""
         try:
-            issued: IssuedNonce = self.nonces.issue(at_time=self.clock())
+            issued: IssuedNonce = self.nonces.issue(at_time=self.clock(), client=client)
+        except NonceRateLimited as err:
+            raise Refusal(429, str(err), code="nonce-rate-limit", retry_after_s=err.retry_after_s) from err
         except NonceRefused as err:
-            raise Refusal(503, str(err)) from err
+            raise Refusal(503, str(err), code="nonce-unavailable") from err
+        details = {"peer": peer, "expires_at": issued.expires_at.isoformat()}
+        self.events.event("nonce.issue", "nonces", "success", details, client=client, code="issued")
         return {
             "nonce": issued.nonce.hex(),
             "expires_at": issued.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -140,29 +169,60 @@ class KeyBroker:
         """Non-secret facts about a dataset (its KEK id), for clients writing object headers."""
         entry = self.datasets.get(dataset)
         if entry is None:
-            raise Refusal(404, f"unknown dataset {dataset!r}")
+            raise Refusal(404, f"unknown dataset {bounded_name(dataset)!r}", code="unknown-dataset")
         return {"dataset": dataset, "kek_id": entry.kek.kek_id}
 
     # -- key requests ---------------------------------------------------------------------------
-    def release(self, dataset: str, request: Mapping[str, Any], *, peer: str = "unknown") -> dict[str, Any]:
+    def release(
+        self, dataset: str, request: Mapping[str, Any], *, peer: str = "unknown", client: str | None = None
+    ) -> dict[str, Any]:
         """Decide one key request; return the response body or raise Refusal (always audited)."""
         try:
             return self._release(dataset, request, peer)
         except Refusal as refusal:
-            self._audit("key.refusal", dataset, "denied", {"peer": peer, "reasons": list(refusal.reasons)})
+            self.audit_refusal(refusal, "key.refusal", f"dataset:{dataset}", peer=peer, client=client)
             raise
 
+    def audit_refusal(
+        self, refusal: Refusal, action: str, obj: str, *, peer: str, client: str | None = None, **extra: Any
+    ) -> None:
+        """Audit a refusal: one record each once a nonce was spent, else aggregated per burst."""
+        refusal.audited = True
+        details = bounded({"peer": peer, "status": refusal.status, "reasons": list(refusal.reasons), **extra})
+        if refusal.decided:
+            self._audit(action, obj, "denied", details)
+        else:
+            who = client if client is not None else peer.rsplit(":", 1)[0]
+            self.events.event(action, obj, "denied", details, client=who, code=refusal.code)
+
     def _release(self, dataset: str, request: Mapping[str, Any], peer: str) -> dict[str, Any]:
-        entry = self.datasets.get(dataset)
+        entry = self.datasets.get(dataset) if DATASET_RE.match(dataset) else None
         if entry is None:
-            raise Refusal(404, f"unknown dataset {dataset!r}")
+            raise Refusal(404, f"unknown dataset {bounded_name(dataset)!r}", code="unknown-dataset")
         if not isinstance(request, Mapping):
-            raise Refusal(400, "request body must be a JSON object")
+            raise Refusal(400, "request body must be a JSON object", code="bad-body")
         unwrap, wrap = _b64_list(request, "unwrap"), _b64_list(request, "wrap")
         if not unwrap and not wrap:
-            raise Refusal(400, "nothing requested: give 'unwrap' and/or 'wrap'")
+            raise Refusal(400, "nothing requested: give 'unwrap' and/or 'wrap'", code="bad-body")
         now = self.clock()
         nonce = self._consume_nonce(request.get("nonce"), now)
+        try:
+            return self._decide(entry, request, nonce, now, peer, unwrap, wrap)
+        except Refusal as refusal:
+            refusal.decided = True  # a spent nonce: rate-bounded, so every one is recorded
+            raise
+
+    def _decide(
+        self,
+        entry: Dataset,
+        request: Mapping[str, Any],
+        nonce: bytes,
+        now: dt.datetime,
+        peer: str,
+        unwrap: list[bytes],
+        wrap: list[bytes],
+    ) -> dict[str, Any]:
+        dataset = entry.name
         claims = self._verified_claims(request, nonce, now, dataset, peer)
         appraisal = self.appraiser.appraise(claims, nonce=nonce, at_time=now)
         self._audit_appraisal(dataset, peer, claims, appraisal)
@@ -178,7 +238,7 @@ class KeyBroker:
             "source": claims.source if claims else None,
         }
         # Audited before the keys leave: if the log cannot record it, nothing is released.
-        self._audit("key.release", dataset, "success", details, refuse_on_error=True)
+        self._audit("key.release", f"dataset:{dataset}", "success", details, refuse_on_error=True)
         return {
             "dataset": dataset,
             "kek_id": entry.kek.kek_id,
@@ -189,17 +249,17 @@ class KeyBroker:
 
     def _consume_nonce(self, value: Any, now: dt.datetime) -> bytes:
         if not isinstance(value, str):
-            raise Refusal(403, "no nonce presented")
+            raise Refusal(403, "no nonce presented", code="nonce-missing")
+        if len(value) != 2 * NONCE_LENGTH:
+            raise Refusal(403, f"nonce must be {NONCE_LENGTH} bytes ({2 * NONCE_LENGTH} hex digits)", code="nonce-bad")
         try:
             nonce = bytes.fromhex(value)
         except ValueError:
-            raise Refusal(403, "nonce is not hexadecimal") from None
-        if len(nonce) != NONCE_LENGTH:
-            raise Refusal(403, f"nonce must be {NONCE_LENGTH} bytes")
+            raise Refusal(403, "nonce is not hexadecimal", code="nonce-bad") from None
         try:
             self.nonces.consume(nonce, at_time=now)
         except NonceRefused as err:
-            raise Refusal(403, str(err)) from err
+            raise Refusal(403, str(err), code="nonce-refused") from err
         return nonce
 
     def _verified_claims(
@@ -222,7 +282,8 @@ class KeyBroker:
                     request["nras"], self.nras_jwks, nonce=nonce, at_time=now, issuer=self.nras_issuer
                 )
         except AttestationError as err:
-            self._audit("attestation.result", dataset, "failure", {"peer": peer, "reason": str(err)})
+            details = bounded({"peer": peer, "reason": str(err)})
+            self._audit("attestation.result", f"dataset:{dataset}", "failure", details)
             raise Refusal(403, f"evidence not verifiable: {err}") from err
         return None
 
@@ -250,13 +311,13 @@ class KeyBroker:
                 }
                 for name, gpu in claims.gpus.items()
             }
-        self._audit("attestation.result", dataset, "success" if appraisal.allow else "denied", details)
+        self._audit("attestation.result", f"dataset:{dataset}", "success" if appraisal.allow else "denied", details)
 
     def _audit(
-        self, action: str, dataset: str, outcome: str, details: dict[str, Any], *, refuse_on_error: bool = False
+        self, action: str, obj: str, outcome: str, details: dict[str, Any], *, refuse_on_error: bool = False
     ) -> None:
         try:
-            self.audit.append(ACTOR, action, f"dataset:{dataset}", outcome, details)
+            self.audit.append(ACTOR, action, obj, outcome, details)
         except Exception as err:  # any audit failure: fail closed where a release depends on it
             if refuse_on_error:
                 raise Refusal(503, f"audit log unavailable, nothing released: {err}") from err

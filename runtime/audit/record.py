@@ -114,13 +114,14 @@ def cut_text(value: str, limit: int) -> str:
     return value[: max(limit - len(mark), 0)] + mark
 
 
-def _cut_values(value: Any) -> Any:
+def cut_values(value: Any, limit: int = MAX_VALUE_CHARS) -> Any:
+    """``value`` (JSON-like) with every string and key cut to ``limit`` characters by :func:`cut_text`."""
     if isinstance(value, str):
-        return cut_text(value, MAX_VALUE_CHARS)
+        return cut_text(value, limit)
     if isinstance(value, dict):
-        return {cut_text(k, MAX_VALUE_CHARS) if isinstance(k, str) else k: _cut_values(v) for k, v in value.items()}
+        return {cut_text(k, limit) if isinstance(k, str) else k: cut_values(v, limit) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_cut_values(item) for item in value]
+        return [cut_values(item, limit) for item in value]
     return value
 
 
@@ -130,7 +131,7 @@ def bound_details(details: dict[str, Any], details_json: str, room: int) -> tupl
     Callers pass details that already failed to fit; the result always fits (it is at most a
     fixed-size summary).
     """
-    cut = _cut_values(details)
+    cut = cut_values(details)
     cut_json = _json_details(cut)
     if len(cut_json) <= room:
         return cut, cut_json
