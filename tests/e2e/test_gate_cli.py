@@ -12,6 +12,7 @@ import pytest
 
 from tests.support.cli import assert_one_line_error, run_cli
 from tests.support.paths import FIXTURES, MINI_PROJECT, SARIF_SCHEMA, STARTER_POLICIES
+from tests.support.waivers import policy_copy_with_test_approvers, write_signed
 
 MINI = ["--project", str(MINI_PROJECT)]
 STARTER = ["--policies", str(STARTER_POLICIES)]
@@ -90,13 +91,16 @@ def test_engines_agree_through_the_cli() -> None:
 
 
 def test_waiver_file_on_the_command_line(tmp_path: Path) -> None:
-    waivers = tmp_path / "waivers.yaml"
-    waivers.write_text(
+    waivers = write_signed(
+        tmp_path / "waivers.yaml",
         "waivers:\n  - id: WVR-9\n    rule: FIX-CC-001\n    stack: runc\n    resource: '*::box-app'\n"
-        "    justification: Synthetic data only in the research namespace.\n    approver: ciso@example.org\n"
-        "    compensating_control: Default-deny NetworkPolicy and no PHI mounts.\n    expires: 2027-01-20\n"
+        "    justification: Synthetic data only in the research namespace.\n    approver: ciso@example-hospital.org\n"
+        "    compensating_control: Default-deny NetworkPolicy and no PHI mounts.\n    expires: 2027-01-20\n",
     )
-    proc = run_cli("check", "runc", *MINI, *STARTER, *NOW, "--waivers", str(waivers), "--format", "sarif")
+    policies = policy_copy_with_test_approvers(STARTER_POLICIES, tmp_path)
+    proc = run_cli(
+        "check", "runc", *MINI, "--policies", str(policies), *NOW, "--waivers", str(waivers), "--format", "sarif"
+    )
     assert proc.returncode == 0, proc.stderr
     results = json.loads(proc.stdout)["runs"][0]["results"]
     assert [r["suppressions"][0]["status"] for r in results if r["ruleId"] == "FIX-CC-001"] == ["accepted"]

@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.cli import run_cli
 from tests.support.paths import FIXTURES, REPO
+from tests.support.waivers import policy_copy_with_test_approvers, write_signed
 
 ENGINES = ["regorus", "regopy"]
 NOW = "2026-06-01T12:00:00Z"
@@ -50,7 +51,7 @@ def _blocking_ids(report: dict[str, Any]) -> list[str]:
         {
             f["id"]
             for f in report["findings"]
-            if f["enforcement"] == "mandatory" and f["status"] in ("open", "waiver-expired")
+            if f["enforcement"] == "mandatory" and f["status"] != "waived"
         }
     )
 
@@ -66,32 +67,32 @@ def test_fixture_plan_decisions(name: str, engine: str) -> None:
 
 
 def _waivers(tmp_path: Path, expires: dt.date) -> Path:
-    path = tmp_path / "waivers.yaml"
-    path.write_text(
+    return write_signed(
+        tmp_path / "waivers.yaml",
         "waivers:\n"
         "  - id: WVR-TEST-001\n"
         "    rule: PHI-ENC-001\n"
         "    stack: clinical-nlp\n"
         '    resource: "urn:pulumi:clinical-nlp::*StorageClass::notes-class"\n'
         "    justification: The KMS key is created in the same deployment; its ARN is known after apply.\n"
-        "    approver: jane.doe@example-hospital.org\n"
+        "    approver: ciso@example-hospital.org\n"
         "    compensating_control: A post-deploy check verifies the StorageClass kmsKeyId names the CMK.\n"
-        f"    expires: {expires.isoformat()}\n"
+        f"    expires: {expires.isoformat()}\n",
     )
-    return path
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_waiver_allows_and_expiry_denies(tmp_path: Path, engine: str) -> None:
     plan = str(PLANS / "unknown-kms-key.json")
     today = dt.date.fromisoformat(NOW[:10])
+    policies = ("--policies", str(policy_copy_with_test_approvers(REPO / "policies", tmp_path)))
     waivers = _waivers(tmp_path, today + dt.timedelta(days=30))
-    code, report = _check("--plan", plan, "--waivers", str(waivers), engine=engine)
+    code, report = _check("--plan", plan, *policies, "--waivers", str(waivers), engine=engine)
     assert code == 0 and report["decision"] == "allowed"
     assert [(f["id"], f["status"]) for f in report["findings"]] == [("PHI-ENC-001", "waived")]
 
     waivers = _waivers(tmp_path, today - dt.timedelta(days=1))
-    code, report = _check("--plan", plan, "--waivers", str(waivers), engine=engine)
+    code, report = _check("--plan", plan, *policies, "--waivers", str(waivers), engine=engine)
     assert code == 1 and report["decision"] == "denied"
     assert [(f["id"], f["status"]) for f in report["findings"]] == [("PHI-ENC-001", "waiver-expired")]
 
