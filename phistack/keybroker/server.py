@@ -109,6 +109,7 @@ class _HeaderBudget:
 class _Handler(BaseHTTPRequestHandler):
     server: BrokerHttpServer
     protocol_version = "HTTP/1.1"
+    default_request_version = "HTTP/1.1"  # refusals of unparseable request lines still get a status line
     server_version = "phistack-keybroker"
     sys_version = ""
 
@@ -160,7 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
     # -- one request -------------------------------------------------------------------------------
     def handle_one_request(self) -> None:
         limits = self.server.limits
-        self.command, self.path, self.request_version = "", "", "HTTP/1.1"
+        self.command, self.path, self.request_version, self.requestline = "", "", "HTTP/1.1", ""
         self.reader.expect("idle", limits.idle_timeout_s, then=("header", limits.header_timeout_s))
         try:
             self.raw_requestline = self.stream.readline(MAX_REQUEST_LINE + 1)
