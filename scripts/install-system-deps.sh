@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages behind the real components the tests start: rsyslog with the OpenSSL
-# driver (the SIEM), SoftHSM2 (the HSM) and Chromium (the evidence report's browser test).
+# driver (the SIEM), SoftHSM2 and OpenSC (the HSM), Chromium (the evidence report's browser test) and
+# jq (the docs' examples, run by tests/test_docs_examples.py).
 # Idempotent: does nothing when every package is already installed.
 set -euo pipefail
-packages=(rsyslog rsyslog-openssl softhsm2 opensc chromium chromium-driver)
+packages=(rsyslog rsyslog-openssl softhsm2 opensc chromium chromium-driver jq)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
