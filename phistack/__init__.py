@@ -1,3 +1,5 @@
 """phistack: declare, gate and run HIPAA-grade AI workloads on rented confidential GPUs."""
 
-__version__ = "0.1.0"
+from runtime import __version__
+
+__all__ = ["__version__"]

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from runtime import clikit, commands
+from runtime import __version__, clikit, commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
         "phistack-runtime",
         "Attest the machine, obtain data keys and run workloads inside the confidential container.",
         commands,
+        version=__version__,
     )
 
 

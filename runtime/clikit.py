@@ -1,26 +1,55 @@
-"""What both command lines share: one-line usage errors, command discovery, error → exit code mapping."""
+"""What both command lines share: one-line usage errors, command discovery, error → exit code mapping.
+
+Conventions every command follows (and tests/test_cli_conventions.py checks): data goes to stdout, status
+and errors to stderr; ``-v/--verbose`` is accepted before or after any subcommand; every subcommand has a
+description; usage errors carry the program's name alone (``phistack: error: ...``), exit 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import pkgutil
+import select
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 
 from runtime.errors import ExitCode, PhistackError
 
 Handler = Callable[[argparse.Namespace], int]
 
+# The reader of stdout went away (`phistack audit verify LOG | head -1`): exit as a Unix filter killed by SIGPIPE
+# would, 128 + 13, so `set -o pipefail` scripts see the output was cut short, but quietly: no traceback.
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
+
 
 class Parser(argparse.ArgumentParser):
     """argparse with usage errors on one line and exit code 2 (its default, kept explicit)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(ExitCode.USAGE, f"{self.prog}: error: {message}\n")
+        # A subcommand's prog is "phistack evidence"; errors carry the program's name only.
+        self.exit(ExitCode.USAGE, f"{self.prog.split()[0]}: error: {message}\n")
+
+
+def _add_verbose(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="show details behind an error"
+    )
+
+
+def subparsers_of(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Every subcommand parser below ``parser``, depth first, with its full command (``phistack audit verify``)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):  # aliases map to the same parser
+                yield sub.prog, sub
+                yield from subparsers_of(sub)
 
 
 def build_parser(prog: str, description: str, commands: ModuleType, version: str | None = None) -> Parser:
@@ -29,12 +58,15 @@ def build_parser(prog: str, description: str, commands: ModuleType, version: str
     parser = Parser(prog=prog, description=description)
     if version is not None:
         parser.add_argument("--version", action="version", version=f"{prog} {version}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show details behind an error")
+    _add_verbose(parser, False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     subparsers.required = True
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if not info.name.startswith("_"):
             importlib.import_module(f"{commands.__name__}.{info.name}").register(subparsers)
+    for _, sub in subparsers_of(parser):
+        # SUPPRESS: a subcommand that was not given -v must not reset the flag given before it.
+        _add_verbose(sub, argparse.SUPPRESS)
     return parser
 
 
@@ -47,9 +79,63 @@ def _raise_terminated(signum: int, _frame: object) -> None:
     raise Terminated(signum)
 
 
+def _stdout_closed() -> bool:
+    """Whether the reader of stdout has gone (a pipe's write end then polls POLLERR)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's flush at exit has nowhere to fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _close_event_loop() -> None:
+    """Close an event loop a library left set (the Pulumi SDK's): collected at exit after its self-pipe,
+    it prints an ``Exception ignored in BaseEventLoop.__del__`` traceback."""
+    if "asyncio" not in sys.modules:
+        return
+    import asyncio
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            loop = asyncio.get_event_loop_policy().get_event_loop()
+        except RuntimeError:
+            return
+    if not loop.is_running() and not loop.is_closed():
+        loop.close()
+    asyncio.set_event_loop(None)
+
+
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     """Parse, dispatch, and turn a PhistackError into one line on stderr and its exit code; SIGINT and SIGTERM
-    end the command cleanly (exit 130 and 143)."""
+    end the command cleanly (exit 130 and 143), and so does a closed stdout (exit 141)."""
+    try:
+        try:
+            code = _dispatch(parser, argv)
+        except SystemExit:  # --help, --version and usage errors print, then exit through here
+            sys.stdout.flush()
+            raise
+        sys.stdout.flush()  # a closed pipe shows here, while it can still be handled
+        return code
+    except BrokenPipeError:
+        if not _stdout_closed():
+            raise
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    finally:
+        _close_event_loop()
+
+
+def _dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     if threading.current_thread() is threading.main_thread():
