@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from phistack.errors import InputError
+from phistack.keybroker.config import LimitsConfig, load_config
 from phistack.keybroker.limits import HttpLimits
 from phistack.keybroker.nonces import NonceLimits
 from runtime.audit.record import MAX_RECORD_BYTES
@@ -100,6 +102,55 @@ def test_a_trickling_client_is_dropped_after_the_header_timeout(broker: Broker) 
     assert answer.startswith(b"HTTP/1.1 408")
     broker.running.stop()
     assert counted(broker.records(), "request.refusal", "timeout-header") == (1, 1)
+
+
+def test_a_trickled_body_is_dropped_after_the_body_timeout(broker: Broker) -> None:
+    with broker.tls("127.0.0.4") as tls:
+        tls.sendall(b"POST /v1/nonce HTTP/1.1\r\nContent-Length: 100\r\n\r\n")
+        started = time.monotonic()
+        tls.settimeout(0.1)
+        answer = b""
+        while time.monotonic() - started < 4:
+            try:
+                tls.sendall(b" ")
+                chunk = tls.recv(4096)
+            except TimeoutError:
+                continue
+            except (ConnectionError, ssl.SSLError):
+                break
+            if not chunk:
+                break
+            answer += chunk
+        elapsed = time.monotonic() - started
+    assert elapsed < 2.5, elapsed
+    assert answer.startswith(b"HTTP/1.1 408")
+    broker.running.stop()
+    assert counted(broker.records(), "request.refusal", "timeout-body") == (1, 1)
+
+
+def test_a_client_that_never_finishes_the_handshake_is_dropped(broker: Broker) -> None:
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", broker.port), source_address=("127.0.0.8", 0)) as raw:
+        raw.sendall(b"\x16\x03\x01")  # the start of a ClientHello, then nothing
+        raw.settimeout(5)
+        assert raw.recv(1) in (b"", b"\x15")  # closed, or an alert then closed
+    assert 1.5 < time.monotonic() - started < 3.5
+    broker.running.stop()
+    assert counted(broker.records(), "request.refusal", "tls-handshake") == (1, 1)
+
+
+def test_limits_come_from_the_configuration_file(tmp_path: Path) -> None:
+    limits = LimitsConfig.model_validate({"max_connections": 7, "nonce_rate_per_s": 0.5, "header_timeout_s": 3})
+    assert limits.http().max_connections == 7 and limits.http().header_timeout_s == 3
+    assert limits.nonces().rate_per_s == 0.5 and limits.nonces().max_outstanding == 10_000
+    assert LimitsConfig().http() == HttpLimits() and LimitsConfig().nonces() == NonceLimits()
+    config = tmp_path / "broker.yaml"
+    config.write_text(
+        "tls: {cert: a, key: b}\ntrust: {device_root: r}\naudit: {path: a.log}\n"
+        "datasets: {d: {kek: 'file:k'}}\nlimits: {max_conections: 5}\n"
+    )
+    with pytest.raises(InputError, match="max_conections"):
+        load_config(config)
 
 
 def test_an_idle_keep_alive_connection_is_closed_quietly(broker: Broker) -> None:

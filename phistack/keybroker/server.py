@@ -235,7 +235,7 @@ class _Handler(BaseHTTPRequestHandler):
         except DISCONNECTS:
             raise
         except Exception as err:  # never a traceback to the client; never a release
-            self.server.errors.append(repr(err))
+            self.server.note_error(err)
             log.error("internal error answering %s %s: %r", method, path[:200], err)
             self._send(500, Refusal(500, "internal error; nothing released").to_dict())
 
@@ -337,8 +337,12 @@ class BrokerHttpServer(ThreadingHTTPServer):
         if isinstance(err, DISCONNECTS):
             log.debug("client %s:%s went away: %s", client_address[0], client_address[1], err.__class__.__name__)
         else:
-            self.errors.append(repr(err))
+            self.note_error(err)
             log.error("client %s:%s: connection failed: %r", client_address[0], client_address[1], err)
+
+    def note_error(self, err: BaseException | None) -> None:
+        """Keep the last unexpected errors (for tests and diagnostics), bounded."""
+        self.errors[:] = [*self.errors[-99:], repr(err)]
 
     def service_actions(self) -> None:
         self.broker.tick()  # the serve loop's poll: writes aggregated audit records whose window ended
