@@ -57,7 +57,9 @@ def test_append_chains_records_after_a_genesis_record(tmp_path: Path) -> None:
     assert [row["seq"] for row in rows] == list(range(len(rows)))
     for before, after in itertools.pairwise(rows):
         assert after["prev_hash"] == before["hash"]
-    assert [row["action"] for row in rows[1:]] == list(ACTIONS)
+    assert [row["action"] for row in rows[1:-1]] == list(ACTIONS)
+    assert rows[-1]["action"] == "audit.checkpoint"  # close() checkpoints, and records it in the chain
+    assert rows[-1]["details"]["tree_size"] == rows[-1]["seq"] == len(ACTIONS) + 1
     result = verify_log(path, public_key=key.public_key())
     assert result.records == len(rows) and result.checkpoints == 1  # the one close() writes
 
@@ -109,11 +111,13 @@ def test_reopen_continues_the_chain(tmp_path: Path) -> None:
     with AuditLog.open(path, signing_key=key, background=False) as log:
         first = log.append("a", "job.start", "job:1", "success")
         log_id = log.log_id
+    checkpoint_record = lines(path)[-1]
+    assert checkpoint_record["prev_hash"] == first.hash
     with AuditLog.open(path, signing_key=key, background=False) as log:
-        assert log.log_id == log_id and log.size == 2
+        assert log.log_id == log_id and log.size == 3
         second = log.append("a", "job.end", "job:1", "success")
-    assert second.seq == 2 and second.prev_hash == first.hash
-    assert verify_log(path, public_key=key.public_key()).records == 3
+    assert second.seq == 3 and second.prev_hash == checkpoint_record["hash"]
+    assert verify_log(path, public_key=key.public_key()).records == 5
 
 
 def test_a_second_writer_is_refused(tmp_path: Path) -> None:
@@ -132,7 +136,7 @@ def test_a_torn_last_line_is_cut_and_recorded(tmp_path: Path) -> None:
     rows = lines(path)
     assert rows[2]["action"] == "audit.log.repaired" and rows[2]["details"] == {"discarded_bytes": 26}
     assert rows[3]["object"] == "o2"
-    verify_log(path)
+    verify_log(path, allow_unpinned=True)
 
 
 def test_a_tampered_log_is_not_extended(tmp_path: Path) -> None:
@@ -187,7 +191,9 @@ def test_checkpoints_are_periodic_by_the_injected_clock(tmp_path: Path) -> None:
         log.tick()
         assert log.checkpoints_written == 2  # not due again yet
     cps = read_checkpoints(path.with_name("a.log.checkpoints"))
-    assert [cp.tree_size for cp in cps] == [4, 4, 4]  # periodic, idle, close
+    # periodic, idle, close: each is recorded in the chain, so the next one covers that record too
+    assert [cp.tree_size for cp in cps] == [4, 5, 6]
+    assert [row["action"] for row in lines(path)[4:]] == ["audit.checkpoint"] * 3
     assert cps[0].time == "2027-01-15T08:01:00.100000Z"
     assert cps[1].time == "2027-01-15T08:02:01.100000Z"
     assert verify_log(path, public_key=key.public_key()).checkpoints == 3
@@ -204,8 +210,10 @@ def test_idle_checkpoints_come_from_the_background_thread(tmp_path: Path) -> Non
             time.sleep(0.02)  # no appends: only the timer can write these
         assert log.checkpoints_written >= 3
     cps = read_checkpoints(cp_path)
-    assert all(cp.tree_size == 2 for cp in cps)
-    assert verify_log(path, checkpoints=cps, public_key=key.public_key()).records == 2
+    assert [cp.tree_size for cp in cps] == list(range(2, 2 + len(cps)))
+    rows = lines(path)
+    assert {row["object"] for row in rows[2:]} == {"elsewhere.checkpoints"}  # the file, named beside the log
+    assert verify_log(path, public_key=key.public_key()).records == 2 + len(cps)
 
 
 def test_unsigned_log_writes_no_checkpoints(tmp_path: Path) -> None:

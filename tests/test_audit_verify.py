@@ -41,6 +41,7 @@ def rehash(line: bytes, prev_hash: str | None = None) -> bytes:
 
 
 def verify(path: Path, **kwargs: object) -> str:
+    kwargs.setdefault("allow_unpinned", "public_key" not in kwargs)
     with pytest.raises(VerificationError) as info:
         verify_log(path, **kwargs)  # type: ignore[arg-type]
     return str(info.value)
@@ -49,9 +50,11 @@ def verify(path: Path, **kwargs: object) -> str:
 def test_intact_log_verifies_with_a_summary(tmp_path: Path) -> None:
     path = make_log(tmp_path)
     result = verify_log(path, public_key=KEY.public_key())
-    assert (result.records, result.checkpoints, result.key_source) == (11, 1, "pinned")
+    # 10 events, the genesis record and the record of the checkpoint close() wrote (in file and chain alike)
+    assert (result.records, result.checkpoints, result.key_source, result.authenticated) == (12, 1, "pinned", True)
     assert result.last_hash == json.loads(read_lines(path)[-1])["hash"]
-    assert "11 records intact" in result.summary()
+    assert "12 records intact" in result.summary()
+    assert "authenticity: proven" in result.summary()
 
 
 def test_modified_record_is_named_by_its_index(tmp_path: Path) -> None:
@@ -112,14 +115,24 @@ def test_duplicated_record(tmp_path: Path) -> None:
     assert verify(path).startswith("record 4 appears again at line 6 where record 5 belongs")
 
 
+def test_tail_truncation_is_caught_by_the_local_checkpoint_file(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    write_lines(path, read_lines(path)[:-3])
+    message = verify(path, public_key=KEY.public_key())
+    assert message.startswith("log truncated: checkpoint 1 (tree size 11, ") and message.endswith(
+        "in audit.log.checkpoints) covers 11 records but the log holds 9: records 9..10 are missing from the end"
+    )
+
+
 def test_tail_truncation_is_caught_by_a_checkpoint_held_elsewhere(tmp_path: Path) -> None:
     path = make_log(tmp_path)
     held = read_checkpoints(path.with_name("audit.log.checkpoints"))  # e.g. the copy at the SIEM
     write_lines(path, read_lines(path)[:-3])
-    assert verify_log(path, checkpoints=[]).records == 8  # the chain alone cannot tell
+    path.with_name("audit.log.checkpoints").unlink()
+    assert verify_log(path, allow_unpinned=True).records == 9  # the chain alone cannot tell
     message = verify(path, checkpoints=held, public_key=KEY.public_key())
     assert message.startswith("log truncated: checkpoint 1 (tree size 11, ") and message.endswith(
-        "covers 11 records but the log holds 8: records 8..10 are missing from the end"
+        "held elsewhere) covers 11 records but the log holds 9: records 9..10 are missing from the end"
     )
 
 
@@ -127,7 +140,7 @@ def test_truncation_together_with_the_local_checkpoints_is_caught_by_the_held_co
     path = make_log(tmp_path)
     held = path.with_name("held.checkpoints")
     held.write_bytes(path.with_name("audit.log.checkpoints").read_bytes())
-    write_lines(path, read_lines(path)[:-1])
+    write_lines(path, read_lines(path)[:-2])  # the last event and the checkpoint record after it
     path.with_name("audit.log.checkpoints").unlink()
     assert "record 10 is missing from the end" in verify(path, checkpoints=read_checkpoints(held))
 
@@ -135,7 +148,7 @@ def test_truncation_together_with_the_local_checkpoints_is_caught_by_the_held_co
 def test_cut_mid_record(tmp_path: Path) -> None:
     path = make_log(tmp_path)
     path.write_bytes(path.read_bytes()[:-40])
-    assert verify(path).startswith("line 11 is an incomplete record (no newline)")
+    assert verify(path).startswith("line 12 is an incomplete record (no newline)")
 
 
 def test_forged_checkpoint_with_a_bad_signature(tmp_path: Path) -> None:
@@ -169,10 +182,16 @@ def test_rewritten_log_fails_against_an_earlier_checkpoint(tmp_path: Path) -> No
     path = make_log(tmp_path)
     held = read_checkpoints(path.with_name("audit.log.checkpoints"))
     lines = read_lines(path)
-    # Rewrite the last record and fix up its hash: the chain is consistent again, the checkpoint is not.
-    lines[-1] = rehash(lines[-1].replace(b'"success"', b'"denied"'))
+    # Rewrite the last event and fix up the hashes after it: the chain is consistent again, the checkpoint is not.
+    lines[-2] = rehash(lines[-2].replace(b'"success"', b'"denied"'))
+    lines[-1] = rehash(lines[-1], prev_hash=json.loads(lines[-2])["hash"])
     write_lines(path, lines)
     assert "Merkle root does not match" in verify(path, checkpoints=held, public_key=KEY.public_key())
+    path.with_name("audit.log.checkpoints").unlink()  # the checkpoint the chain records still catches it
+    message = verify(path, public_key=KEY.public_key())
+    assert message.startswith("checkpoint file missing: the log records 1 checkpoint(s)")
+    message = verify(path, checkpoints=held, public_key=KEY.public_key())
+    assert message.startswith("checkpoint file missing")
 
 
 def test_checkpoint_of_another_log(tmp_path: Path) -> None:
@@ -208,10 +227,10 @@ def test_malformed_record_line(tmp_path: Path) -> None:
 
 def test_unreadable_inputs_are_input_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read audit log"):
-        verify_log(tmp_path / "missing.log")
+        verify_log(tmp_path / "missing.log", allow_unpinned=True)
     (tmp_path / "empty.log").write_bytes(b"")
     with pytest.raises(InputError, match="audit log is empty"):
-        verify_log(tmp_path / "empty.log")
+        verify_log(tmp_path / "empty.log", allow_unpinned=True)
     with pytest.raises(InputError, match="cannot read checkpoints"):
         read_checkpoints(tmp_path / "missing.checkpoints")
 
@@ -221,7 +240,7 @@ def test_verify_reads_a_large_log_in_chunks(tmp_path: Path, monkeypatch: pytest.
 
     monkeypatch.setattr(chain, "CHUNK", 1000)  # records straddle chunk boundaries
     path = make_log(tmp_path, records=300)
-    assert verify_log(path, public_key=KEY.public_key()).records == 301
+    assert verify_log(path, public_key=KEY.public_key()).records == 302
     lines = read_lines(path)
     lines[250] = lines[250].replace(b'"dataset:249"', b'"dataset:248"')
     write_lines(path, lines)
@@ -233,14 +252,14 @@ def test_a_rotated_key_is_recorded_and_trusted_from_that_record_on(tmp_path: Pat
     new_key = Ed25519PrivateKey.generate()
     with AuditLog.open(path, signing_key=new_key, background=False) as log:
         log.append("svc:runtime", "data.access", "dataset:new", "success")
-    announcement = json.loads(read_lines(path)[4])
+    announcement = json.loads(read_lines(path)[5])  # after the genesis, 3 events and a checkpoint record
     assert announcement["action"] == "audit.checkpoint.key" and announcement["actor"] == "phistack.audit"
     with AuditLog.open(path, signing_key=new_key, background=False) as log:
         log.append("svc:runtime", "data.access", "dataset:newer", "success")
     assert sum(b"audit.checkpoint.key" in line for line in read_lines(path)) == 1  # recorded once
-    result = verify_log(path)  # both keys come from the log
-    assert result.checkpoints == 3 and result.key_source == "log"
-    assert verify_log(path, public_key=[KEY.public_key(), new_key.public_key()]).records == 7
+    result = verify_log(path, allow_unpinned=True)  # both keys come from the log
+    assert result.checkpoints == 3 and result.key_source == "log" and not result.authenticated
+    assert verify_log(path, public_key=[KEY.public_key(), new_key.public_key()]).records == 10
     assert "it names key" in verify(path, public_key=KEY.public_key())  # the old key alone is not enough
     # A checkpoint signed by the new key over a tree that ends before the announcement is not trusted.
     old = read_checkpoints(path.with_name("audit.log.checkpoints"))[0]
@@ -253,3 +272,88 @@ def test_callers_cannot_write_the_logs_own_records(tmp_path: Path) -> None:
         for action in ("audit.checkpoint.key", "audit.spool.full", "audit.log.open"):
             with pytest.raises(InputError, match="written by the log itself"):
                 log.append("phistack.audit", action, "a.log", "success", {"checkpoint_key": "00" * 32})
+
+
+def test_a_rotation_followed_by_an_immediate_close_verifies(tmp_path: Path) -> None:
+    path = make_log(tmp_path, records=3)
+    new_key = Ed25519PrivateKey.generate()
+    AuditLog.open(path, signing_key=new_key, background=False).close()  # announce, then close at once
+    rows = [json.loads(line) for line in read_lines(path)]
+    assert [row["action"] for row in rows[-2:]] == ["audit.checkpoint.key", "audit.checkpoint"]
+    # The new key's first checkpoint covers the tree that ends with its own announcement.
+    assert rows[-1]["details"]["tree_size"] == rows[-2]["seq"] + 1
+    result = verify_log(path, allow_unpinned=True)
+    assert (result.records, result.checkpoints) == (7, 2)
+    assert verify_log(path, public_key=[KEY.public_key(), new_key.public_key()]).authenticated
+
+
+def test_a_rotated_out_key_cannot_sign_later_trees(tmp_path: Path) -> None:
+    path = make_log(tmp_path, records=3)
+    with AuditLog.open(path, signing_key=Ed25519PrivateKey.generate(), background=False) as log:
+        log.append("svc:runtime", "data.access", "dataset:new", "success")
+    log_id = json.loads(read_lines(path)[0])["details"]["log_id"]
+    late = Checkpoint.sign(KEY, log_id, 7, "00" * 32, "2027-01-01T00:00:00.000000Z")  # after the rotation
+    assert "signature does not verify under the trusted key(s)" in verify(path, checkpoints=[late])
+
+
+def test_verify_without_a_pinned_key_must_say_so(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    with pytest.raises(InputError, match="pin the checkpoint key"):
+        verify_log(path)
+    result = verify_log(path, allow_unpinned=True)
+    assert (result.key_source, result.authenticated) == ("log", False)
+    assert "authenticity: UNPROVEN" in result.summary() and "authenticity unproven" in result.summary()
+    assert result.to_json()["authenticity"] == "unproven"
+    # A pinned key with nothing signed proves nothing either.
+    (tmp_path / "unsigned").mkdir()
+    bare = verify_log(make_log(tmp_path / "unsigned", key=None), public_key=KEY.public_key())
+    assert not bare.authenticated and "nothing is signed" in bare.summary()
+
+
+def test_a_full_rewrite_with_the_attackers_key_is_not_reported_authentic(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    forged_dir = tmp_path / "forged"
+    forged_dir.mkdir()
+    attacker = Ed25519PrivateKey.generate()
+    forged = make_log(forged_dir, key=attacker)  # consistent in itself, with the attacker's key in its genesis
+    assert not verify_log(forged, allow_unpinned=True).authenticated
+    assert "signature does not verify under the trusted key(s)" in verify(forged, public_key=KEY.public_key())
+    assert verify_log(path, public_key=KEY.public_key()).authenticated
+
+
+def test_a_forged_key_announcement_is_not_reported_authentic(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    attacker = Ed25519PrivateKey.generate()
+    # Whoever can write the file appends an announcement of their own key and a checkpoint signed by it.
+    with AuditLog.open(path, signing_key=attacker, background=False) as log:
+        log.append("svc:runtime", "data.access", "dataset:planted", "success")
+    assert not verify_log(path, allow_unpinned=True).authenticated
+    assert "(it names key" in verify(path, public_key=KEY.public_key())
+
+
+def test_trimming_the_checkpoint_file_is_caught_by_the_chain(tmp_path: Path) -> None:
+    path = make_log(tmp_path, records=2)
+    for i in range(2):
+        with AuditLog.open(path, signing_key=KEY, background=False) as log:
+            log.append("svc:runtime", "data.access", f"dataset:more-{i}", "success")
+    cp_file = path.with_name("audit.log.checkpoints")
+    kept = read_lines(cp_file)
+    assert len(kept) == 3
+    write_lines(cp_file, kept[:-1])
+    message = verify(path, public_key=KEY.public_key())
+    assert message.startswith("checkpoint file trimmed: the log records checkpoint of tree size")
+    assert str(cp_file) in message
+    write_lines(cp_file, kept[1:])  # trimmed at the front
+    assert verify(path, public_key=KEY.public_key()).startswith("checkpoint file trimmed")
+
+
+def test_a_checkpoint_file_given_elsewhere_does_not_hide_the_local_one(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    held = path.with_name("held.checkpoints")
+    held.write_bytes(path.with_name("audit.log.checkpoints").read_bytes())
+    local = path.with_name("audit.log.checkpoints")
+    cp = read_checkpoints(local)[0]
+    forged = Checkpoint(**{**cp.__dict__, "tree_size": 5})
+    local.write_bytes(local.read_bytes() + forged.to_line())
+    message = verify(path, checkpoint_files=[held], public_key=KEY.public_key())
+    assert "in audit.log.checkpoints): signature does not verify" in message

@@ -28,11 +28,15 @@ def register(subparsers: Any) -> None:
 
     verify = commands.add_parser(
         "verify",
-        help="check a log's hash chain and signed checkpoints; exit 1 with the reason if tampered",
+        help="check a log's hash chain, signed checkpoints and the SIEM's copy; exit 1 with the reason if tampered",
         description=(
-            "Check every record's hash and link, the sequence numbers, and each checkpoint's signature "
-            "and Merkle root. Detects modified, deleted and reordered records, a truncated tail (given a "
-            "checkpoint held elsewhere) and forged checkpoints. Exit 0 intact, 1 tampered, 2 bad input."
+            "Check every record's hash and link, the sequence numbers, each checkpoint's signature and Merkle "
+            "root (from the local checkpoint file, the checkpoints the log records, --checkpoint files and the "
+            "SIEM's copy), and that the checkpoint file still holds every checkpoint the log records. Detects "
+            "modified, deleted and reordered records, a trimmed checkpoint file, forged checkpoints, and with "
+            "--witness a log cut back or rolled back together with its checkpoint file. Without --key the "
+            "signatures are checked against the keys the log names: authenticity is then unproven. "
+            "Exit 0 intact, 1 tampered, 2 bad input."
         ),
     )
     verify.add_argument("log", metavar="LOG", help="the audit log file")
@@ -40,14 +44,21 @@ def register(subparsers: Any) -> None:
         "--checkpoint",
         metavar="FILE",
         action="append",
-        help="checkpoint file(s) to check against, e.g. the copy the SIEM holds (default: LOG.checkpoints)",
+        help="further checkpoint file(s) held elsewhere, checked besides the local one (LOG.checkpoints)",
+    )
+    verify.add_argument(
+        "--witness",
+        metavar="FILE",
+        action="append",
+        help="the SIEM's file(s) of received messages (rsyslog %%rawmsg%% lines): every record and checkpoint "
+        "of this log the SIEM received must still be in the log, unchanged",
     )
     verify.add_argument(
         "--key",
         metavar="PUB",
         action="append",
         help="PEM Ed25519 public key checkpoints must be signed with; repeat for rotated keys "
-        "(default: the keys the log records)",
+        "(default: the keys the log names, which proves consistency but not authenticity)",
     )
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
     verify.set_defaults(handler=run_verify)
@@ -113,16 +124,20 @@ def _warn(message: str) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from runtime.audit.checkpoint import read_checkpoints
     from runtime.audit.keys import load_public_key
     from runtime.audit.verify import result_json, verify_log
 
-    checkpoints = None
-    if args.checkpoint:
-        checkpoints = [cp for path in args.checkpoint for cp in read_checkpoints(path)]
     keys = [load_public_key(path) for path in args.key or []]
-    result = verify_log(Path(args.log), checkpoints=checkpoints, public_key=keys or None)
+    result = verify_log(
+        Path(args.log),
+        checkpoint_files=args.checkpoint or (),
+        public_key=keys or None,
+        allow_unpinned=not keys,
+        witness=args.witness or (),
+    )
     print(result_json(result) if args.json else result.summary())
+    if not result.authenticated:
+        _warn("authenticity unproven: no checkpoint verified under a pinned key (--key)")
     return ExitCode.OK
 
 

@@ -151,27 +151,54 @@ def _read_genesis(line: bytes, path: Path) -> tuple[AuditRecord, str]:
     return genesis, log_id
 
 
+def peek_log_id(path: str | os.PathLike[str]) -> str | None:
+    """The log id the first line names, read before any walk (None when there is none to read)."""
+    try:
+        with Path(path).open("rb") as handle:
+            first = handle.readline(1 << 20)
+        log_id = decode_record(first).details.get("log_id")
+    except (OSError, InputError):
+        return None
+    return log_id if isinstance(log_id, str) else None
+
+
 KEY_ACTION = "audit.checkpoint.key"
-_KEY_MARK = b'"action":"audit.checkpoint.key"'
+CHECKPOINT_ACTION = "audit.checkpoint"
 
 
-def key_announcements(path: str | os.PathLike[str]) -> list[tuple[int, object]]:
-    """(seq, ``checkpoint_key`` detail) of every ``audit.checkpoint.key`` record, in log order.
+def system_records(path: str | os.PathLike[str], action: str, *, skip_malformed: bool = False) -> list[AuditRecord]:
+    """Every record the log wrote about itself with ``action`` (actor ``phistack.audit``), in log order.
 
-    A byte search finds the few candidate lines; only those are parsed. Call it on a log that
-    :func:`walk` has verified, so the records it reads are the chained ones.
+    A byte search finds the few candidate lines; only those are parsed, and a caller's details that
+    merely contain the same bytes are told apart by the parsed top-level fields. Call it on a log
+    that :func:`walk` has verified, or with ``skip_malformed`` before the walk (which then reports
+    any malformed line precisely).
     """
-    found: list[tuple[int, object]] = []
-    with Path(path).open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        pos = data.find(_KEY_MARK)
+    mark = b'"action":"%s"' % action.encode("ascii")
+    found: list[AuditRecord] = []
+    log_path = Path(path)
+    if log_path.stat().st_size == 0:
+        return found  # mmap refuses an empty file
+    with log_path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        pos = data.find(mark)
         while pos >= 0:
             start = data.rfind(b"\n", 0, pos) + 1
             end = data.find(b"\n", pos)
-            record = decode_record(data[start : end if end >= 0 else len(data)])
-            if record.action == KEY_ACTION and record.actor == SYSTEM_ACTOR:
-                found.append((record.seq, record.details.get("checkpoint_key")))
-            pos = data.find(_KEY_MARK, end if end >= 0 else len(data))
+            try:
+                record = decode_record(data[start : end if end >= 0 else len(data)])
+            except InputError:
+                if not skip_malformed:
+                    raise
+            else:
+                if record.action == action and record.actor == SYSTEM_ACTOR:
+                    found.append(record)
+            pos = data.find(mark, end if end >= 0 else len(data))
     return found
+
+
+def key_announcements(path: str | os.PathLike[str]) -> list[tuple[int, object]]:
+    """(seq, ``checkpoint_key`` detail) of every ``audit.checkpoint.key`` record, in log order."""
+    return [(record.seq, record.details.get("checkpoint_key")) for record in system_records(path, KEY_ACTION)]
 
 
 def walk(

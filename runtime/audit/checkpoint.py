@@ -58,9 +58,10 @@ class Checkpoint:
             return False
         return True
 
-    def to_line(self) -> bytes:
-        """The checkpoint as one JSON line with its newline."""
-        obj = {
+    def to_json(self) -> dict[str, object]:
+        """The checkpoint as a JSON object: a line of a checkpoint file, and the details of the
+        ``audit.checkpoint`` record that enters it into the chain."""
+        return {
             "format": CHECKPOINT_FORMAT,
             "log_id": self.log_id,
             "tree_size": self.tree_size,
@@ -69,7 +70,10 @@ class Checkpoint:
             "key_id": self.key_id,
             "signature": self.signature,
         }
-        return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+
+    def to_line(self) -> bytes:
+        """The checkpoint as one JSON line with its newline."""
+        return json.dumps(self.to_json(), separators=(",", ":")).encode() + b"\n"
 
     @classmethod
     def from_json(cls, obj: object, where: str) -> Checkpoint:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from runtime.audit.chain import KEY_ACTION, key_announcements, walk
+from runtime.audit.chain import CHECKPOINT_ACTION, KEY_ACTION, key_announcements, walk
 from runtime.audit.checkpoint import Checkpoint
 from runtime.audit.errors import AuditUnavailableError, SpoolFullError
 from runtime.audit.keys import key_id, raw_public
@@ -80,6 +80,8 @@ class AuditLog:
         self._clock: Clock = options["clock"]
         self._key: Ed25519PrivateKey | None = options["signing_key"]
         self.checkpoint_path: Path = options["checkpoint_path"]
+        # Recorded relative to the log's folder, so a verifier finds the file next to a copied log.
+        self._checkpoint_name = os.path.relpath(self.checkpoint_path, path.parent)
         self._interval = float(options["checkpoint_interval_s"])
         self._sync_every = int(options["sync_every"])
         self._sync_interval = float(options["sync_interval_s"])
@@ -358,6 +360,11 @@ class AuditLog:
                 f"cannot write checkpoint: {err.strerror or err} ({self.checkpoint_path})"
             ) from err
         self.checkpoints_written += 1
+        # Enter the checkpoint into the chain as well: trimming the checkpoint file then shows, and the
+        # record travels to the SIEM, an outside witness of the log's length and root.
+        details = cp.to_json()
+        self._append_locked(SYSTEM_ACTOR, CHECKPOINT_ACTION, self._checkpoint_name, "success", details, bypass=True)
+        self._sync_locked()
         return cp
 
     def tick(self) -> None:

@@ -61,7 +61,7 @@ def test_keygen_and_append_build_a_signed_log(tmp_path: Path) -> None:
     record = json.loads(proc.stdout)
     assert (record["seq"], record["actor"], record["details"]) == (1, "user:jane", {"bytes": 12})
     verify = audit("verify", "audit.log", "--key", "signer.pub", cwd=tmp_path)
-    assert verify.returncode == 0 and "2 records intact" in verify.stdout
+    assert verify.returncode == 0 and "3 records intact" in verify.stdout  # genesis, event, checkpoint record
     assert_one_line_error(audit("keygen", "-o", "signer", cwd=tmp_path), 2, "refusing to overwrite")
 
 
@@ -69,20 +69,24 @@ def test_intact_log_exits_0_with_a_summary(signed_log: Path) -> None:
     proc = audit("verify", "audit.log", "--key", "signer.pub", cwd=signed_log.parent)
     assert proc.returncode == 0, proc.stderr
     last_hash = json.loads(signed_log.read_bytes().splitlines()[-1])["hash"]
-    assert "OK: audit.log: 6 records intact, hash chain unbroken" in proc.stdout
+    # the genesis record, and each of the five events followed by the record of its checkpoint
+    assert "OK: audit.log: 11 records intact, hash chain unbroken" in proc.stdout
     assert f"last hash: {last_hash}" in proc.stdout
-    assert "checkpoints: 5 verified" in proc.stdout and "newest covers 6 records" in proc.stdout
+    assert "checkpoints: 5 verified" in proc.stdout and "newest covers 10 records" in proc.stdout
+    assert "authenticity: proven" in proc.stdout and proc.stderr == ""
     as_json = audit("verify", "audit.log", "--json", cwd=signed_log.parent)
     assert as_json.returncode == 0
     result = json.loads(as_json.stdout)
-    assert (result["status"], result["records"], result["last_hash"]) == ("intact", 6, last_hash)
+    assert (result["status"], result["records"], result["last_hash"]) == ("intact", 11, last_hash)
+    assert (result["key_source"], result["authenticity"]) == ("log", "unproven")
+    assert as_json.stderr == "phistack: warning: authenticity unproven: no checkpoint verified under a pinned key (--key)\n"
 
 
 def test_modified_record_exits_1_naming_the_record(signed_log: Path) -> None:
     data = signed_log.read_bytes()
     signed_log.write_bytes(data.replace(b'"dataset:2"', b'"dataset:7"'))
     proc = audit("verify", "audit.log", cwd=signed_log.parent)
-    assert_one_line_error(proc, 1, "phistack: error: record 3 (line 4) was modified")
+    assert_one_line_error(proc, 1, "phistack: error: record 5 (line 6) was modified")
 
 
 def test_deleted_record_exits_1_naming_the_missing_sequence_number(signed_log: Path) -> None:
@@ -102,13 +106,18 @@ def test_reordered_records_exit_1(signed_log: Path) -> None:
 
 def test_truncated_tail_exits_1_against_the_checkpoint_held_elsewhere(signed_log: Path) -> None:
     folder = signed_log.parent
-    (folder / "held.checkpoints").write_bytes((folder / "audit.log.checkpoints").read_bytes())
+    local = folder / "audit.log.checkpoints"
+    (folder / "held.checkpoints").write_bytes(local.read_bytes())
     lines = signed_log.read_bytes().splitlines(keepends=True)
-    signed_log.write_bytes(b"".join(lines[:-2]))
-    (folder / "audit.log.checkpoints").unlink()  # whoever truncated the log removed its checkpoints too
-    assert audit("verify", "audit.log", cwd=folder).returncode == 0  # nothing to compare with locally
+    signed_log.write_bytes(b"".join(lines[:-2]))  # the last event and its checkpoint record
+    # Whoever cut the log trimmed its checkpoint file to match: locally consistent, so it passes ...
+    local.write_bytes(b"".join(local.read_bytes().splitlines(keepends=True)[:-1]))
+    assert audit("verify", "audit.log", "--key", "signer.pub", cwd=folder).returncode == 0
     proc = audit("verify", "audit.log", "--checkpoint", "held.checkpoints", "--key", "signer.pub", cwd=folder)
-    assert_one_line_error(proc, 1, "log truncated: checkpoint", "records 4..5 are missing from the end")
+    assert_one_line_error(proc, 1, "log truncated: checkpoint", "from held.checkpoints", "record 9 is missing")
+    local.unlink()  # ... and without the file, the checkpoints the chain records still name it
+    proc = audit("verify", "audit.log", "--key", "signer.pub", cwd=folder)
+    assert_one_line_error(proc, 1, "checkpoint file missing: the log records 4 checkpoint(s)")
 
 
 def test_forged_checkpoint_exits_1(signed_log: Path) -> None:
@@ -160,8 +169,8 @@ def test_ship_delivers_and_refuses(signed_log: Path, rsyslog: Rsyslog) -> None: 
     proc = audit("ship", "audit.log", *common, "--port", str(rsyslog.ports["tls13"]), "--hostname", "node-7",
                  cwd=folder)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert "6 records confirmed" in proc.stderr
-    received = rsyslog.wait_for(6, 10)
+    assert "11 records confirmed" in proc.stderr
+    received = rsyslog.wait_for(11, 10)
     lines = signed_log.read_bytes().splitlines()
     assert [message[message.index(b"] {") + 2 :] for message in received] == lines
     again = audit("ship", "audit.log", *common, "--port", str(rsyslog.ports["tls13"]), cwd=folder)
