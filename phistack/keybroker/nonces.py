@@ -178,7 +178,7 @@ class NonceStore:
             bucket.at = now
             self._buckets.move_to_end(client)
         if bucket.tokens < 1.0:
-            wait = (1.0 - bucket.tokens) / limits.rate_per_s
+            wait = max((1.0 - bucket.tokens) / limits.rate_per_s, 0.1)
             raise NonceRateLimited(f"too many nonce requests from this client; retry in {wait:.1f} s", wait)
         bucket.tokens -= 1.0
 
