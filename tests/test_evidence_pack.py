@@ -18,11 +18,18 @@ from phistack.evidence.pack import MARKER, write_pack
 from phistack.plan.document import dump_plan
 from tests.support.cli import assert_one_line_error, run_cli
 from tests.support.paths import FIXTURES, MINI_PROJECT, REPO, STARTER_POLICIES
+from tests.support.waivers import policy_copy_with_test_approvers, write_signed
 from tests.test_evidence_plans import EVALUATION, MANIFEST, MODEL, WAIVERS, clinical_plan
 
 MINI = ["--project", str(MINI_PROJECT), "--policies", str(STARTER_POLICIES)]
 NOW = ["--now", "2026-11-27T12:00:00Z"]
 HIPAA = ["--policies", str(REPO / "policies")]
+
+
+@pytest.fixture(scope="module")
+def hipaa(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The HIPAA policy library with the test-only approvers, so signed test waivers apply."""
+    return ["--policies", str(policy_copy_with_test_approvers(REPO / "policies", tmp_path_factory.mktemp("hipaa")))]
 
 
 def _sums_ok(pack: Path) -> None:
@@ -39,15 +46,16 @@ def _self_contained(html: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def waived_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A denied PHI stack (no BAA) whose runc workload is waived, with a medical-device model to trace."""
+def waived_pack(tmp_path_factory: pytest.TempPathFactory, hipaa: list[str]) -> Path:
+    """A denied PHI stack (no BAA) whose runc workload's pod security is waived, with a medical-device model to
+    trace; a second waiver, of unwaivable PHI-CC-001, is refused."""
     base = tmp_path_factory.mktemp("waived")
     plan = base / "plan.json"
     plan.write_text(dump_plan(clinical_plan("sepsis-pilot", baa=False, runtime_class="runc")))
-    waivers = base / "waivers.yaml"
-    waivers.write_text(WAIVERS)
+    refused = WAIVERS.split("\n", 1)[1].replace("WVR-2026-031", "WVR-2026-032").replace("PHI-POD-001", "PHI-CC-001")
+    waivers = write_signed(base / "waivers.yaml", WAIVERS + refused)
     out = base / "pack"
-    proc = run_cli("evidence", "--plan", str(plan), *HIPAA, *NOW, "--waivers", str(waivers), "-o", str(out))
+    proc = run_cli("evidence", "--plan", str(plan), *hipaa, *NOW, "--waivers", str(waivers), "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "wrote evidence pack for stack sepsis-pilot" in proc.stderr
     return out
@@ -70,7 +78,7 @@ def test_controls_in_the_pack_follow_the_decision(waived_pack: Path) -> None:
     evidence = json.loads((waived_pack / "evidence.json").read_text())
     statuses = {c["control"]: c["status"] for c in evidence["controls"]}
     assert statuses["baa"] == "not-met"
-    assert statuses["encryption-in-use"] in {"waived", "not-met"}  # runc is waived; other CC rules may still fail
+    assert statuses["encryption-in-use"] == "not-met"  # runc: PHI-CC-001 cannot be waived
     html = (waived_pack / "index.html").read_text()
     assert 'id="control-baa" data-control="baa" data-status="not-met"' in html
     assert "PHI-BAA-001" in html
@@ -80,17 +88,38 @@ def test_waivers_are_listed_with_approver_and_expiry(waived_pack: Path) -> None:
     html = (waived_pack / "index.html").read_text()
     row = re.search(r'<tr data-waiver="WVR-2026-031">.*?</tr>', html, re.DOTALL)
     assert row is not None
-    for text in ("PHI-CC-001", "jane.doe@example-hospital.org", "2026-12-20", "Dedicated single-tenant nodes"):
+    for text in ("PHI-POD-001", "ciso@example-hospital.org", "verified", "sha256:", "2026-12-20", "single-tenant"):
         assert text in row.group(0)
     markdown = (waived_pack / "evidence.md").read_text()
-    assert "| WVR-2026-031 | `PHI-CC-001` | jane.doe@example-hospital.org | 2026-12-20 | active |" in markdown
-    (entry,) = json.loads((waived_pack / "evidence.json").read_text())["waivers"]
-    assert (entry["approver"], entry["expires"], entry["state"]) == (
-        "jane.doe@example-hospital.org",
+    assert (
+        "| WVR-2026-031 | `PHI-POD-001` | ciso@example-hospital.org (Chief Information Security Officer) | `sha256:"
+        in markdown
+    )
+    assert "| verified | 2026-12-20 | active |" in markdown
+    entry, _ = json.loads((waived_pack / "evidence.json").read_text())["waivers"]
+    assert (entry["approver"], entry["expires"], entry["state"], entry["signature_status"]) == (
+        "ciso@example-hospital.org",
         "2026-12-20",
         "active",
+        "verified",
     )
+    assert entry["key_id"].startswith("sha256:") and entry["refusal"] == ""
     assert entry["findings"], "the waiver lists the findings it covers"
+
+
+def test_refused_waivers_are_listed_with_the_reason(waived_pack: Path) -> None:
+    _, refused = json.loads((waived_pack / "evidence.json").read_text())["waivers"]
+    assert (refused["id"], refused["state"]) == ("WVR-2026-032", "refused")
+    assert refused["refusal"].startswith("PHI-CC-001 is unwaivable: no one may waive it")
+    html = (waived_pack / "index.html").read_text()
+    row = re.search(r'<tr data-waiver="WVR-2026-032">.*?</tr>', html, re.DOTALL)
+    assert row is not None and "refused" in row.group(0) and "PHI-CC-001 is unwaivable" in row.group(0)
+    assert '<span class="pill s-not-met">waiver refused</span>' in html
+    markdown = (waived_pack / "evidence.md").read_text()
+    assert "| refused: PHI-CC-001 is unwaivable" in markdown
+    decision = json.loads((waived_pack / "decision.json").read_text())
+    assert [w["id"] for w in decision["waivers_refused"]] == ["WVR-2026-032"]
+    assert [w["id"] for w in decision["waivers_applied"]] == ["WVR-2026-031"]
 
 
 def test_model_provenance_is_shown_for_medical_device_workloads(waived_pack: Path) -> None:
@@ -255,16 +284,16 @@ def test_unknown_stack_is_one_line_exit_2_and_no_directory(tmp_path: Path) -> No
     assert list(tmp_path.iterdir()) == []
 
 
-def test_waiver_for_a_rule_that_does_not_exist_is_one_line_exit_2_and_no_pack(tmp_path: Path) -> None:
+def test_waiver_for_a_rule_that_does_not_exist_is_one_line_exit_2_and_no_pack(tmp_path: Path, hipaa) -> None:
     """An evidence pack must not present a waiver that waives nothing (a typo in its rule id) as approved."""
     plan = tmp_path / "plan.json"
     plan.write_text(dump_plan(clinical_plan("sepsis-pilot", runtime_class="runc")))
     waivers = tmp_path / "waivers.yaml"
-    waivers.write_text(WAIVERS.replace("rule: PHI-CC-001", "rule: PHI-CC-01"))
+    waivers.write_text(WAIVERS.replace("rule: PHI-POD-001", "rule: PHI-POD-01"))
     out = tmp_path / "pack"
-    proc = run_cli("evidence", "--plan", str(plan), *HIPAA, *NOW, "--waivers", str(waivers), "-o", str(out))
+    proc = run_cli("evidence", "--plan", str(plan), *hipaa, *NOW, "--waivers", str(waivers), "-o", str(out))
     assert_one_line_error(
-        proc, 2, f"{waivers}: waivers[0].rule: waiver WVR-2026-031 names rule PHI-CC-01, which does not exist"
+        proc, 2, f"{waivers}: waivers[0].rule: waiver WVR-2026-031 names rule PHI-POD-01, which does not exist"
     )
     assert not out.exists()
 

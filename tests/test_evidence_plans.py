@@ -403,15 +403,16 @@ def test_show_renders_plan_values_for_people() -> None:
     ]
 
 
-# A waiver file both evidence test modules write into their packs.
+# A waiver file both evidence test modules write into their packs (signed there by the test-only approver of
+# tests/fixtures/waivers/; confidential computing itself, PHI-CC-*, is unwaivable).
 WAIVERS = """\
 waivers:
   - id: WVR-2026-031
-    rule: PHI-CC-001
+    rule: PHI-POD-001
     stack: "*"
     resource: "*sepsis-risk*"
-    justification: Pilot nodes are replaced by CC-on H100 nodes in December.
-    approver: jane.doe@example-hospital.org
+    justification: The vendor's pilot image runs as root until its rebuilt image ships in December.
+    approver: ciso@example-hospital.org
     compensating_control: Dedicated single-tenant nodes; no other tenant can schedule.
     expires: 2026-12-20
 """

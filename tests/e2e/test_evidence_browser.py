@@ -19,6 +19,7 @@ from phistack.plan.offline import load_project
 from tests.support.browser import Chromium
 from tests.support.cli import run_cli
 from tests.support.paths import MINI_PROJECT, REPO, STARTER_POLICIES
+from tests.support.waivers import policy_copy_with_test_approvers, write_signed
 from tests.test_evidence_plans import MODEL, WAIVERS, PlanBuilder, clinical_plan, full_provenance
 
 ARTIFACTS = REPO / "test-artifacts" / "evidence"
@@ -50,12 +51,10 @@ def clinical_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("clinical")
     plan = base / "plan.json"
     plan.write_text(dump_plan(clinical_plan("sepsis-pilot", baa=False, runtime_class="runc")))
-    waivers = base / "waivers.yaml"
-    waivers.write_text(WAIVERS)
+    waivers = write_signed(base / "waivers.yaml", WAIVERS)
+    policies = policy_copy_with_test_approvers(REPO / "policies", base)
     out = base / "pack"
-    _evidence(
-        "--plan", str(plan), "--policies", str(REPO / "policies"), "--waivers", str(waivers), *NOW, "-o", str(out)
-    )
+    _evidence("--plan", str(plan), "--policies", str(policies), "--waivers", str(waivers), *NOW, "-o", str(out))
     return out
 
 
@@ -210,7 +209,7 @@ def test_stack_page_shows_controls_waivers_and_provenance(browser: Chromium, cli
         "audit-logging",
     } <= dict(controls).keys()
     waiver = browser.evaluate("document.querySelector('tr[data-waiver=\"WVR-2026-031\"]').innerText")
-    assert "jane.doe@example-hospital.org" in waiver and "2026-12-20" in waiver
+    assert "ciso@example-hospital.org" in waiver and "2026-12-20" in waiver and "verified" in waiver
     workload = browser.evaluate("document.querySelector('tr[data-workload=\"sepsis-risk\"]').innerHTML")
     assert MODEL in workload and "complete" in workload
     # Wide tables stay inside the page: nothing forces a horizontal scroll at 1400 px.
