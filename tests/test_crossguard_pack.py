@@ -37,6 +37,7 @@ from phistack.deploy import crossguard
 from phistack.deploy.crossguard import ADVISORY_POLICY, MANDATORY_POLICY, CrossGuardGate, plan_from_resources
 from phistack.plan import validate_plan
 from tests.support.paths import REPO, STARTER_POLICIES
+from tests.support.waivers import policy_copy_with_test_approvers, sign_waivers
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 PREFIX = "urn:pulumi:dev::mini::"
@@ -235,18 +236,35 @@ def test_a_waived_finding_stays_visible_as_advisory(tmp_path: Path) -> None:
                 stack: dev
                 resource: "urn:pulumi:dev::mini::*box-app"
                 justification: Migration window for the confidential node pool.
-                approver: jane.doe@example-hospital.org
+                approver: ciso@example-hospital.org
                 compensating_control: Synthetic data only until the pool is ready.
                 expires: 2026-12-15
             """
         )
     )
-    gate = CrossGuardGate(STARTER_POLICIES, tmp_path, clock=lambda: NOW)
+    sign_waivers(waivers / "dev.yaml")
+    policies = policy_copy_with_test_approvers(STARTER_POLICIES, tmp_path)
+    gate = CrossGuardGate(policies, tmp_path, clock=lambda: NOW)
     mandatory, advisory = _validate(gate, stack_resources("runc"))
     assert mandatory.violations == []
     [(message, urn)] = advisory.violations
     assert "FIX-CC-001" in message and "waived by WVR-2026-001 until 2026-12-15" in message
     assert urn == APP_URN
+
+
+def test_a_refused_waiver_blocks_and_says_why(tmp_path: Path) -> None:
+    """An unsigned waiver waives nothing in the pack either: the violation names it and the reason."""
+    waivers = tmp_path / "stacks" / "waivers"
+    waivers.mkdir(parents=True)
+    (waivers / "dev.yaml").write_text(
+        "waivers:\n  - id: WVR-2026-002\n    rule: FIX-CC-001\n    stack: dev\n    resource: '*box-app'\n"
+        "    justification: Migration window for the pool.\n    approver: ciso@example-hospital.org\n"
+        "    compensating_control: Synthetic data only.\n    expires: 2026-12-15\n"
+    )
+    gate = CrossGuardGate(policy_copy_with_test_approvers(STARTER_POLICIES, tmp_path), tmp_path, clock=lambda: NOW)
+    mandatory, _ = _validate(gate, stack_resources("runc"))
+    [(message, urn)] = mandatory.violations
+    assert "waiver WVR-2026-002 refused: unsigned" in message and urn == APP_URN
 
 
 def _analyzer_resource(resource: PolicyResource) -> Any:
