@@ -40,9 +40,10 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
 
 def test_nonce_flood_from_one_client_leaves_nonces_for_the_others(broker: Broker) -> None:
     flooder = broker.connection("127.0.0.2")
+    started = time.monotonic()
     statuses = [post(flooder, "/v1/nonce")[0] for _ in range(300)]
     assert statuses[:5] == [200] * 5  # the burst, then the rate
-    assert statuses.count(429) >= 290
+    assert statuses.count(200) <= 5 + (time.monotonic() - started) * 1.0 + 1
     status, answer = post(flooder, "/v1/nonce")
     assert status == 429 and "too many nonce requests" in answer["reason"]
 
@@ -84,7 +85,7 @@ def test_a_trickling_client_is_dropped_after_the_header_timeout(broker: Broker) 
         started = time.monotonic()
         answer = b""
         with pytest.raises((ConnectionError, ssl.SSLError, OSError)):
-            for _ in range(40):  # one byte every 0.1 s: each read is quick, the phase is not
+            for _ in range(80):  # one byte every 0.1 s: each read is quick, the phase is not
                 tls.sendall(b"X")
                 time.sleep(0.1)
                 tls.settimeout(0.001)
@@ -98,7 +99,7 @@ def test_a_trickling_client_is_dropped_after_the_header_timeout(broker: Broker) 
                 if not chunk:
                     raise ConnectionError("closed by the broker")
         elapsed = time.monotonic() - started
-    assert elapsed < 2.5, elapsed
+    assert elapsed < 4, elapsed  # the header timeout is 1 s
     assert answer.startswith(b"HTTP/1.1 408")
     broker.running.stop()
     assert counted(broker.records(), "request.refusal", "timeout-header") == (1, 1)
@@ -110,7 +111,7 @@ def test_a_trickled_body_is_dropped_after_the_body_timeout(broker: Broker) -> No
         started = time.monotonic()
         tls.settimeout(0.1)
         answer = b""
-        while time.monotonic() - started < 4:
+        while time.monotonic() - started < 8:
             try:
                 tls.sendall(b" ")
                 chunk = tls.recv(4096)
@@ -122,7 +123,7 @@ def test_a_trickled_body_is_dropped_after_the_body_timeout(broker: Broker) -> No
                 break
             answer += chunk
         elapsed = time.monotonic() - started
-    assert elapsed < 2.5, elapsed
+    assert elapsed < 4, elapsed  # the body timeout is 1 s
     assert answer.startswith(b"HTTP/1.1 408")
     broker.running.stop()
     assert counted(broker.records(), "request.refusal", "timeout-body") == (1, 1)
@@ -134,7 +135,7 @@ def test_a_client_that_never_finishes_the_handshake_is_dropped(broker: Broker) -
         raw.sendall(b"\x16\x03\x01")  # the start of a ClientHello, then nothing
         raw.settimeout(5)
         assert raw.recv(1) in (b"", b"\x15")  # closed, or an alert then closed
-    assert 1.5 < time.monotonic() - started < 3.5
+    assert 1.5 < time.monotonic() - started < 5  # the handshake timeout is 2 s
     broker.running.stop()
     assert counted(broker.records(), "request.refusal", "tls-handshake") == (1, 1)
 
@@ -156,8 +157,8 @@ def test_limits_come_from_the_configuration_file(tmp_path: Path) -> None:
 def test_an_idle_keep_alive_connection_is_closed_quietly(broker: Broker) -> None:
     connection = broker.connection("127.0.0.5")
     assert post(connection, "/v1/nonce")[0] == 200
-    time.sleep(2.5)
-    assert broker.running.server.connections() == 0
+    time.sleep(2.2)  # the idle timeout is 2 s
+    _wait_connections(broker, 0)
     broker.running.stop()
     assert not [r for r in broker.records() if r["details"].get("code", "").startswith("timeout")]
 

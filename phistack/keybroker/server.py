@@ -110,6 +110,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: BrokerHttpServer
     protocol_version = "HTTP/1.1"
     default_request_version = "HTTP/1.1"  # refusals of unparseable request lines still get a status line
+    # Headers and body go out in two writes: with Nagle, the second waits for the client's delayed
+    # ACK (~40 ms a request on a kept-alive connection).
+    disable_nagle_algorithm = True
     server_version = "phistack-keybroker"
     sys_version = ""
 
