@@ -283,6 +283,27 @@ def test_bad_content_length_is_refused_and_audited(broker: Broker, case: str) ->
     assert [(r["object"], r["details"]["status"]) for r in records] == [("endpoint:POST /v1/nonce", expected)]
 
 
+def test_a_get_body_is_never_taken_for_the_next_request(broker: Broker) -> None:
+    smuggled = b"GET /v1/datasets/x HTTP/1.1\r\n\r\n"
+    with broker.tls("127.0.0.9") as tls:
+        tls.sendall(b"GET /v1/health HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(smuggled) + smuggled)
+        tls.settimeout(5)
+        answer = b""
+        while chunk := tls.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200") and answer.count(b"HTTP/1.1") == 1
+    assert b"Connection: close" in answer
+
+
+def test_a_rate_limited_client_is_told_when_to_retry(broker: Broker) -> None:
+    connection = broker.connection("127.0.0.10")
+    for _ in range(6):
+        connection.request("POST", "/v1/nonce", body=b"{}")
+        response = connection.getresponse()
+        response.read()
+    assert response.status == 429 and response.getheader("Retry-After") == "1"
+
+
 def test_unknown_method_and_endpoint_are_refused_and_audited(broker: Broker) -> None:
     assert broker.raw(b"DELETE /v1/nonce HTTP/1.1\r\n\r\n")[0] == 501
     assert broker.raw(b"GET /v1/other HTTP/1.1\r\n\r\n")[0] == 404

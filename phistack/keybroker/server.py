@@ -184,7 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             handler = getattr(self, f"do_{self.command}", None)
             if handler is None:
-                self.send_error(HTTPStatus.NOT_IMPLEMENTED, f"unsupported method ({self.command!r})")
+                self.send_error(HTTPStatus.NOT_IMPLEMENTED, f"unsupported method ({self.command[:32]!r})")
                 return
             handler()
             self.wfile.flush()
@@ -212,6 +212,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         limits = self.server.limits
         self.reader.expect("body", limits.body_timeout_s)
+        if method == "GET" and (
+            self.headers.get("Transfer-Encoding") or self.headers.get("Content-Length", "0") != "0"
+        ):
+            self.close_connection = True  # a GET body is never read: what follows it is not a request
         broker = self.server.broker
         path = self.path.split("?", 1)[0]
         action, obj = "request.refusal", None
