@@ -250,6 +250,7 @@ BAD_BODIES = {
     "huge integer": (b'{"unwrap": ' + b"9" * 5000 + b"}", 400, "acceptable JSON"),
     "not an object": (b"[1, 2]", 400, "must be a JSON object"),
     "long wrapped key": (json.dumps({"unwrap": ["A" * 5000]}).encode(), 400, "at most 1024"),
+    "too many GPUs": (json.dumps({"unwrap": ["AAAA"], "evidence": [{}] * 17}).encode(), 400, "more than 16 GPUs"),
 }
 
 

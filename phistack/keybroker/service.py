@@ -44,6 +44,7 @@ from runtime.errors import PhistackError
 ACTOR = "svc:keybroker"
 MAX_KEYS_PER_REQUEST = 64
 MAX_WRAPPED_CHARS = 1024  # base64 of a wrapped data key is ~56 characters
+MAX_GPUS = 16  # evidence entries per request (an HGX board has 8 GPUs); each costs a chain verification
 DATASET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 Clock = Callable[[], dt.datetime]
 
@@ -204,6 +205,9 @@ class KeyBroker:
         unwrap, wrap = _b64_list(request, "unwrap"), _b64_list(request, "wrap")
         if not unwrap and not wrap:
             raise Refusal(400, "nothing requested: give 'unwrap' and/or 'wrap'", code="bad-body")
+        evidence = request.get("evidence")
+        if isinstance(evidence, list) and len(evidence) > MAX_GPUS:
+            raise Refusal(400, f"'evidence' lists more than {MAX_GPUS} GPUs", code="bad-body")
         now = self.clock()
         nonce = self._consume_nonce(request.get("nonce"), now)
         try:
