@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from runtime.configfile import explain, key_path, line_of, more_suffix, parse_yaml_nodes, read_config_text
 from runtime.errors import InputError
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -192,73 +193,40 @@ class _KeyedError(ValueError):
         self.key = key
 
 
-def _format_loc(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    """The 1-based line of the YAML node at ``loc`` (or of its deepest existing parent)."""
-    node = root
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            child = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
-            if child is not None:
-                # Point at the key, which is where a reader looks for it.
-                key = next(k for k, v in node.value if v is child)
-                line = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            child = node.value[part]
-            line = child.start_mark.line + 1
-        if child is None:
-            break
-        node = child
-    return line
-
-
 def _where(path: Path, root: yaml.Node | None, loc: tuple[int | str, ...]) -> str:
-    line = _line_of(root, loc)
-    return f"{path}:{line} {_format_loc(loc)}" if line else f"{path} {_format_loc(loc)}"
+    line = line_of(root, loc)
+    return f"{path}:{line} {key_path(loc)}" if line else f"{path} {key_path(loc)}"
 
 
 def parse_job(text: str, path: Path) -> JobSpec:
     """Validate job YAML ``text`` read from ``path``; raise :class:`InputError` naming file, line, key."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
+        data, root = parse_yaml_nodes(text, path, "job spec")
+    except InputError as err:
+        cause = err.__cause__
+        mark = getattr(cause, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(err, "problem", None) or str(err)
-        raise InputError(f"invalid job spec: YAML error: {problem} ({where})") from err
+        problem = getattr(cause, "problem", None) or str(cause or err)
+        raise InputError(f"invalid job spec: YAML error: {problem} ({where})") from cause
     if not isinstance(data, dict):
         raise InputError(f"invalid job spec: expected a mapping at the top level ({path})")
     try:
         spec = JobSpec.model_validate(data)
     except ValidationError as err:
-        first = err.errors()[0]
-        loc: tuple[int | str, ...] = tuple(first["loc"])
-        message = first["msg"].removeprefix("Value error, ")
-        ctx_err = (first.get("ctx") or {}).get("error")
+        problem = explain(JobSpec, err)
+        loc: tuple[int | str, ...] = problem.loc
+        message = problem.message
+        ctx_err = (problem.detail.get("ctx") or {}).get("error")
         if isinstance(ctx_err, _KeyedError):
             loc = (*loc, ctx_err.key)
             message = message.removeprefix(f"{ctx_err.key}: ")
-        more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-        raise InputError(f"invalid job spec: {message}{more} ({_where(path, root, loc)})") from err
+        raise InputError(f"invalid job spec: {message}{more_suffix(problem.more)} ({_where(path, root, loc)})") from err
     return spec.resolved(path.parent.resolve())
 
 
 def load_job(path: str | Path) -> JobSpec:
     """Read and validate the job file at ``path``; relative paths in it become absolute."""
     job_path = Path(path)
-    try:
-        text = job_path.read_text(encoding="utf-8")
-    except FileNotFoundError as err:
-        raise InputError(f"job file not found ({job_path})") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read job file: {err} ({job_path})") from err
-    return parse_job(text, job_path)
+    if not job_path.exists():
+        raise InputError(f"job file not found ({job_path})")
+    return parse_job(read_config_text(job_path, "job file"), job_path)

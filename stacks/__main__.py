@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -19,7 +20,9 @@ def read_spec() -> StackSpec:
         for key, value in merged.items()
         if key.startswith(f"{NAMESPACE}:")
     }
-    return parse_spec(config, f"stacks/Pulumi.{pulumi.get_stack()}.yaml")
+    name = f"Pulumi.{pulumi.get_stack()}.yaml"
+    # The stack files sit beside this program (Pulumi.yaml: stackConfigDir); the file gives errors a line.
+    return parse_spec(config, f"stacks/{name}", Path(__file__).resolve().parent / name)
 
 
 def redacted_spec(spec: StackSpec) -> dict[str, Any]:

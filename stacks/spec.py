@@ -14,10 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
-from runtime.configfile import validate
+from runtime.configfile import explain, line_of, load_yaml, load_yaml_nodes, more_suffix, validate
 from runtime.errors import InputError
 
 NAMESPACE = "phistack"
@@ -626,40 +625,46 @@ def key_path(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def parse_spec(config: Mapping[str, Any], source: str) -> StackSpec:
+def parse_spec(config: Mapping[str, Any], source: str, stack_file: Path | None = None) -> StackSpec:
     """Validate ``config`` (keys without the ``phistack:`` prefix) into a StackSpec.
 
-    Raises :class:`InputError` with one line: ``<source>: <key path>: <what is wrong>``.
+    Raises :class:`InputError` with one line: ``<source>[:<line>]: <key path>: <what is wrong>``; an unknown
+    key is reported first, with the key it was probably meant to be. The line is looked up in
+    ``stack_file`` (the YAML ``config`` came from) when it is given and readable.
     """
     try:
         return StackSpec.model_validate(dict(config))
     except ValidationError as err:
-        first = err.errors()[0]
-        ctx_error = (first.get("ctx") or {}).get("error")
+        problem = explain(StackSpec, err)
+        ctx_error = (problem.detail.get("ctx") or {}).get("error")
+        loc, message = problem.loc, problem.message
         if isinstance(ctx_error, _PathError):
-            loc, message = tuple(first["loc"]) + ctx_error.loc, str(ctx_error)
-        else:
-            loc = tuple(first["loc"])
-            message = first["msg"].removeprefix("Value error, ")
-            if first["type"] == "extra_forbidden":
-                message = "unknown key"
-            elif first["type"] == "missing":
-                message = "required key is missing"
-        more = err.error_count() - 1
-        suffix = f" (and {more} more)" if more > 0 else ""
-        raise InputError(f"{source}: {key_path(loc)}: {message}{suffix}") from err
+            loc, message = loc + ctx_error.loc, str(ctx_error)
+        elif problem.detail["type"] == "missing":
+            message = "required key is missing"
+        line = _line_in(stack_file, loc) if stack_file is not None else None
+        where = f"{source}:{line}" if line else source
+        raise InputError(f"{where}: {key_path(loc)}: {message}{more_suffix(problem.more)}") from err
+
+
+def _line_in(stack_file: Path, loc: tuple[Any, ...]) -> int | None:
+    """The line of ``phistack:<loc>`` in a stack file; None when the file cannot tell (a location is a
+    convenience: it never replaces the error)."""
+    try:
+        _, root = load_yaml_nodes(stack_file, "stack config")
+    except InputError:
+        return None
+    config = line_of(root, ("config",))
+    for top in (f"{NAMESPACE}:{loc[0]}", loc[0]) if loc else ():
+        line = line_of(root, ("config", top, *loc[1:]))
+        if line != config:
+            return line
+    return config
 
 
 def config_from_stack_file(path: Path) -> dict[str, Any]:
     """The ``phistack:*`` keys of a ``Pulumi.<stack>.yaml`` file, prefix removed."""
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as err:
-        raise InputError(f"{path}: cannot read: {err.strerror or err}") from err
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{path}{where}: invalid YAML: {getattr(err, 'problem', None) or err}") from err
+    doc = load_yaml(path, "stack config") or {}
     raw = doc.get("config") if isinstance(doc, dict) else None
     if not isinstance(raw, dict):
         raise InputError(f"{path}: config: expected a mapping of phistack:* keys")
@@ -701,4 +706,4 @@ def available_stacks(stacks_dir: Path) -> list[str]:
 def load_stack_spec(stacks_dir: Path, stack: str, display: str | None = None) -> StackSpec:
     """Read and validate a stack's spec straight from its file (no Pulumi needed)."""
     path = stack_file(stacks_dir, stack)
-    return parse_spec(config_from_stack_file(path), display or f"stacks/{path.name}")
+    return parse_spec(config_from_stack_file(path), display or f"stacks/{path.name}", path)

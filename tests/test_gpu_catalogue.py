@@ -163,7 +163,15 @@ def typo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-EXPECTED = (f"stacks/Pulumi.typo.yaml: {KEY}: {TYPO!r} is not a known GPU model (known: ", "H100 SXM")
+# safe_dump writes one key a line: the error names the line of the pool's gpu_model key.
+_TYPO_LINE = next(
+    i
+    for i, row in enumerate(
+        yaml.safe_dump(yaml.safe_load((STACKS / "Pulumi.clinical-nlp.yaml").read_text())).splitlines(), 1
+    )
+    if "gpu_model:" in row
+)
+EXPECTED = (f"stacks/Pulumi.typo.yaml:{_TYPO_LINE}: {KEY}: {TYPO!r} is not a known GPU model (known: ", "H100 SXM")
 
 
 def test_plan_rejects_an_unknown_gpu_model(typo_project: Path) -> None:

@@ -130,9 +130,11 @@ def test_bad_config_through_the_planner_names_the_stack_file(tmp_path: Path) -> 
     (stacks_dir / "__main__.py").write_text((STACKS / "__main__.py").read_text())
     doc = yaml.safe_load((STACKS / "Pulumi.clinical-nlp.yaml").read_text())
     doc["config"]["phistack:workloads"][0]["image"] = "registry.example.org/runtime:latest"
-    (stacks_dir / "Pulumi.broken.yaml").write_text(yaml.safe_dump(doc))
+    text = yaml.safe_dump(doc)
+    (stacks_dir / "Pulumi.broken.yaml").write_text(text)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "registry.example.org/runtime:latest" in row)
     with pytest.raises(InputError) as info:
         plan_stack(tmp_path, "broken")
     assert info.value.diagnostic().startswith(
-        "stacks/Pulumi.broken.yaml: phistack:workloads[0].image: must be pinned by digest"
+        f"stacks/Pulumi.broken.yaml:{line}: phistack:workloads[0].image: must be pinned by digest"
     ), info.value
