@@ -136,6 +136,27 @@ def test_signed_waiver_by_an_authorised_approver_waives(tmp_path: Path, policies
     assert applied["key_id"].startswith("sha256:") and report["waivers_refused"] == []
 
 
+def test_signed_decision_record_lists_the_waiver_with_approver_key_and_signature_status(
+    tmp_path: Path, policies: Path, refused_file
+) -> None:
+    path = tmp_path / "waivers.yaml"
+    _signed(path, _entry("GOOD", "PHI-ENC-001", NOTES), CISO_KEY)
+    path.write_text(path.read_text() + yaml.safe_dump(yaml.safe_load(refused_file[0].read_text())["waivers"][:1]))
+    signer, _ = write_keypair(tmp_path / "gate")
+    record = tmp_path / "record.json"
+    proc = run_cli(
+        "check", "--plan", str(PLANS / "unknown-kms-key.json"), "--policies", str(policies), "--waivers", str(path),
+        "--now", NOW, "--sign", str(signer), "--record", str(record),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(record.read_text())["payload"]
+    (applied,) = payload["waivers_applied"]
+    assert (applied["id"], applied["approver"], applied["signature_status"]) == ("GOOD", CISO, "verified")
+    assert applied["key_id"].startswith("sha256:") and applied["approver_role"]
+    (refused,) = payload["waivers_refused"]
+    assert refused["id"] == "FORGED" and refused["signature_status"] == "invalid" and refused["refusal"]
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_every_unearned_waiver_is_refused_and_says_why(policies: Path, refused_file, engine: str) -> None:
     path, reasons = refused_file
