@@ -11,7 +11,7 @@ from phistack.engine import UNDEFINED, PolicySet, make_evaluator
 from phistack.errors import PolicyError
 from phistack.findings import SEVERITIES, Citation, Coverage, Decision, Enforcement, Finding, holds_no_data
 from phistack.plan import plan_digest
-from phistack.waivers import Waiver, apply_waivers, check_rules_exist
+from phistack.waivers import Waiver, apply_waivers, check_distinct_ids, check_rules_exist
 
 ENTRYPOINT = "data.phistack.main.result"
 
@@ -118,6 +118,7 @@ def evaluate(
     rules = policies.rules_metadata()
     # A waiver naming a rule the policy set lacks is bad input before anything is evaluated.
     check_rules_exist(waivers or [], rules)
+    check_distinct_ids(waivers or [])
     # Who may approve is policy data: read (and validated) before anything is evaluated.
     approvers = load_approvers(policies)
     evaluator = make_evaluator(engine, policies, **(engine_options or {}))

@@ -133,6 +133,17 @@ class WaiverOutcome:
     refused: list[dict[str, Any]] = field(default_factory=list)
 
 
+def check_distinct_ids(waivers: list[Waiver]) -> None:
+    """Two waivers with one id (in two files) are bad input: reports, records and notes name waivers by id."""
+    first: dict[str, Waiver] = {}
+    for waiver in waivers:
+        if waiver.id in first:
+            raise InputError(
+                f"{waiver.origin}.id: waiver id {waiver.id!r} is already used by {first[waiver.id].origin}"
+            )
+        first[waiver.id] = waiver
+
+
 def check_rules_exist(waivers: list[Waiver], rules: Collection[str]) -> None:
     """Fail closed on a waiver whose rule is not in the policy set: an InputError naming its file and entry.
 
@@ -173,26 +184,29 @@ def _judge(
     today: dt.date,
     approvers: Approvers,
     unwaivable: frozenset[str],
-) -> dict[str, Approval | WaiverRefused]:
-    """Each waiver's approval, or why it is refused: signature and authority, then scope."""
-    verdicts: dict[str, Approval | WaiverRefused] = {}
+) -> dict[int, Approval | WaiverRefused]:
+    """Each waiver's approval, or why it is refused: signature and authority, then scope.
+
+    Keyed by the waiver object, never by its id: a second file reusing a valid waiver's id must not borrow
+    its approval."""
+    verdicts: dict[int, Approval | WaiverRefused] = {}
     for waiver in waivers:
         try:
             approval = verify_approval(waiver, approvers, unwaivable, today)
         except WaiverRefused as refusal:
-            verdicts[waiver.id] = refusal
+            verdicts[id(waiver)] = refusal
             continue
         covered = sorted({f.urn for f in findings if waiver.matches(f, stack)})
         if len(covered) > waiver.max_resources:
             # Refused whole, not trimmed: which resources it "meant" is exactly what nobody approved.
-            verdicts[waiver.id] = WaiverRefused(
+            verdicts[id(waiver)] = WaiverRefused(
                 f"resource pattern {waiver.resource!r} matches {len(covered)} resources, more than its "
                 f"max_resources {waiver.max_resources}",
                 signature_status=approval.signature_status,
                 key_id=approval.key_id,
             )
             continue
-        verdicts[waiver.id] = approval
+        verdicts[id(waiver)] = approval
     return verdicts
 
 
@@ -211,6 +225,7 @@ def apply_waivers(
     ``rules`` is the policy set's rule METADATA: a waiver naming any other rule is an InputError (see
     :func:`check_rules_exist`) before anything is waived, and rules marked ``custom.unwaivable`` refuse every
     waiver. ``approvers`` is who may approve (:mod:`phistack.approvers`); with none, every waiver is refused."""
+    check_distinct_ids(waivers)
     if rules is not None:
         check_rules_exist(waivers, rules)
     unwaivable = unwaivable_rules({k: dict(v) for k, v in (rules or {}).items()})
@@ -219,33 +234,33 @@ def apply_waivers(
     notes: list[str] = []
     applied: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
-    used: set[str] = set()
+    used: set[int] = set()
     for finding in findings:
         matching = [w for w in relevant if w.matches(finding, stack)]
         if not matching:
             continue
-        valid = [w for w in matching if isinstance(verdicts[w.id], Approval)]
+        valid = [w for w in matching if isinstance(verdicts[id(w)], Approval)]
         if not valid:
             chosen = max(matching, key=lambda w: w.expires)
-            verdict = verdicts[chosen.id]
+            verdict = verdicts[id(chosen)]
             assert isinstance(verdict, WaiverRefused)
             finding.waiver = _refused(chosen, verdict)
             finding.status = Status.WAIVER_REFUSED
             continue
         active = [w for w in valid if w.expires >= today]
         chosen = max(active or valid, key=lambda w: w.expires)
-        used.add(chosen.id)
-        approval = verdicts[chosen.id]
+        used.add(id(chosen))
+        approval = verdicts[id(chosen)]
         assert isinstance(approval, Approval)
         finding.waiver = _applied(chosen, approval)
         finding.status = Status.WAIVED if active else Status.WAIVER_EXPIRED
     for waiver in relevant:
-        verdict = verdicts[waiver.id]
+        verdict = verdicts[id(waiver)]
         if isinstance(verdict, WaiverRefused):
             notes.append(f"waiver {waiver.id} ({waiver.rule}) refused: {verdict.reason}; it waives nothing")
             refused.append(_refused(waiver, verdict))
             continue
-        if waiver.id not in used:
+        if id(waiver) not in used:
             notes.append(f"waiver {waiver.id} ({waiver.rule}) matches no finding in stack {stack!r}")
             continue
         if waiver.expires < today:

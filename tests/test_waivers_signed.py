@@ -17,12 +17,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from phistack.approval import SignatureStatus, WaiverRefused, sign_waiver, verify_approval
 from phistack.approvers import Approvers, load_approvers, parse_approvers, unwaivable_rules
 from phistack.engine import load_policy_set
-from phistack.errors import PolicyError
+from phistack.errors import InputError, PolicyError
 from phistack.findings import Enforcement, Finding, Status
 from phistack.signing import key_id, load_private_key
-from phistack.waivers import Waiver, apply_waivers
+from phistack.waivers import Waiver, apply_waivers, load_waivers
 from tests.support.paths import REPO
-from tests.support.waivers import CISO, CISO_KEY, NETSEC, NETSEC_KEY, RETIRED_KEY, TEST_APPROVERS
+from tests.support.waivers import CISO, CISO_KEY, NETSEC, NETSEC_KEY, RETIRED_KEY, TEST_APPROVERS, sign_waivers
 
 TODAY = dt.date(2026, 6, 1)
 APPROVERS = parse_approvers(json.loads(TEST_APPROVERS.read_text()), "test approvers")
@@ -260,3 +260,19 @@ def test_shipped_policy_set_lists_no_approvers_and_marks_baa_and_cc_unwaivable()
     unwaivable = unwaivable_rules(rules)
     expected = {r for r in rules if r.startswith(("PHI-BAA-", "PHI-CC-"))}
     assert expected and unwaivable == expected
+
+
+def test_a_second_waiver_cannot_borrow_a_valid_waivers_id(tmp_path: Path) -> None:
+    """An unsigned, broader waiver under the id of a signed one is bad input, never a waiver by association."""
+    good, borrowed = tmp_path / "policies-waivers.yaml", tmp_path / "stack-waivers.yaml"
+    entry = (
+        "waivers:\n  - id: W-1\n    rule: PHI-ENC-001\n    stack: s\n    resource: '*notes-class'\n"
+        "    justification: The key ARN is known after apply.\n    approver: ciso@example-hospital.org\n"
+        "    compensating_control: A post-deploy check verifies the key.\n    expires: 2026-06-30\n"
+    )
+    good.write_text(entry)
+    sign_waivers(good)
+    borrowed.write_text(entry.replace("'*notes-class'", "'*'"))
+    waivers = load_waivers(good, TODAY) + load_waivers(borrowed, TODAY)
+    with pytest.raises(InputError, match=r"stack-waivers\.yaml: waivers\[0\]\.id: waiver id 'W-1' is already used by "):
+        apply_waivers([_finding()], waivers, "s", TODAY, rules=RULES, approvers=APPROVERS)
