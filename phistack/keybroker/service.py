@@ -6,7 +6,9 @@ A key request names a dataset and carries: the nonce this broker issued; evidenc
 appraisal passes (``unwrap``: data keys wrapped by the dataset's KEK, returned in the clear over
 the TLS 1.3 channel; ``wrap``: new data keys to wrap under that KEK). The KEK itself never leaves
 the broker. Every decision is audited before it takes effect; if the audit log cannot record it,
-nothing is released.
+nothing is released. Refusals an anonymous client can cause without spending a nonce, and nonce
+issuance, are audited through :class:`~phistack.keybroker.auditing.AggregatingAuditor` (one record
+per burst, with a count), so they cannot flood the log.
 """
 
 from __future__ import annotations
