@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,6 +134,6 @@ def load_approvers(policies: PolicySet) -> Approvers:
     return parse_approvers(policies.data.get(DATA_NAME), f"{policies.root}/data/{DATA_NAME}")
 
 
-def unwaivable_rules(rules: dict[str, dict[str, Any]]) -> frozenset[str]:
+def unwaivable_rules(rules: Mapping[str, Mapping[str, Any]]) -> frozenset[str]:
     """Rule ids whose METADATA says ``custom.unwaivable: true``: no waiver applies to them."""
     return frozenset(rule for rule, meta in rules.items() if (meta.get("custom") or {}).get("unwaivable") is True)

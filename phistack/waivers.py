@@ -228,7 +228,7 @@ def apply_waivers(
     check_distinct_ids(waivers)
     if rules is not None:
         check_rules_exist(waivers, rules)
-    unwaivable = unwaivable_rules({k: dict(v) for k, v in (rules or {}).items()})
+    unwaivable = unwaivable_rules(rules or {})
     relevant = [w for w in waivers if w.stack in ("*", stack)]
     verdicts = _judge(relevant, findings, stack, today, approvers or Approvers(), unwaivable)
     notes: list[str] = []

@@ -75,6 +75,8 @@ def sign_file(path: Path, key: Ed25519PrivateKey, ids: list[str] | None, today: 
     The file is validated first (a malformed one, or an expiry beyond the limit, is an InputError), so a
     signature never covers a waiver the gate would reject as bad input."""
     waivers = load_waivers(path, today)
+    if not waivers:
+        raise InputError(f"{path}: waivers: there is no waiver to sign")
     wanted = set(ids) if ids else {w.id for w in waivers}
     missing = sorted(wanted - {w.id for w in waivers})
     if missing:
