@@ -56,6 +56,24 @@ def test_client_disconnects_print_no_traceback(tmp_path: Path, capfd: pytest.Cap
     assert not [word for word in NOISE if word in err], err
 
 
+def test_stop_ends_open_connections_at_once(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    for broker in serve(tmp_path):
+        held = [broker.connection(f"127.0.4.{i}") for i in range(1, 4)]
+        for connection in held:
+            connection.request("GET", "/v1/health")
+            assert connection.getresponse().read() == b'{"status": "ok"}'
+        assert broker.running.server.connections() == 3  # kept alive, waiting for a next request
+        started = time.monotonic()
+        broker.running.stop()
+        assert time.monotonic() - started < 2
+        deadline = time.monotonic() + 2
+        while broker.running.server.connections() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert broker.running.server.connections() == 0 and broker.running.server.errors == []
+    err = capfd.readouterr().err
+    assert not [word for word in NOISE if word in err], err
+
+
 def test_served_broker_stops_without_a_traceback(tmp_path: Path) -> None:
     config, ca, _ = _config(tmp_path)
     port_file = tmp_path / "port"
