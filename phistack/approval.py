@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from phistack.approvers import Approvers
+from phistack.approvers import Approver, Approvers
 from phistack.errors import VerificationError
 from phistack.signing import check_signature, sign
 
@@ -64,7 +64,7 @@ def sign_waiver(waiver: Waiver, key: Ed25519PrivateKey) -> dict[str, Any]:
     return sign(key, approval_payload(waiver.signed_content()))
 
 
-def _check_signature(waiver: Waiver, approvers: Approvers, today: dt.date) -> Approval:
+def _check_signature(waiver: Waiver, approvers: Approvers, today: dt.date) -> tuple[Approval, Approver]:
     """The signature alone: present, by a listed key of the named approver, valid today, over this content."""
     signature = waiver.signature
     if signature is None:
@@ -100,7 +100,7 @@ def _check_signature(waiver: Waiver, approvers: Approvers, today: dt.date) -> Ap
             f"{waiver.approver}'s key {signer} is valid from {approver_key.valid_from} to "
             f"{approver_key.valid_until}, not on {today}"
         )
-    return Approval(approver=approver.identity, role=approver.role, key_id=signer)
+    return Approval(approver=approver.identity, role=approver.role, key_id=signer), approver
 
 
 def verify_approval(
@@ -114,7 +114,7 @@ def verify_approval(
         if waiver.signature is not None:
             signer = waiver.signature.key_id
             try:
-                status = _check_signature(waiver, approvers, today).signature_status
+                status = _check_signature(waiver, approvers, today)[0].signature_status
             except WaiverRefused as err:
                 status = err.signature_status
         raise WaiverRefused(
@@ -122,12 +122,10 @@ def verify_approval(
             signature_status=status,
             key_id=signer,
         )
-    approval = _check_signature(waiver, approvers, today)
-    found = approvers.key_of(waiver.approver, approval.key_id)
-    assert found is not None  # _check_signature found it
-    if not found[0].may_waive_rule(waiver.rule):
+    approval, approver = _check_signature(waiver, approvers, today)
+    if not approver.may_waive_rule(waiver.rule):
         raise WaiverRefused(
-            f"{waiver.approver} ({found[0].role}) may waive {', '.join(found[0].may_waive)}, not {waiver.rule}",
+            f"{waiver.approver} ({approver.role}) may waive {', '.join(approver.may_waive)}, not {waiver.rule}",
             signature_status=SignatureStatus.VERIFIED,
             key_id=approval.key_id,
         )
