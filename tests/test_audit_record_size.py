@@ -81,3 +81,12 @@ def test_shipper_never_confirms_a_message_over_the_limit(rsyslog: Rsyslog, tmp_p
     assert acked_seq == 2  # genesis and the first event, not the oversized one
     assert acked_offset == len(lines[0]) + len(lines[1]) + 2
     assert shipper.stats.records_confirmed == 2
+
+
+def test_the_worst_case_message_fits_64_kib() -> None:
+    wide = "\U0001d11e" * 5000  # 4 bytes in UTF-8, 12 as a JSON escape: the costliest character
+    details = {f"k{i}": wide for i in range(40)}
+    record = encode_record(2**63, 1.0, wide, "a" * 32, wide, "success", details, PREV)
+    assert len(record.line) <= MAX_RECORD_BYTES
+    formatter = MessageFormatter("f" * 32, hostname="h" * 255, app_name="a" * 48, sd_id="x" * 26 + "@32473")
+    assert len(formatter.message(record.line)) <= 64 << 10

@@ -27,11 +27,12 @@ OUTCOMES = frozenset({"success", "failure", "denied"})
 # RFC 5424 MSGID is at most 32 printable ASCII characters; actions travel there when shipped.
 ACTION_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
 
-# Size bounds. A shipped message is the record line plus a header of at most ~5 KiB (hostname, app
-# name, hashes, and actor and object once more, UTF-8, in the structured data), so a line of at most
-# MAX_RECORD_BYTES fits a SIEM whose message limit is 64 KiB (rsyslog maxMessageSize="64k").
-MAX_RECORD_BYTES = 56 * 1024
-MAX_NAME_CHARS = 512  # actor and object: they travel twice (structured data and line)
+# Size bounds. A shipped message is the record line plus a header of under 9 KiB (hostname, app
+# name, hashes, and actor and object once more, up to 4 UTF-8 bytes a character, in the structured
+# data), so a line of at most MAX_RECORD_BYTES fits a SIEM whose message limit is 64 KiB (rsyslog
+# maxMessageSize="64k").
+MAX_RECORD_BYTES = 52 * 1024
+MAX_NAME_CHARS = 1024  # actor and object (an S3 key is up to 1024 bytes); they travel twice
 MAX_VALUE_CHARS = 2048  # any string in details, and any key
 CUT_MARK = "...[cut: {chars} chars, sha256:{digest}]"
 
