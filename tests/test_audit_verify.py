@@ -357,3 +357,12 @@ def test_a_checkpoint_file_given_elsewhere_does_not_hide_the_local_one(tmp_path:
     local.write_bytes(local.read_bytes() + forged.to_line())
     message = verify(path, checkpoint_files=[held], public_key=KEY.public_key())
     assert "in audit.log.checkpoints): signature does not verify" in message
+
+
+def test_a_checkpoint_file_the_log_names_must_be_a_regular_file(tmp_path: Path) -> None:
+    path = make_log(tmp_path)
+    local = path.with_name("audit.log.checkpoints")
+    local.unlink()
+    local.symlink_to("/dev/zero")  # reading it would never end
+    message = verify(path, public_key=KEY.public_key())
+    assert message.endswith("audit.log.checkpoints as its checkpoint file, but it is not a regular file")

@@ -140,6 +140,8 @@ def _read_local(path: Path, recorded: int) -> list[Checkpoint]:
             f"checkpoint file missing: the log records {recorded} checkpoint(s) written to {path}, "
             f"which does not exist (deleted or moved)"
         )
+    if not path.is_file():  # the name comes from the log, which is not yet verified: read no device or FIFO
+        raise VerificationError(f"the log names {path} as its checkpoint file, but it is not a regular file")
     return read_checkpoints(path)
 
 
