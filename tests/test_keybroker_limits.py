@@ -309,5 +309,8 @@ def test_unknown_method_and_endpoint_are_refused_and_audited(broker: Broker) -> 
     assert broker.raw(b"DELETE /v1/nonce HTTP/1.1\r\n\r\n")[0] == 501
     assert broker.raw(b"GET /v1/other HTTP/1.1\r\n\r\n")[0] == 404
     assert broker.raw(b"GARBAGE\r\n\r\n")[0] == 400
+    status, answer = broker.raw(b"GARBAGE" * 9000 + b"\r\n\r\n")
+    assert status == 400 and len(json.dumps(answer)) < 1000  # the request line is not echoed back
     codes = {r["details"]["code"] for r in broker.records() if r["action"] == "request.refusal"}
     assert codes == {"http-501", "no-endpoint", "http-400"}
+    assert all(len(r["details"]["reasons"][0]) <= 256 for r in broker.records() if r["action"] == "request.refusal")

@@ -158,7 +158,8 @@ class _Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The standard library's refusals (request line, headers, method) as audited JSON refusals."""
         self.close_connection = True
-        reason = f"{int(code)} {HTTPStatus(code).phrase}" + (f": {message}" if message else "")
+        # The message can quote the client's request line: never echo more than a little of it.
+        reason = f"{int(code)} {HTTPStatus(code).phrase}" + (f": {message[:200]}" if message else "")
         self._refuse(Refusal(int(code), reason))
 
     # -- one request -------------------------------------------------------------------------------
