@@ -1,10 +1,11 @@
 """Command blocks of the Markdown docs: extract them, normalise what varies, compare with real output.
 
 A command block is a fenced ```console, ```sh or ```bash block. Its lines starting with ``$ `` are
-commands (a line ending in ``\\`` continues on the next one); the lines after a command, up to the
-next one, are the output the command is expected to print (stdout and stderr together, as a terminal
-shows them). An HTML comment ``<!-- doctest: skip REASON -->`` on the line before the fence marks a
-block that cannot run here (a Pulumi CLI, a GPU, a cluster, the network) and says why.
+commands (a line ending in ``\\`` continues on the next one, a here-document runs to its end word);
+the lines after a command, up to the next one, are the output the command is expected to print
+(stdout and stderr together, as a terminal shows them). An HTML comment
+``<!-- doctest: skip REASON -->`` on the line before the fence marks a block that cannot run here (a
+Pulumi CLI, a GPU, a cluster, the network) and says why.
 
 What legitimately varies between runs is normalised on both sides before comparing, here and only
 here (:data:`VARIABLE_PARTS`); ``...`` stands for anything: on a line of its own, for any number of
@@ -22,6 +23,7 @@ COMMAND_LANGUAGES = frozenset({"console", "sh", "bash", "shell"})
 PROMPT = "$ "
 ELLIPSIS = "..."
 _FENCE = re.compile(r"^(?P<indent> *)(?P<fence>```+)(?P<info>[^`]*)$")
+_HEREDOC = re.compile(r"<<-?\s*(?P<quote>['\"]?)(?P<word>\w+)(?P=quote)")
 _DIRECTIVE = re.compile(r"^\s*<!--\s*doctest:\s*(?P<verb>\w+)\s*(?P<arg>.*?)\s*-->\s*$")
 
 # (what varies, pattern, replacement), applied in order to expected and actual output alike. The
@@ -119,6 +121,10 @@ def parse_commands(body: tuple[str, ...], first_line: int) -> tuple[Command, ...
         while parts[-1].endswith("\\") and index + 1 < len(body):
             index += 1
             parts.append(body[index])
+        if (heredoc := _HEREDOC.search(parts[-1])) is not None:  # the document is part of the command
+            while index + 1 < len(body) and parts[-1].strip() != heredoc["word"]:
+                index += 1
+                parts.append(body[index])
         index += 1
         output: list[str] = []
         while index < len(body) and not body[index].startswith(PROMPT):
