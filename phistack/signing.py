@@ -100,8 +100,12 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     return key
 
 
-def write_keypair(prefix: Path) -> tuple[Path, Path]:
-    """Write ``PREFIX.key`` (PKCS#8, mode 0600) and ``PREFIX.pub``; return both paths."""
+def write_keypair(prefix: Path, *, replace_link: bool = False) -> tuple[Path, Path]:
+    """Write ``PREFIX.key`` (PKCS#8, mode 0600) and ``PREFIX.pub``; return both paths.
+
+    ``replace_link`` replaces a symbolic link at either path by the file (``--force``); without it a link is
+    refused. Whether an existing file may be replaced is the caller's decision (:func:`runtime.fileio.refuse_existing`).
+    """
     key = Ed25519PrivateKey.generate()
     private = prefix.with_name(prefix.name + ".key")
     public = prefix.with_name(prefix.name + ".pub")
@@ -109,10 +113,12 @@ def write_keypair(prefix: Path) -> tuple[Path, Path]:
         private,
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
         mode=0o600,
+        replace_link=replace_link,
     )
     write_atomic(
         public,
         key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+        replace_link=replace_link,
     )
     return private, public
 

@@ -121,8 +121,12 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     try:
         try:
             code = _dispatch(parser, argv)
-        except SystemExit:  # --help, --version and usage errors print, then exit through here
+        except SystemExit as done:  # --help, --version and usage errors print, then exit through here
             sys.stdout.flush()
+            # argparse drops a failed write of help or version silently: report it as the cut-off it is.
+            if done.code in (0, None) and _stdout_closed():
+                _silence_stdout()
+                return EXIT_BROKEN_PIPE
             raise
         sys.stdout.flush()  # a closed pipe shows here, while it can still be handled
         return code

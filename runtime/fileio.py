@@ -175,6 +175,17 @@ def atomic_writer(path: str | os.PathLike[str], mode: int = 0o644, *, replace_li
         yield handle
 
 
+def refuse_existing(*paths: str | os.PathLike[str], replace: bool, what: str = "key file") -> None:
+    """Raise InputError when anything is at one of ``paths`` (a file, a directory, a link, dangling or not) and
+    ``replace`` (the command's ``--force``) is not given: generating a key must never destroy one by accident,
+    nor swap the target of a link for a new file."""
+    if replace:
+        return
+    for path in paths:
+        if os.path.lexists(path):
+            raise InputError(f"refusing to overwrite an existing {what} without --force ({os.fspath(path)})")
+
+
 def write_atomic(
     path: str | os.PathLike[str], data: bytes | str, mode: int = 0o644, *, replace_link: bool = False
 ) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from phistack.errors import ExitCode, InputError
+from runtime.fileio import refuse_existing
 
 
 def register(subparsers: Any) -> None:
@@ -72,7 +73,7 @@ def register(subparsers: Any) -> None:
         ),
     )
     keygen.add_argument("-o", "--out", required=True, metavar="PREFIX", help="path prefix of the two key files")
-    keygen.add_argument("--force", action="store_true", help="overwrite existing key files")
+    keygen.add_argument("--force", action="store_true", help="replace existing key files (or links) at the paths")
     keygen.set_defaults(handler=run_keygen)
 
     append = commands.add_parser(
@@ -142,14 +143,16 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_keygen(args: argparse.Namespace) -> int:
-    from runtime.audit.keys import key_id, write_keypair
+    from phistack.signing import write_keypair
+    from runtime.audit.keys import key_id, load_public_key
 
-    private, public = Path(f"{args.out}.key"), Path(f"{args.out}.pub")
-    for path in (private, public):
-        if path.exists() and not args.force:
-            raise InputError(f"refusing to overwrite an existing key (use --force) ({path})")
-    key = write_keypair(private, public)
-    print(f"wrote {private} (private, keep it secret) and {public} (key id {key_id(key.public_key())})")
+    prefix = Path(args.out)
+    refuse_existing(prefix.with_name(prefix.name + ".key"), prefix.with_name(prefix.name + ".pub"), replace=args.force)
+    private, public = write_keypair(prefix, replace_link=args.force)
+    print(
+        f"phistack: wrote {private} (private, keep it secret) and {public} (key id {key_id(load_public_key(public))})",
+        file=sys.stderr,
+    )
     return ExitCode.OK
 
 

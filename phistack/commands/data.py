@@ -24,6 +24,7 @@ from runtime.crypto import (
     open_kek,
     rewrap_file,
 )
+from runtime.fileio import refuse_existing
 
 _KEK_HELP = "key-encryption key: file:PATH (development only) or a pkcs11: URI (RFC 7512) naming an HSM key"
 _SIZE = re.compile(r"^\s*(\d+)\s*(|k|kib|m|mib)\s*$", re.IGNORECASE)
@@ -121,7 +122,7 @@ def register(subparsers: Any) -> None:
     )
     gen.add_argument("path", metavar="PATH", help="key file to create")
     gen.add_argument(
-        "--force", action="store_true", help="replace an existing key file (its objects become unreadable)"
+        "--force", action="store_true", help="replace an existing key file or link (its objects become unreadable)"
     )
     gen.set_defaults(handler=run_keygen)
 
@@ -199,6 +200,7 @@ def run_keygen(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if path.is_dir():
         raise InputError(f"is a directory ({path})")
+    refuse_existing(path, replace=args.force)
     kek_id = generate_file_kek(path, overwrite=args.force)
     uri = f"file:{path.resolve()}"
     print(uri)

@@ -11,9 +11,8 @@ import shutil
 import urllib.parse
 from pathlib import Path
 
-import yaml
-
 from phistack.errors import ExitCode, InputError, PhistackError
+from runtime.configfile import load_yaml
 
 INSTALL_URL = "https://www.pulumi.com/docs/iac/download-install/"
 INSTALL_HINT = (
@@ -82,9 +81,9 @@ def _uses_passphrase(backend: str, stack_file: Path) -> bool:
     if urllib.parse.urlparse(backend).scheme in ("http", "https"):
         return False  # Pulumi Cloud or a self-hosted service manages the stack's secrets
     try:
-        settings = yaml.safe_load(stack_file.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        settings = {}
+        settings = load_yaml(stack_file, "stack config") or {}
+    except InputError:
+        settings = {}  # planning the stack reports what is wrong with its file
     provider = settings.get("secretsprovider") if isinstance(settings, dict) else None
     return not provider or str(provider).startswith("passphrase")
 

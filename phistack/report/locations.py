@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from runtime.configfile import MAX_CONFIG_BYTES
 from stacks.spec import NAMESPACE
 
 # Component type -> the StackSpec field whose config key declares it (stacks/__main__.py, compose) and, for a
@@ -29,8 +30,6 @@ _DECLARED_BY: dict[str, tuple[str, str | None]] = {
     "phistack:workload:AttestedWorkload": ("workloads", "name"),
     "phistack:network:TlsEndpoint": ("endpoints", "name"),
 }
-# A report must not hang or exhaust memory on its artifact: larger files get line 1.
-_MAX_BYTES = 16 * 1024 * 1024
 FIRST_LINE = 1
 
 Locator = Callable[[str], int]
@@ -113,8 +112,9 @@ def _plan_locator(text: str) -> Locator:
 
 
 def _load(path: Path) -> str | None:
-    # A FIFO or device would block or never end: only a regular file is read.
-    if not path.is_file() or path.stat().st_size > _MAX_BYTES:
+    # A FIFO or device would block or never end: only a regular file is read; one over the config size limit
+    # could not have been planned, and gets line 1.
+    if not path.is_file() or path.stat().st_size > MAX_CONFIG_BYTES:
         return None
     return path.read_text(encoding="utf-8")
 

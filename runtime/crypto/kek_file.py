@@ -93,11 +93,12 @@ class UnsafeFileKek(Kek):
 def generate_file_kek(path: str | os.PathLike[str], *, overwrite: bool = False) -> str:
     """Write a new random 32-byte KEK to ``path`` (mode 0600) and return its KEK id.
 
-    Refuses to replace an existing file unless ``overwrite``: losing a KEK loses every object it wraps.
+    Refuses to replace an existing file or link unless ``overwrite`` (which replaces a link itself, not its
+    target): losing a KEK loses every object it wraps.
     """
     target = Path(path)
-    if target.exists() and not overwrite:
+    if os.path.lexists(target) and not overwrite:  # a link, dangling or not, counts: it is not ours to replace
         raise KekError(f"refusing to overwrite an existing key file ({target})")
     key = os.urandom(KEY_SIZE)
-    write_atomic(target, key, mode=0o600)
+    write_atomic(target, key, mode=0o600, replace_link=overwrite)
     return f"file:{kek_fingerprint(key)}"

@@ -123,7 +123,7 @@ def test_keygen_writes_a_private_key_and_refuses_to_overwrite(tmp_path: Path) ->
     assert (tmp_path / "dev.key").stat().st_mode & 0o777 == 0o600
     again = phistack("data", "keygen", "dev.key", cwd=tmp_path)
     assert again.returncode == 2
-    assert error_line(again) == "phistack: error: refusing to overwrite an existing key file (dev.key)"
+    assert error_line(again) == "phistack: error: refusing to overwrite an existing key file without --force (dev.key)"
 
 
 def test_round_trip_and_info(work: Path) -> None:
