@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from runtime.audit.syslog import MessageFormatter
 from runtime.audit.verify import verify_log
 from runtime.audit.witness import read_witness
 from runtime.errors import InputError, VerificationError
+from tests.support.cli import assert_one_line_error, run_cli
 from tests.support.rsyslog import Rsyslog, rsyslog  # noqa: F401  (the fixture)
 
 KEY = Ed25519PrivateKey.generate()
@@ -106,3 +108,13 @@ def test_checkpoints_reach_the_siem_as_records(rsyslog: Rsyslog, tmp_path: Path)
     assert len(witness.checkpoints) >= 3  # two idle ones at least, and the one close() wrote
     result = verify_log(path, public_key=KEY.public_key(), witness=[rsyslog.output])
     assert result.witnessed == count and result.authenticated
+
+
+def test_a_fifo_as_log_or_witness_is_refused_at_once(tmp_path: Path) -> None:
+    path = make_log(tmp_path, events=1)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    proc = run_cli("audit", "verify", str(path), "--witness", str(fifo), timeout=60)
+    assert_one_line_error(proc, 2, "cannot read witness: not a regular file")
+    proc = run_cli("audit", "verify", str(fifo), timeout=60)
+    assert_one_line_error(proc, 2, "cannot read audit log: not a regular file")

@@ -13,6 +13,7 @@ import itertools
 import mmap
 import os
 import re
+import stat
 import sys
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
@@ -217,6 +218,8 @@ def walk(
     """
     log_path = Path(path)
     try:
+        if not stat.S_ISREG(log_path.stat().st_mode):  # a FIFO would block the open below
+            raise InputError(f"cannot read audit log: not a regular file ({log_path})")
         handle = log_path.open("rb")
     except OSError as err:
         raise InputError(f"cannot read audit log: {err.strerror or err} ({log_path})") from err

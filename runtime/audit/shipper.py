@@ -343,9 +343,12 @@ class Shipper:
                 time.sleep(min(self._retry_at - now, 0.05))
                 continue
             try:
-                busy = self.step(wait_s=0.05 if self._stop.is_set() else 0.2)
+                # Stop only after a step that began once stop() was called: it saw every record the log
+                # made durable before stopping us (close() appends its checkpoint record last).
+                stopping = self._stop.is_set()
+                busy = self.step(wait_s=0.05 if stopping else 0.2)
                 self._backoff = self.target.retry_initial_s
-                if self._stop.is_set() and not busy:
+                if stopping and not busy:
                     break
             except Exception as err:  # the thread must outlive any one failure: record it, back off, retry
                 failure = (

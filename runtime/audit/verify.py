@@ -239,8 +239,9 @@ def verify_log(
     log_path = Path(path)
     if public_key is None and not allow_unpinned:
         raise InputError("verify_log: pin the checkpoint key(s) with public_key, or pass allow_unpinned=True")
-    recorded = _recorded(log_path) if log_path.is_file() else []
-    seen = read_witness(witness, peek_log_id(log_path) or "") if witness else None
+    regular = log_path.is_file()  # anything else is refused by the walk below, never read ahead of it
+    recorded = _recorded(log_path) if regular else []
+    seen = read_witness(witness, (peek_log_id(log_path) if regular else None) or "") if witness else None
     given = [("held elsewhere", cp) for cp in checkpoints]
     given.extend((f"from {path}", cp) for path in checkpoint_files for cp in read_checkpoints(path))
     sources, local = _collect(log_path, given, recorded, seen)

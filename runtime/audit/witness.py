@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +88,8 @@ def read_witness(paths: Iterable[str | os.PathLike[str]], log_id: str) -> Witnes
     shipped = 0
     for path in paths:
         try:
+            if not stat.S_ISREG(Path(path).stat().st_mode):  # a FIFO or device would block or never end
+                raise InputError(f"cannot read witness: not a regular file ({path})")
             data = Path(path).read_bytes()
         except OSError as err:
             raise InputError(f"cannot read witness: {err.strerror or err} ({path})") from err
