@@ -366,3 +366,14 @@ def test_a_checkpoint_file_the_log_names_must_be_a_regular_file(tmp_path: Path) 
     local.symlink_to("/dev/zero")  # reading it would never end
     message = verify(path, public_key=KEY.public_key())
     assert message.endswith("audit.log.checkpoints as its checkpoint file, but it is not a regular file")
+
+
+def test_a_checkpoint_record_must_cover_exactly_the_records_before_it(tmp_path: Path) -> None:
+    path = make_log(tmp_path, records=2)
+    lines = read_lines(path)
+    # Replay the checkpoint record (record 3, tree size 3) as record 4, its seq and hashes made to fit.
+    replayed = lines[3].replace(b'{"seq":3,', b'{"seq":4,', 1)
+    lines.append(rehash(replayed, prev_hash=json.loads(lines[3])["hash"]))
+    write_lines(path, lines)
+    message = verify(path, public_key=KEY.public_key())
+    assert message.startswith("record 4 records a checkpoint of tree size 3")

@@ -105,8 +105,6 @@ class _Source:
 
     checkpoint: Checkpoint
     origin: str
-    record: AuditRecord | None = None
-    """The chain record that holds it, for checkpoints the log records."""
 
     def describe(self, index: int) -> str:
         cp = self.checkpoint
@@ -165,14 +163,12 @@ def _collect(
                 f"record {record.seq} (line {record.seq + 1}) is an audit.checkpoint record whose details are not "
                 f"a checkpoint ({log_path}:{record.seq + 1})"
             )
-        sources.append(_Source(cp, f"recorded at record {record.seq}", record))
+        sources.append(_Source(cp, f"recorded at record {record.seq}"))
     if witness is not None:
         sources.extend(_Source(cp, f"received by the SIEM, {seen.where}") for seen, cp in witness.checkpoints)
     unique: dict[Checkpoint, _Source] = {}
     for source in sources:
-        first = unique.setdefault(source.checkpoint, source)
-        if source.record is not None and first.record is None:
-            unique[source.checkpoint] = _Source(first.checkpoint, first.origin, source.record)
+        unique.setdefault(source.checkpoint, source)
     return list(unique.values()), local
 
 
@@ -194,18 +190,17 @@ def _check_authentic(sources: list[_Source], trust: KeyTrust, log_id: str) -> No
             )
 
 
-def _check_recorded(log_path: Path, sources: list[_Source], local: dict[Path, set[Checkpoint]]) -> None:
-    """A recorded checkpoint covers exactly the records before it and is still in the file it names."""
-    for index, source in enumerate(sources, start=1):
-        record = source.record
-        if record is None:
-            continue
-        cp = source.checkpoint
+def _check_recorded(
+    log_path: Path, recorded: list[tuple[AuditRecord, Checkpoint | None]], local: dict[Path, set[Checkpoint]]
+) -> None:
+    """Each recorded checkpoint covers exactly the records before it and is still in the file it names."""
+    for record, cp in recorded:
+        assert cp is not None  # _collect refused malformed checkpoint records
         where = f"{log_path}:{record.seq + 1}"
         if cp.tree_size != record.seq:
             raise VerificationError(
-                f"{source.describe(index)}: recorded at record {record.seq} but covers {cp.tree_size} records; "
-                f"a checkpoint record covers exactly the records before it ({where})"
+                f"record {record.seq} records a checkpoint of tree size {cp.tree_size} ({cp.time}); a checkpoint "
+                f"record covers exactly the records before it ({where})"
             )
         path = log_path.parent / record.object
         if cp not in local.get(path, set()):
@@ -277,7 +272,7 @@ def verify_log(
                 f"{source.describe(index)}: its Merkle root does not match the log's first {cp.tree_size} records: "
                 f"the log was rewritten after it was signed, or the checkpoint is forged"
             )
-    _check_recorded(log_path, sources, local)
+    _check_recorded(log_path, recorded, local)
 
     pinned = public_key is not None
     # The newest checkpoint's own record follows the tree it signs; it is no unsigned record to warn of.
