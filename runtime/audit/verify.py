@@ -213,7 +213,7 @@ def _check_recorded(
 def verify_log(
     path: str | os.PathLike[str],
     *,
-    checkpoints: Sequence[Checkpoint] = (),
+    checkpoints: Sequence[Checkpoint] | None = None,
     checkpoint_files: Sequence[str | os.PathLike[str]] = (),
     public_key: Ed25519PublicKey | Sequence[Ed25519PublicKey] | None = None,
     allow_unpinned: bool = False,
@@ -237,7 +237,7 @@ def verify_log(
     regular = log_path.is_file()  # anything else is refused by the walk below, never read ahead of it
     recorded = _recorded(log_path) if regular else []
     seen = read_witness(witness, (peek_log_id(log_path) if regular else None) or "") if witness else None
-    given = [("held elsewhere", cp) for cp in checkpoints]
+    given = [("held elsewhere", cp) for cp in checkpoints or ()]
     given.extend((f"from {path}", cp) for path in checkpoint_files for cp in read_checkpoints(path))
     sources, local = _collect(log_path, given, recorded, seen)
     state = walk(log_path, roots_at={source.checkpoint.tree_size for source in sources})
