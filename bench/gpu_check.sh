@@ -45,12 +45,15 @@ import sys, yaml
 from pathlib import Path
 from tests.fixtures.jobs.workspace import make_workspace
 job = make_workspace(Path(sys.argv[1]) / "job", objects=2, records=512, batch_size=128,
-                     overrides={"device": "cuda"})
+                     overrides={"device": "cuda",
+                                "audit": {"path": "audit/job.log", "signing_key": "audit-signing.key"}})
 print(job)
 PY
+"$PY" -m phistack audit keygen -o "$OUT/job/audit-signing" --force
 "$PY" -m runtime run "$OUT/job/job.yaml" > "$OUT/run-report.json"
 grep -o '"telemetry":{[^}]*' "$OUT/job/audit/job.log" | tail -1 | tee -a "$OUT/summary.txt"
-"$PY" -m phistack audit verify "$OUT/job/audit/job.log" | tee -a "$OUT/summary.txt"
+# Pinned: the job's checkpoints must be signed by the key made for it, not by whatever key the log names.
+"$PY" -m phistack audit verify "$OUT/job/audit/job.log" --key "$OUT/job/audit-signing.pub" | tee -a "$OUT/summary.txt"
 
 echo "== encrypted pipeline benchmark: cuda, then cpu on the same machine" | tee -a "$OUT/summary.txt"
 "$PY" bench/pipeline_overhead.py --device cuda --images 4096 --batch-size 512 | tee -a "$OUT/summary.txt"
