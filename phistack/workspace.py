@@ -18,8 +18,8 @@ _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
 def project_root(explicit: str | None = None) -> Path:
-    """--project, else $PHISTACK_PROJECT, else the current directory if it holds Pulumi.yaml, else
-    the checkout phistack runs from."""
+    """--project, else $PHISTACK_PROJECT, else the nearest directory from the current one up that holds
+    Pulumi.yaml (as git finds its repository), else the checkout phistack runs from."""
     for candidate in (explicit, os.environ.get("PHISTACK_PROJECT")):
         if candidate:
             path = Path(candidate)
@@ -27,9 +27,24 @@ def project_root(explicit: str | None = None) -> Path:
                 raise InputError(f"{path}: no Pulumi project here (Pulumi.yaml not found)")
             return path
     cwd = Path.cwd()
-    if (cwd / "Pulumi.yaml").is_file():
-        return cwd
+    for directory in (cwd, *cwd.parents):
+        if (directory / "Pulumi.yaml").is_file():
+            return directory
     return _PACKAGE_ROOT
+
+
+def policy_root(explicit: str | os.PathLike[str] | None, project: Path) -> Path:
+    """--policies, else the project's ``policies/``, else the policy library phistack ships with: never a
+    ``policies/`` that merely happens to be in the current directory."""
+    if explicit:
+        return Path(explicit)
+    own = project / "policies"
+    return own if own.is_dir() else _PACKAGE_ROOT / "policies"
+
+
+def policy_docs(policies: Path) -> Path:
+    """The control matrix of a policy library: ``docs/POLICIES.md`` beside its ``policies/``."""
+    return policies.resolve().parent / "docs" / "POLICIES.md"
 
 
 def relative(path: Path) -> str:
@@ -58,7 +73,7 @@ def plan_for(stack: str | None, plan_file: str | None, project: Path) -> PlanSou
 
 
 def policies_for(explicit: str | None, project: Path) -> PolicySet:
-    return load_policy_set(Path(explicit) if explicit else project / "policies")
+    return load_policy_set(policy_root(explicit, project))
 
 
 def parse_now(text: str | None) -> dt.datetime:

@@ -15,8 +15,14 @@ from typing import Any
 from phistack.engine import ENGINES
 from phistack.errors import ExitCode
 
-DEFAULT_POLICIES = Path("policies")
-DEFAULT_DOCS = Path("docs/POLICIES.md")
+_POLICIES_HELP = "policy root (default: the project's policies/, else the library phistack ships with)"
+
+
+def _policies(args: argparse.Namespace) -> Path:
+    # Found from the project, not the current directory: the commands work from anywhere.
+    from phistack.workspace import policy_root, project_root
+
+    return policy_root(args.policies, project_root())
 
 
 def register(subparsers: Any) -> None:
@@ -37,7 +43,7 @@ def register(subparsers: Any) -> None:
     )
     test.add_argument("path", nargs="?", type=Path, help="only the tests under this file or directory")
     test.add_argument("--engine", choices=sorted(ENGINES), default="regorus", help="Rego engine (default regorus)")
-    test.add_argument("--policies", type=Path, default=DEFAULT_POLICIES, help="policy root (default policies/)")
+    test.add_argument("--policies", type=Path, help=_POLICIES_HELP)
     test.add_argument("--format", choices=["text", "json"], default="text", help="report format")
     test.add_argument("--coverage", action="store_true", help="list line coverage per policy file")
     test.add_argument("--list", dest="verbose_tests", action="store_true", help="list passing tests too")
@@ -48,9 +54,9 @@ def register(subparsers: Any) -> None:
         help="regenerate docs/POLICIES.md (the HIPAA control matrix) from the rules' METADATA",
         description="Write the control matrix generated from METADATA; --check only compares.",
     )
-    docs.add_argument("--policies", type=Path, default=DEFAULT_POLICIES, help="policy root (default policies/)")
+    docs.add_argument("--policies", type=Path, help=_POLICIES_HELP)
     docs.add_argument(
-        "-o", "--output", type=Path, default=DEFAULT_DOCS, help="file to write (default docs/POLICIES.md)"
+        "-o", "--output", type=Path, help="file to write (default: docs/POLICIES.md beside the policy root)"
     )
     docs.add_argument("--check", action="store_true", help="exit 1 when the file is out of date; write nothing")
     docs.set_defaults(handler=run_docs)
@@ -60,7 +66,7 @@ def run_test(args: argparse.Namespace) -> int:
     """Handler of ``phistack policy test``."""
     from phistack.policytest import format_text, run_suite
 
-    root: Path = args.policies
+    root = _policies(args)
     selection: Path | None = args.path
     if selection is not None and not selection.is_absolute() and not selection.exists():
         # Allow paths relative to the policy root as well as to the working directory.
@@ -76,13 +82,17 @@ def run_test(args: argparse.Namespace) -> int:
 def run_docs(args: argparse.Namespace) -> int:
     """Handler of ``phistack policy docs``."""
     from phistack.policydocs import check_file, write_file
+    from phistack.workspace import policy_docs, relative
 
+    policies = _policies(args)
+    output: Path = args.output or policy_docs(policies)
+    shown = relative(output)
     if args.check:
-        if check_file(args.policies, args.output):
-            print(f"{args.output} is up to date", file=sys.stderr)
+        if check_file(policies, output):
+            print(f"{shown} is up to date", file=sys.stderr)
             return ExitCode.OK
-        print(f"{args.output} is out of date: run `phistack policy docs`", file=sys.stderr)
+        print(f"{shown} is out of date: run `phistack policy docs`", file=sys.stderr)
         return ExitCode.DENIED
-    write_file(args.policies, args.output)
-    print(f"wrote {args.output}", file=sys.stderr)
+    write_file(policies, output)
+    print(f"wrote {shown}", file=sys.stderr)
     return ExitCode.OK
