@@ -89,10 +89,10 @@ def run_docs(args: argparse.Namespace) -> int:
     shown = relative(output)
     if args.check:
         if check_file(policies, output):
-            print(f"{shown} is up to date", file=sys.stderr)
+            print(f"phistack: {shown} is up to date", file=sys.stderr)
             return ExitCode.OK
-        print(f"{shown} is out of date: run `phistack policy docs`", file=sys.stderr)
+        print(f"phistack: {shown} is out of date: run `phistack policy docs`", file=sys.stderr)
         return ExitCode.DENIED
     write_file(policies, output)
-    print(f"wrote {shown}", file=sys.stderr)
+    print(f"phistack: wrote {shown}", file=sys.stderr)
     return ExitCode.OK

@@ -26,12 +26,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="model_command", metavar="ACTION")
     actions.required = True
 
-    listing = actions.add_parser("list", help="list the registered workloads")
+    listing = actions.add_parser(
+        "list",
+        help="list the registered workloads",
+        description="Print each workload a job may name, what it does and the input format it reads.",
+    )
     listing.set_defaults(handler=_list)
 
     init = actions.add_parser(
         "init",
         help="write a deterministic demo model file and print its SHA-256 (same seed, same digest)",
+        description="Write a demo model file for --workload from a seeded initialisation and print its SHA-256 "
+        "on stdout, the value a job's model.sha256 pins. Not a trained model: for trying the runtime.",
     )
     init.add_argument("--workload", required=True, help="a registered workload, e.g. image-cnn")
     init.add_argument("-o", "--output", required=True, type=Path, help="the model file to write")
@@ -39,7 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     init.set_defaults(handler=_init)
 
     sample = actions.add_parser(
-        "sample-data", help="write synthetic plaintext inputs for a workload (no real patient data)"
+        "sample-data",
+        help="write synthetic plaintext inputs for a workload (no real patient data)",
+        description="Write --count synthetic records in the workload's input format, to encrypt with "
+        "`phistack data encrypt` and feed to a job. Generated from --seed: no real patient data.",
     )
     sample.add_argument("--workload", required=True, help="a registered workload, e.g. image-cnn")
     sample.add_argument("-n", "--count", type=int, default=32, help="number of records (default 32)")
@@ -47,7 +56,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sample.add_argument("-o", "--output", required=True, type=Path, help="the plaintext file to write")
     sample.set_defaults(handler=_sample)
 
-    digest = actions.add_parser("digest", help="print a model file's SHA-256, the value a job pins")
+    digest = actions.add_parser(
+        "digest",
+        help="print a model file's SHA-256, the value a job pins",
+        description="Print the SHA-256 of PATH and its name, like sha256sum: the value for a job's model.sha256.",
+    )
     digest.add_argument("path", type=Path, help="the model file")
     digest.set_defaults(handler=_digest)
 
@@ -78,8 +91,10 @@ def _sample(args: argparse.Namespace) -> int:
         raise InputError(f"--count must be between 1 and 100000, got {args.count} (--count)")
     data = get(args.workload).synthetic_inputs(args.count, args.seed)
     _write(args.output, data)
-    print(f"wrote {args.count} synthetic {args.workload} record(s) to {args.output} ({len(data)} bytes)",
-          file=sys.stderr)
+    print(
+        f"phistack-runtime: wrote {args.count} synthetic {args.workload} record(s) to {args.output} ({len(data)} bytes)",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -30,12 +30,12 @@ def test_phistack_works_outside_the_project(tmp_path: Path, args: tuple[str, ...
 
 def test_policy_docs_check_names_the_file_it_compared(tmp_path: Path) -> None:
     proc = run_cli("policy", "docs", "--check", cwd=tmp_path)
-    assert proc.stderr == f"{REPO / 'docs' / 'POLICIES.md'} is up to date\n"
+    assert proc.stderr == f"phistack: {REPO / 'docs' / 'POLICIES.md'} is up to date\n"
 
 
 def test_project_is_found_from_a_subdirectory() -> None:
     proc = run_cli("policy", "docs", "--check", cwd=REPO / "docs")
-    assert proc.returncode == 0 and proc.stderr == "POLICIES.md is up to date\n"  # relative to where it ran
+    assert proc.returncode == 0 and proc.stderr == "phistack: POLICIES.md is up to date\n"  # relative to where it ran
     cost = run_cli("cost", "genomics", cwd=REPO / "stacks")
     assert cost.returncode == 0, cost.stderr
 
