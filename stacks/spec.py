@@ -32,7 +32,8 @@ Sha256 = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
 class _Model(BaseModel):
     """Strict models: unknown keys are errors (a typo must not silently drop a control)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Attribute docstrings become field descriptions: the generated key reference (stacks/reference.py) reads them.
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class Baa(_Model):
@@ -43,7 +44,7 @@ class Baa(_Model):
     signed: datetime.date
     """Date signed."""
     expires: datetime.date
-    """Date it ends."""
+    """Date it ends; after ``signed``."""
 
     @model_validator(mode="after")
     def _order(self) -> Baa:
@@ -191,9 +192,9 @@ class NetworkAllow(_Model):
     direction: Literal["ingress", "egress"]
     """Direction."""
     peer_namespace: DnsLabel | None = None
-    """Peer namespace."""
+    """Peer namespace; set exactly one of ``peer_namespace`` and ``peer_cidr``."""
     peer_cidr: str | None = None
-    """Peer CIDR."""
+    """Peer CIDR; set exactly one of ``peer_namespace`` and ``peer_cidr``."""
     ports: list[Port] = Field(min_length=1)
     """Ports."""
 
@@ -223,7 +224,7 @@ class AccessGrant(_Model):
     subject_kind: Literal["Group", "User"] = "Group"
     """Kind."""
     namespace: DnsLabel
-    """Namespace."""
+    """Namespace (one of the cluster's)."""
     role: Literal["viewer", "operator", "custom"] = "viewer"
     """Role."""
     rules: list[PolicyRule] = []
@@ -291,7 +292,7 @@ class VolumeClaim(_Model):
     name: DnsLabel
     """Claim name."""
     namespace: DnsLabel
-    """Namespace."""
+    """Namespace (one of the cluster's)."""
     size: Quantity
     """Size."""
     access_mode: Literal["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"] = "ReadWriteOncePod"
@@ -308,7 +309,7 @@ class Storage(_Model):
     data_classification: Classification
     """Data stored."""
     kms_key: str | None = None
-    """Customer-managed key reference."""
+    """Customer-managed key reference; required while ``encrypted`` is true."""
     encrypted: bool = True
     """Encrypt at rest."""
     reclaim_policy: Literal["Retain", "Delete"] = "Retain"
@@ -338,7 +339,7 @@ class Endpoint(_Model):
     name: DnsLabel
     """Endpoint name."""
     workload: DnsLabel
-    """The workload it serves (by name)."""
+    """The workload it serves (by name, one of ``phistack:workloads``)."""
     hostname: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")]
     """DNS name."""
     gateway_class_name: str = "eg"
@@ -346,7 +347,7 @@ class Endpoint(_Model):
     certificate_source: Literal["cert-manager", "private-ca"] = "cert-manager"
     """Certificate source."""
     issuer: Issuer | None = None
-    """cert-manager issuer."""
+    """cert-manager issuer; required when ``certificate_source`` is ``cert-manager``."""
     min_tls_version: Literal["1.3", "1.2"] = "1.3"
     """Lowest TLS version."""
     hsts_max_age_seconds: int = Field(default=31536000, ge=0)
@@ -356,7 +357,7 @@ class Endpoint(_Model):
     mtls: bool = False
     """Mutual TLS."""
     client_ca_configmap: str | None = None
-    """Client CA bundle."""
+    """Client CA bundle (ConfigMap name); required when ``mtls`` is true."""
     backend_tls: bool = True
     """Gateway-to-pod TLS."""
     backend_ca_configmap: str | None = "phistack-internal-ca"
@@ -377,7 +378,7 @@ class Logging(_Model):
     siem_host: str
     """SIEM host."""
     image: str
-    """Forwarder image, pinned by digest."""
+    """Forwarder image, pinned by digest (``name@sha256:<64 hex>``)."""
     namespace: DnsLabel = "phistack-logging"
     """Namespace."""
     siem_port: int = Field(default=6514, ge=1, le=65535)
@@ -481,9 +482,9 @@ class WorkloadVolume(_Model):
     source: Literal["pvc", "emptyDir", "hostPath"] = "pvc"
     """Source."""
     claim_name: str | None = None
-    """PVC name."""
+    """PVC name; required for source ``pvc``."""
     host_path: str | None = None
-    """Node path."""
+    """Node path; required for source ``hostPath``."""
     read_only: bool = False
     """Read-only."""
 
@@ -500,11 +501,11 @@ class Workload(_Model):
     """An attested workload."""
 
     name: DnsLabel
-    """Workload name."""
+    """Workload name, unique in the stack."""
     namespace: DnsLabel
     """Namespace (one of the cluster's)."""
     image: str
-    """Runtime image."""
+    """Runtime image, pinned by digest (``name@sha256:<64 hex>``) unless ``allow_unpinned_image``."""
     data_classification: Classification
     """Data processed."""
     kind: Literal["Deployment", "Job"] = "Deployment"
@@ -518,7 +519,7 @@ class Workload(_Model):
     container_port: int = Field(default=8443, ge=1, le=65535)
     """TLS port."""
     runtime_class: str | None = None
-    """Runtime class; unset = the cluster's confidential runtime class."""
+    """Runtime class; unset = the cluster's confidential runtime class (required when ``cc_mode`` is off)."""
     gpus: int = Field(default=1, ge=0)
     """GPUs."""
     cpu: Quantity = "4"
