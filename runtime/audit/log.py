@@ -116,7 +116,8 @@ class AuditLog:
 
         ``signing_key`` signs checkpoints (none are written without it); they go to
         ``checkpoint_path`` (default ``<log>.checkpoints``) every ``checkpoint_interval_s`` seconds
-        by ``clock`` (default :func:`time.time`), whether or not records arrived. ``sync_every`` and
+        by ``clock`` (default :func:`time.time`), whether or not records arrived, and each is also
+        appended as an ``audit.checkpoint`` record (so it is chained and shipped). ``sync_every`` and
         ``sync_interval_s`` batch fsyncs. ``background=False`` leaves due work to :meth:`tick`.
         ``spool`` bounds the unshipped backlog; ``shipper`` starts a forwarder thread to a syslog
         TLS receiver (and implies a default spool policy). An existing log is walked and checked
