@@ -92,7 +92,8 @@ def _sample(args: argparse.Namespace) -> int:
     data = get(args.workload).synthetic_inputs(args.count, args.seed)
     _write(args.output, data)
     print(
-        f"phistack-runtime: wrote {args.count} synthetic {args.workload} record(s) to {args.output} ({len(data)} bytes)",
+        f"phistack-runtime: wrote {args.count} synthetic {args.workload} record(s) to {args.output} "
+        f"({len(data)} bytes)",
         file=sys.stderr,
     )
     return 0
