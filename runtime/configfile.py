@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import os
 import stat
+import types
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar, Union, get_args, get_origin
 
@@ -122,9 +123,11 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     """The pydantic models inside a field annotation (``X | None``, ``list[X]``, ``dict[str, X]``)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
-    if get_origin(annotation) in (Union, list, dict) or type(annotation).__name__ == "UnionType":
+    if hasattr(annotation, "__metadata__"):  # Annotated[X, ...]
+        return _models_in(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, types.UnionType, list, dict):
         return [m for arg in get_args(annotation) for m in _models_in(arg)]
-    return [m for arg in getattr(annotation, "__metadata__", ()) and get_args(annotation)[:1] for m in _models_in(arg)]
+    return []
 
 
 def model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
