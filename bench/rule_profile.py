@@ -25,6 +25,7 @@ sys.path.insert(0, str(REPO))
 from bench.synthetic import scale_plan  # noqa: E402
 from phistack.engine import load_policy_set, make_evaluator  # noqa: E402
 from phistack.gate import ENTRYPOINT, gate_input  # noqa: E402
+from phistack.plan.document import load_plan  # noqa: E402
 from phistack.plan.offline import plan_stack  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)
@@ -44,7 +45,7 @@ def timed(engine, query: str, repeat: int) -> float:
     samples = []
     for _ in range(repeat):
         started = time.perf_counter()
-        engine.eval_query(query)
+        engine.eval_query_as_json(query)
         samples.append(time.perf_counter() - started)
     return statistics.median(samples)
 
@@ -55,11 +56,14 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--policies", type=Path, default=REPO / "policies")
+    parser.add_argument("--plan", type=Path, help="profile this plan document instead of a scaled reference stack")
     args = parser.parse_args()
     policies = load_policy_set(args.policies)
     engine = make_evaluator("regorus", policies).engine
     engine.add_policy("phistack_profile_probe.rego", PROBE)
-    document = gate_input(scale_plan(plan_stack(REPO, args.stack), args.size), NOW)
+    plan = load_plan(args.plan) if args.plan else scale_plan(plan_stack(REPO, args.stack), args.size)
+    args.size = len(plan["resources"])
+    document = gate_input(plan, NOW)
     started = time.perf_counter()
     engine.set_input_json(json.dumps(document))
     input_seconds = time.perf_counter() - started

@@ -48,7 +48,11 @@ deny contains f if {
 }
 
 # Every finding of this rule for a rule context (lib.context of a gate input).
-findings(ctx) := (_gpu1_hardware_findings(ctx) | _gpu1_subject_findings(ctx)) | _gpu1_reliance_findings(ctx)
+# The subjects are computed once here and handed on: regorus and regopy do not memoise function calls, and
+# building them is most of this rule's cost on a large plan.
+findings(ctx) := (_gpu1_hardware_findings(ctx) | _gpu1_subject_findings(subjects)) | _gpu1_reliance_findings(subjects) if {
+	subjects := _gpu1_subjects(ctx)
+}
 
 # --- the hardware catalogue -----------------------------------------------------------------------
 
@@ -142,7 +146,13 @@ _gpu1_pool_finding(c, p) := lib.unknown_finding("PHI-GPU-001", c.urn, "a node po
 
 # Every PHI or genetic AttestedWorkload (it declares no placement: every pool of its cluster is
 # eligible) and every PHI or genetic pod workload that requests GPUs (its pod spec decides).
-_gpu1_subjects(ctx) := array.concat(
+# Each subject with the pools it may land on ("eligible"), worked out once: several findings read them.
+_gpu1_subjects(ctx) := [s |
+	some base in _gpu1_subject_bases(ctx)
+	s := object.union(base, {"eligible": _gpu1_eligible(base)})
+]
+
+_gpu1_subject_bases(ctx) := array.concat(
 	[s |
 		some w in ctx.phi_attested
 		s := {
@@ -478,8 +488,8 @@ _gpu1_node_name(s) := name if {
 	name != ""
 }
 
-# [pool, admission] for each pool of the subject's clusters that it may land on.
-_gpu1_eligible(s) := [[p, a] |
+# [pool, admission, cluster] for each pool of the subject's clusters that it may land on.
+_gpu1_eligible(s) := [[p, a, c] |
 	some c in s.clusters
 	some p in _gpu1_pools(c)
 	a := _gpu1_admits(s, c, p)
@@ -488,7 +498,7 @@ _gpu1_eligible(s) := [[p, a] |
 
 # A pool proven to be a CC GPU with at least n GPUs per node that the subject can land on.
 _gpu1_proven(s, n) if {
-	some pa in _gpu1_eligible(s)
+	some pa in s.eligible
 	pa[1] == "yes"
 	p := pa[0]
 	_gpu1_cc(_gpu1_model(p))
@@ -499,7 +509,7 @@ _gpu1_proven(s, n) if {
 
 # A pool that may be one, but a value the plan does not know decides (reported where it is).
 _gpu1_undecided(s) if {
-	some pa in _gpu1_eligible(s)
+	some pa in s.eligible
 	_gpu1_undecided_pool(pa[0], pa[1])
 }
 
@@ -521,8 +531,8 @@ _gpu1_undecided_pool(p, a) if {
 
 # --- findings per subject -------------------------------------------------------------------------
 
-_gpu1_subject_findings(ctx) := {f |
-	some s in _gpu1_subjects(ctx)
+_gpu1_subject_findings(subjects) := {f |
+	some s in subjects
 	f := _gpu1_subject_finding(s)
 }
 
@@ -542,7 +552,7 @@ _gpu1_subject_finding(s) := lib.unknown_finding("PHI-GPU-001", s.urn, concat("",
 }
 
 _gpu1_eligible_text(s) := concat("", ["eligible pools: ", concat(", ", sort(pools))]) if {
-	pools := [_gpu1_pool_text(pa[0]) | some pa in _gpu1_eligible(s)]
+	pools := [_gpu1_pool_text(pa[0]) | some pa in s.eligible]
 	count(pools) > 0
 } else := "no eligible node pool"
 
@@ -563,14 +573,12 @@ else := "GPUs per node unknown"
 # A CC GPU declared without CC mode, or a CC pool whose size or labels the plan does not know, where
 # a PHI workload can land (the catalogue says the GPU could protect PHI; the declaration says the pool
 # does not run that way, or the plan cannot tell).
-_gpu1_reliance_findings(ctx) := {f |
-	some s in _gpu1_subjects(ctx)
-	some c in s.clusters
+_gpu1_reliance_findings(subjects) := {f |
+	some s in subjects
+	some pa in s.eligible
+	c := pa[2]
 	_gpu1_relies(s, c)
-	some p in _gpu1_pools(c)
-	a := _gpu1_admits(s, c, p)
-	a != "no"
-	f := _gpu1_reliance_finding(c, p, a)
+	f := _gpu1_reliance_finding(c, pa[0], pa[1])
 }
 
 # An AttestedWorkload declares no placement: where pools declare labels or taints, its pods' own
