@@ -150,9 +150,11 @@ def atomic_writer(path: str | os.PathLike[str], mode: int = 0o644, *, replace_li
     target = Path(path)
     kind = _existing_kind(target)
     if kind == "link":
-        if _points_at_stream(target):
+        if replace_link:
+            pass  # the link itself is replaced, whatever it points at: a key must not go out through /dev/stdout
+        elif _points_at_stream(target):
             kind = "stream"  # /dev/stdout, /dev/fd/N and the like: write through the link
-        elif not replace_link:
+        else:
             raise _refuse(target, "it is a symbolic link; remove it or choose another path")
     if kind not in (None, "file", "stream", "link"):
         raise _refuse(target, str(kind))

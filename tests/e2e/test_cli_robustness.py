@@ -162,3 +162,13 @@ def test_keygens_report_on_stderr(tmp_path: Path) -> None:
         proc = run_cli(command, "keygen", "-o", command, cwd=tmp_path)
         assert proc.returncode == 0 and proc.stdout == ""
         assert proc.stderr.startswith(f"phistack: wrote {command}.key ("), proc.stderr
+
+
+def test_keygen_force_on_a_link_to_a_device_replaces_the_link(tmp_path: Path) -> None:
+    # Without the link being replaced, the private key would go out through the device (/dev/stdout, a tty).
+    link = tmp_path / "k"
+    link.symlink_to("/dev/null")
+    proc = run_cli("data", "keygen", "k", "--force", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert not link.is_symlink() and link.stat().st_size == 32 and link.stat().st_mode & 0o777 == 0o600
+    assert Path("/dev/null").is_char_device()
