@@ -1,7 +1,8 @@
 """The typed stack spec: every ``phistack:*`` config key of a stack, validated once (pydantic v2).
 
 Errors name the file and the key path the way a user writes it:
-``stacks/Pulumi.clinical-nlp.yaml: phistack:workloads[0].image: must be pinned by digest ...``.
+``stacks/Pulumi.clinical-nlp.yaml:41: phistack:workloads[0].image: must be pinned by digest ...``; an unknown key
+is reported first, with the key it was probably meant to be (``... unknown key; did you mean name?``).
 """
 
 from __future__ import annotations

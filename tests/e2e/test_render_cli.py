@@ -53,10 +53,12 @@ def test_bad_stack_config_exits_2_with_file_and_key_path(tmp_path: Path) -> None
     (project / "stacks" / "__main__.py").write_text((ROOT / "stacks" / "__main__.py").read_text())
     doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.genomics.yaml").read_text())
     doc["config"]["phistack:workloads"][0]["gpus"] = "eight"
-    (project / "stacks" / "Pulumi.genomics.yaml").write_text(yaml.safe_dump(doc))
+    text = yaml.safe_dump(doc)
+    (project / "stacks" / "Pulumi.genomics.yaml").write_text(text)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if row.strip() == "gpus: eight")
     result = _phistack("render", "genomics", "-o", str(tmp_path / "out"), "--project", str(project))
     assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith("phistack: error: stacks/Pulumi.genomics.yaml: phistack:workloads[0].gpus:"), (
-        result.stderr
-    )
+    assert result.stderr.startswith(
+        f"phistack: error: stacks/Pulumi.genomics.yaml:{line}: phistack:workloads[0].gpus:"
+    ), result.stderr
     assert "Traceback" not in result.stderr
