@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -117,6 +118,8 @@ def test_three_sources_agree_on_shape(dev_plan: dict) -> None:
         ("{not json", r"plan\.json:1: malformed JSON"),
         ('{"schema_version": "phistack.plan/v0"}', "schema_version is 'phistack.plan/v0'"),
         ("[]", "must be a JSON object"),
+        ('{"schema_version": NaN}', "malformed JSON in plan: NaN is not a JSON value"),
+        ('{"a": -Infinity}', "malformed JSON in plan: -Infinity is not a JSON value"),
     ],
 )
 def test_load_plan_rejects_bad_documents(tmp_path: Path, content: str, message: str) -> None:
@@ -149,3 +152,15 @@ def test_importers_reject_wrong_shapes(tmp_path: Path, loader, content: str, mes
     path.write_text(content)
     with pytest.raises(InputError, match=message):
         loader(path)
+
+
+def test_canonical_text_is_the_standard_library_s_indented_sorted_json(dev_plan: dict) -> None:
+    """The digest is documented as sha256 over sorted, two-space-indented JSON: the fast encoder must write
+    exactly what json.dumps writes for a plan, non-ASCII text and large integers included."""
+    plan = json.loads(dump_plan(dev_plan))
+    plan["resources"][0]["inputs"]["note"] = {"text": "Zoë’s scan \u2028", "size": 2**63 - 1, "ratio": 0.25}
+    expected = json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert dump_plan(plan) == expected
+    assert plan_digest(plan) == "sha256:" + hashlib.sha256(expected.encode()).hexdigest()
+    plan["resources"][0]["inputs"]["huge"] = 2**70  # beyond 64 bits: the standard encoder's text still
+    assert dump_plan(plan) == json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -2,42 +2,28 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import orjson
 
 from phistack.errors import InputError
+from phistack.plan.validate import SCHEMA_VERSION, first_violation
 from runtime.fileio import write_atomic
 
-PLAN_SCHEMA_VERSION = "phistack.plan/v1"
-
-
-@functools.cache
-def _validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads(resources.files("phistack").joinpath("schemas/plan-v1.schema.json").read_text())
-    return jsonschema.Draft202012Validator(schema)
-
-
-def _key_path(error: jsonschema.ValidationError) -> str:
-    parts = ["$"]
-    for item in error.absolute_path:
-        parts.append(f"[{item}]" if isinstance(item, int) else f".{item}")
-    return "".join(parts)
+PLAN_SCHEMA_VERSION = SCHEMA_VERSION
 
 
 def validate_plan(document: Any, origin: str = "plan") -> None:
-    """Raise InputError naming the key path of the first schema violation."""
+    """Raise InputError naming the key path of the first schema violation (phistack.plan.validate)."""
     if isinstance(document, dict) and document.get("schema_version") != PLAN_SCHEMA_VERSION:
         found = document.get("schema_version")
         raise InputError(f"{origin}: schema_version is {found!r}, expected {PLAN_SCHEMA_VERSION!r}")
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(document))
-    if error is not None:
-        raise InputError(f"{origin}: {_key_path(error)}: {error.message}")
+    problem = first_violation(document)
+    if problem is not None:
+        raise InputError(f"{origin}: {problem}")
 
 
 def finalize_plan(document: dict[str, Any]) -> dict[str, Any]:
@@ -61,19 +47,35 @@ def finalize_plan(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+_CANONICAL = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+
+
+def _canonical_bytes(document: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(document, option=_CANONICAL) + b"\n"
+    except orjson.JSONEncodeError:  # integers beyond 64 bits, keys that are not strings
+        return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 def dump_plan(document: dict[str, Any]) -> str:
-    """Canonical JSON text: sorted keys, two-space indent, trailing newline."""
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """Canonical JSON text: sorted keys, two-space indent, UTF-8 unescaped, trailing newline (docs/CONTRACTS.md)."""
+    return _canonical_bytes(document).decode("utf-8")
 
 
 def plan_digest(document: dict[str, Any]) -> str:
-    """sha256 over the canonical text, so a decision can be traced to the exact plan."""
-    return "sha256:" + hashlib.sha256(dump_plan(document).encode("utf-8")).hexdigest()
+    """sha256 over the canonical text, so a decision can be traced to the exact plan: for a plan file that
+    ``phistack plan`` wrote, ``sha256sum`` of the file gives the same digest."""
+    return "sha256:" + hashlib.sha256(_canonical_bytes(document)).hexdigest()
 
 
 def write_plan(document: dict[str, Any], path: Path) -> None:
     validate_plan(document, str(path))
     write_atomic(path, dump_plan(document))
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON (RFC 8259); Python's reader accepts them unless told otherwise.
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def read_json_file(path: Path, what: str) -> Any:
@@ -85,9 +87,11 @@ def read_json_file(path: Path, what: str) -> Any:
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(f"{path}: cannot read {what}: {err}") from err
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as err:
         raise InputError(f"{path}:{err.lineno}: malformed JSON in {what}: {err.msg}") from err
+    except ValueError as err:  # NaN or Infinity (see _refuse_constant)
+        raise InputError(f"{path}: malformed JSON in {what}: {err}") from err
 
 
 def load_plan(path: Path) -> dict[str, Any]:
