@@ -1,0 +1,144 @@
+"""Whole commands as a user runs them, each next to its floor, measured side by side in one run.
+
+    .venv/bin/python bench/command_speed.py [--reps 7] [--size-mib 1024] [--gate-workloads 1000]
+
+Rows (medians over the repetitions; the rows of one repetition run back to back, so load affects both sides
+of a ratio alike):
+
+* ``phistack --help`` and ``phistack-runtime --help`` against ``python -c pass`` (interpreter start-up);
+* ``phistack check --plan`` on a reference plan (tests/fixtures/plans/phi-compliant.json) and on a synthetic
+  compliant plan of ``--gate-workloads`` workloads (bench/plan_rate.py's stack shape, planned once);
+* ``phistack data encrypt`` / ``decrypt`` of ``--size-mib`` on tmpfs (/dev/shm: the disk is excluded) against
+  ``openssl speed -elapsed -evp aes-256-gcm -bytes 1048576`` on one core, as throughput ratios.
+
+Prints the CPU model and the date with the table; docs/BENCHMARKS.md records the figures with this command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+REFERENCE_PLAN = ROOT / "tests" / "fixtures" / "plans" / "phi-compliant.json"
+NOW = ["--now", "2026-11-27T12:00:00Z"]
+_OPENSSL = re.compile(r"^aes-256-gcm\s+([\d.]+)k\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def wall(command: list[str], **kwargs: object) -> float:
+    """Seconds for one run of ``command``, which must succeed (exit 0 or 1 for a gate decision)."""
+    started = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
+    seconds = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} failed ({proc.returncode}): {proc.stderr.strip()[-400:]}")
+    return seconds
+
+
+def openssl_bytes_per_second(decrypt: bool, seconds: int = 2) -> float:
+    command = ["openssl", "speed", "-elapsed", *(["-decrypt"] if decrypt else []), "-evp", "aes-256-gcm"]
+    out = subprocess.run(
+        [*command, "-bytes", "1048576", "-seconds", str(seconds)], capture_output=True, text=True, check=True
+    ).stdout
+    match = _OPENSSL.search(out)
+    if match is None:
+        raise SystemExit(f"openssl speed printed no aes-256-gcm line:\n{out}")
+    return float(match.group(1)) * 1000
+
+
+def gate_plan(workloads: int, directory: Path) -> Path:
+    """A compliant plan of ``workloads`` workloads, planned once with the offline planner."""
+    sys.path.insert(0, str(ROOT))
+    from bench.plan_rate import make_project
+    from phistack.plan.document import write_plan
+    from phistack.plan.offline import plan_stack
+
+    project = directory / "project"
+    project.mkdir()
+    make_project(project, [workloads])
+    plan = directory / f"bench-{workloads}.plan.json"
+    write_plan(plan_stack(project, f"bench-{workloads}"), plan)
+    return plan
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--size-mib", type=int, default=1024, help="size encrypted and decrypted (default 1 GiB)")
+    parser.add_argument("--gate-workloads", type=int, default=1000, help="workloads of the large plan (0: skip)")
+    parser.add_argument("--tmpfs", default="/dev/shm", help="where the crypto files go (default /dev/shm)")
+    args = parser.parse_args()
+
+    phistack, runtime = str(BIN / "phistack"), str(BIN / "phistack-runtime")
+    work = Path(tempfile.mkdtemp(prefix="phistack-bench-", dir=args.tmpfs))
+    samples: dict[str, list[float]] = {}
+    try:
+        size = args.size_mib << 20
+        plain, sealed, out, key = work / "plain", work / "sealed", work / "out", work / "k.key"
+        with plain.open("wb") as handle:
+            for _ in range(args.size_mib):
+                handle.write(os.urandom(1 << 20))
+        subprocess.run([phistack, "data", "keygen", str(key)], capture_output=True, check=True)
+        ids = ["--object-id", "bench", "--tenant", "bench", "--kek", f"file:{key}"]
+        large = gate_plan(args.gate_workloads, work) if args.gate_workloads else None
+
+        rows: dict[str, Callable[[], float]] = {
+            "python -c pass": lambda: wall([sys.executable, "-c", "pass"]),
+            "phistack --help": lambda: wall([phistack, "--help"]),
+            "phistack-runtime --help": lambda: wall([runtime, "--help"]),
+            "check --plan reference (s)": lambda: wall(
+                [phistack, "check", "--plan", str(REFERENCE_PLAN), *NOW, "-o", os.devnull]
+            ),
+            "data encrypt (s)": lambda: wall([phistack, "data", "encrypt", str(plain), "-o", str(sealed), *ids]),
+            "data decrypt (s)": lambda: wall([phistack, "data", "decrypt", str(sealed), "-o", str(out), *ids]),
+            "openssl encrypt (B/s)": lambda: openssl_bytes_per_second(decrypt=False),
+            "openssl decrypt (B/s)": lambda: openssl_bytes_per_second(decrypt=True),
+        }
+        if large is not None:
+            check_large = [phistack, "check", "--plan", str(large), *NOW, "-o", os.devnull]
+            rows["check --plan large (s)"] = lambda: wall(check_large)
+        for rep in range(args.reps):
+            for name, run in rows.items():
+                samples.setdefault(name, []).append(run())
+            print(f"repetition {rep + 1}/{args.reps} done", file=sys.stderr)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    median = {name: statistics.median(values) for name, values in samples.items()}
+    start = median["python -c pass"]
+    print(f"{cpu_model()}, {os.cpu_count()} cores; {dt.date.today().isoformat()}; medians of {args.reps}")
+    print(f"{'row':<32}{'median':>12}  ratio")
+    for name in ("phistack --help", "phistack-runtime --help"):
+        print(f"{name:<32}{median[name]:>11.3f}s  {median[name] / start:.1f}x python -c pass ({start:.3f}s)")
+    print(f"{'check --plan reference':<32}{median['check --plan reference (s)']:>11.3f}s")
+    if "check --plan large (s)" in median:
+        print(f"{f'check --plan {args.gate_workloads} workloads':<32}{median['check --plan large (s)']:>11.3f}s")
+    for op in ("encrypt", "decrypt"):
+        ours = size / median[f"data {op} (s)"]
+        theirs = median[f"openssl {op} (B/s)"]
+        print(f"{f'data {op} {args.size_mib} MiB':<32}{median[f'data {op} (s)']:>11.3f}s  "
+              f"{ours / 1e9:.2f} GB/s = {100 * ours / theirs:.0f}% of openssl ({theirs / 1e9:.2f} GB/s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
