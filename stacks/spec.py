@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -694,7 +695,7 @@ def decode_config_value(value: str) -> Any:
 def stack_file(stacks_dir: Path, stack: str) -> Path:
     """The config file of ``stack``; an unknown stack is an error that lists the known ones."""
     path = stacks_dir / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
+    if not os.path.lexists(path):  # anything else there (a directory, a link loop) is for the reader to name
         known = ", ".join(available_stacks(stacks_dir)) or "none"
         raise InputError(f"unknown stack {stack!r} (available: {known})")
     return path

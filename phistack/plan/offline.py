@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import runpy
 import sys
 import threading
@@ -65,7 +66,7 @@ def load_project(root: Path) -> Project:
 def read_stack_config(project: Project, stack: str) -> tuple[dict[str, str], list[str], dict[str, Any]]:
     """Return (config for the SDK, secret keys, the config as declared with secrets redacted)."""
     path = project.stack_file(stack)
-    if not path.is_file():
+    if not os.path.lexists(path):  # anything else there (a directory, a link loop) is for the reader to name
         known = ", ".join(project.stacks()) or "none"
         raise InputError(f"unknown stack {stack!r}: {path} not found (stacks: {known})")
     doc = load_yaml(path, "stack config") or {}

@@ -172,3 +172,48 @@ def test_keygen_force_on_a_link_to_a_device_replaces_the_link(tmp_path: Path) ->
     assert proc.returncode == 0, proc.stderr
     assert not link.is_symlink() and link.stat().st_size == 32 and link.stat().st_mode & 0o777 == 0o600
     assert Path("/dev/null").is_char_device()
+
+
+# --- garbage config files: exit 2 with one line, never a traceback, a hang or exit 0 -------------------------
+
+
+def _garbage(kind: str, path: Path) -> None:
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "random bytes":
+        path.write_bytes(bytes(range(256)) * 8)
+    elif kind == "wrong types":
+        path.write_text("- a list\n- where a mapping belongs\n")
+    elif kind == "symlink loop":
+        path.symlink_to(path)
+
+
+GARBAGE = ["directory", "empty", "random bytes", "wrong types", "symlink loop"]
+
+
+@pytest.mark.parametrize("kind", GARBAGE)
+@pytest.mark.parametrize(
+    ("module", "args"),
+    [
+        ("phistack", ("plan", "x", "--project", "PROJECT")),
+        ("phistack", ("cost", "x", "--project", "PROJECT")),
+        ("phistack", ("check", "clinical-nlp", "--waivers", "FILE")),
+        ("phistack", ("keybroker", "serve", "--config", "FILE")),
+        ("runtime", ("run", "FILE")),
+    ],
+    ids=lambda v: v if isinstance(v, str) else v[0],
+)
+def test_garbage_config_is_one_line_exit_2(tmp_path: Path, module: str, args: tuple[str, ...], kind: str) -> None:
+    if kind == "empty" and "--waivers" in args:
+        pytest.skip("an empty waiver file is a valid file that waives nothing")
+    project = tmp_path / "project"
+    (project / "stacks").mkdir(parents=True)
+    (project / "Pulumi.yaml").write_text((REPO / "Pulumi.yaml").read_text())
+    (project / "stacks" / "__main__.py").write_text((REPO / "stacks" / "__main__.py").read_text())
+    target = project / "stacks" / "Pulumi.x.yaml" if "PROJECT" in args else tmp_path / "config.yaml"
+    _garbage(kind, target)
+    argv = [str(project) if a == "PROJECT" else str(target) if a == "FILE" else a for a in args]
+    proc = run_cli(*argv, module=module, cwd=tmp_path, timeout=60)
+    assert_one_line_error(proc, 2)
