@@ -10,17 +10,20 @@ from phistack import __version__, commands
 from runtime import clikit
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser; given a command line, one that imports only the command it names."""
     return clikit.build_parser(
         "phistack",
         "Declare, gate and run HIPAA-grade AI workloads on confidential GPUs.",
         commands,
         version=__version__,
+        argv=argv,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return clikit.run(build_parser(), argv)
+    words = sys.argv[1:] if argv is None else argv
+    return clikit.run(build_parser(words), words)
 
 
 if __name__ == "__main__":

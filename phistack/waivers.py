@@ -102,7 +102,8 @@ def load_waivers(path: Path, today: dt.date | None) -> list[Waiver]:
     ``today`` bounds the expiry (at most 90 days later); None skips that bound (tests signing fixtures)."""
     raw = load_yaml(path, "waivers")
     if raw is None:
-        return []
+        # Fail closed: an empty file is more likely truncated or mistyped than meant; none is `waivers: []`.
+        raise InputError(f"{path}: empty waiver file; write `waivers: []` to declare that there are none")
     parsed = validate(_WaiverFile, raw, path)
     seen: set[str] = set()
     for index, waiver in enumerate(parsed.waivers):

@@ -11,7 +11,6 @@ from typing import Any
 from phistack.engine import PolicySet, load_policy_set
 from phistack.errors import InputError
 from phistack.plan.document import load_plan
-from phistack.plan.offline import load_project, plan_stack
 from phistack.waivers import Waiver, load_waivers, waiver_files
 
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +67,9 @@ def plan_for(stack: str | None, plan_file: str | None, project: Path) -> PlanSou
         return PlanSource(load_plan(path), relative(path))
     if not stack:
         raise InputError("name a STACK or pass --plan FILE")
+    # Here, not at the top: the offline planner loads the Pulumi SDK, which a check of a plan file never needs.
+    from phistack.plan.offline import load_project, plan_stack
+
     proj = load_project(project)
     return PlanSource(plan_stack(project, stack), relative(proj.stack_file(stack)))
 

@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import importlib
 import os
-import pkgutil
 import select
 import signal
 import sys
@@ -52,18 +51,39 @@ def subparsers_of(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argpar
                 yield from subparsers_of(sub)
 
 
-def build_parser(prog: str, description: str, commands: ModuleType, version: str | None = None) -> Parser:
-    """A parser whose subcommands are the modules of ``commands`` (each with ``register(subparsers)``);
-    modules whose names start with ``_`` are shared helpers, not commands."""
+def command_named(argv: Sequence[str], commands: ModuleType) -> str | None:
+    """The subcommand a command line names: its first word that is not an option (the top-level options take
+    no value), if it is one of ``commands``."""
+    word = next((arg for arg in argv if not arg.startswith("-")), None)
+    return word if word in commands.SUMMARIES else None
+
+
+def build_parser(
+    prog: str,
+    description: str,
+    commands: ModuleType,
+    version: str | None = None,
+    *,
+    argv: Sequence[str] | None = None,
+) -> Parser:
+    """A parser whose subcommands are the modules of ``commands`` (each with ``register(subparsers)``), listed
+    in ``commands.SUMMARIES``.
+
+    Without ``argv`` every command module is imported. With it, only the module of the command it names is:
+    the others get a placeholder that shows their summary, so ``--help`` and a command's start-up pay for one
+    command's imports (a gate check never loads the Pulumi SDK, the key broker or the evidence pack)."""
     parser = Parser(prog=prog, description=description)
     if version is not None:
         parser.add_argument("--version", action="version", version=f"{prog} {version}")
     _add_verbose(parser, False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     subparsers.required = True
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{commands.__name__}.{info.name}").register(subparsers)
+    chosen = None if argv is None else command_named(argv, commands)
+    for name, summary in commands.SUMMARIES.items():
+        if argv is None or name == chosen:
+            importlib.import_module(f"{commands.__name__}.{name}").register(subparsers)
+        else:
+            subparsers.add_parser(name, help=summary, description=summary)
     for _, sub in subparsers_of(parser):
         # SUPPRESS: a subcommand that was not given -v must not reset the flag given before it.
         _add_verbose(sub, argparse.SUPPRESS)

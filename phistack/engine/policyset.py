@@ -21,6 +21,9 @@ import yaml
 
 from phistack.errors import PolicyError
 
+# libyaml's safe loader where installed: METADATA of every rule is parsed on each run.
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 _IGNORED_DIRS = {"pack", "__pycache__"}
 _PACKAGE_RE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 
@@ -79,7 +82,7 @@ def parse_metadata(path: str, text: str) -> tuple[dict[str, Any], ...]:
             body.append(comment[1:] if comment.startswith(" ") else comment)
             index += 1
         try:
-            parsed = yaml.safe_load("\n".join(body))
+            parsed = yaml.load("\n".join(body), Loader=_YAML_LOADER)
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             line = start + (mark.line + 1 if mark is not None else 0)
@@ -103,7 +106,7 @@ def _load_data_file(path: Path, root: Path) -> Any:
     try:
         if path.suffix == ".json":
             return json.loads(text)
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_YAML_LOADER)
     except json.JSONDecodeError as err:
         raise PolicyError(f"{rel}:{err.lineno}: invalid JSON in policy data: {err.msg}") from err
     except yaml.YAMLError as err:

@@ -18,7 +18,6 @@ from typing import Any
 import yaml
 
 from runtime.configfile import MAX_CONFIG_BYTES
-from stacks.spec import NAMESPACE
 
 # Component type -> the StackSpec field whose config key declares it (stacks/__main__.py, compose) and, for a
 # list, the field that names each entry (the component's name).
@@ -62,6 +61,8 @@ def _value(node: yaml.Node | None, key: str) -> tuple[yaml.Node, yaml.Node] | No
 
 
 def _stack_config_locator(root: yaml.Node) -> Locator:
+    from stacks.spec import NAMESPACE  # here: a plan file's report needs no stack model
+
     config = _value(root, "config")
     if config is None:
         return _first_line
