@@ -8,6 +8,7 @@ description; usage errors carry the program's name alone (``phistack: error: ...
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import importlib
 import os
@@ -15,7 +16,6 @@ import select
 import signal
 import sys
 import threading
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 
@@ -117,22 +117,24 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
-def _close_event_loop() -> None:
-    """Close an event loop a library left set (the Pulumi SDK's): collected at exit after its self-pipe,
-    it prints an ``Exception ignored in BaseEventLoop.__del__`` traceback."""
+def _close_event_loops() -> None:
+    """Close the event loops a library left behind (the Pulumi SDK sets one on each executor thread its mock
+    monitor runs on): collected at exit after their self-pipes, they print ``Exception ignored in
+    BaseEventLoop.__del__`` tracebacks. Only at exit, when nothing can still be waiting on them: closing an
+    executor thread's loop while the program runs can strand a future the program awaits."""
     if "asyncio" not in sys.modules:
         return
     import asyncio
+    import gc
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            loop = asyncio.get_event_loop_policy().get_event_loop()
-        except RuntimeError:
-            return
-    if not loop.is_running() and not loop.is_closed():
-        loop.close()
-    asyncio.set_event_loop(None)
+    for obj in gc.get_objects():
+        if isinstance(obj, asyncio.BaseEventLoop) and not obj.is_running() and not obj.is_closed():
+            obj.close()
+
+
+# At interpreter exit, not when a command returns: a command run in-process (tests, the deploy wrappers) may
+# be followed by more planning on the same threads.
+atexit.register(_close_event_loops)
 
 
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
@@ -155,8 +157,6 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
             raise
         _silence_stdout()
         return EXIT_BROKEN_PIPE
-    finally:
-        _close_event_loop()
 
 
 def _dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:

@@ -9,14 +9,11 @@ dependencies and the serialized inputs, unknowns included.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
 import runpy
 import sys
-import threading
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,22 +96,6 @@ class _Recorder:
     stack_urn: str = ""
 
 
-def _close_thread_loop() -> None:
-    """Close the event loop the SDK's mock monitor sets on an executor thread for each call; left open, it is
-    collected at interpreter exit after its self-pipe and prints an ``Exception ignored`` traceback."""
-    if threading.current_thread() is threading.main_thread():
-        return  # the main thread's loop runs the program itself
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            loop = asyncio.get_event_loop_policy().get_event_loop()
-        except RuntimeError:
-            return
-    if not loop.is_running():
-        loop.close()
-        asyncio.set_event_loop(None)  # the next call on this thread makes a fresh one
-
-
 def _make_monitor(recorder: _Recorder) -> Any:
     from pulumi.runtime.mocks import MockMonitor, Mocks
 
@@ -147,10 +128,7 @@ def _make_monitor(recorder: _Recorder) -> Any:
                     "raw_inputs": json_format.MessageToDict(request.object),
                 }
             )
-            try:
-                return super().RegisterResource(request)
-            finally:
-                _close_thread_loop()
+            return super().RegisterResource(request)
 
         def RegisterResourceOutputs(self, request: Any) -> Any:
             if request.urn == recorder.stack_urn:
