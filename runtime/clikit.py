@@ -16,6 +16,7 @@ import select
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 
@@ -159,13 +160,25 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
         return EXIT_BROKEN_PIPE
 
 
+def _one_line_warning(prog: str) -> Callable[..., None]:
+    """Warnings (a development KEK, a pinned nonce) as ``prog: warning: ...`` lines, not Python's two-line form
+    with a source path and a line of code."""
+
+    def show(message: Warning | str, *_args: object, **_kwargs: object) -> None:
+        print(f"{prog}: warning: {message}", file=sys.stderr)
+
+    return show
+
+
 def _dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        return handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning(parser.prog)
+            return handler(args)
     except Terminated:
         print(f"{parser.prog}: terminated", file=sys.stderr)
         return 128 + signal.SIGTERM

@@ -76,3 +76,22 @@ def test_verbose_after_the_subcommand_shows_the_cause(tmp_path: Path) -> None:
     proc = run_cli("audit", "verify", str(tmp_path / "missing.log"), "-v")
     assert proc.returncode == 2
     assert proc.stderr.splitlines()[1].startswith("  caused by: FileNotFoundError"), proc.stderr
+
+
+def test_warnings_are_one_line_with_the_program_name(capsys) -> None:
+    """A Python warning raised by a command (a development KEK, a pinned nonce) reads like every other status
+    line: ``prog: warning: ...``, without the source path and code line Python would print."""
+    import warnings
+
+    from runtime import clikit
+
+    parser = clikit.Parser(prog="tool")
+    parser.add_argument("-v", "--verbose", action="store_true")
+
+    def handler(_args: object) -> int:
+        warnings.warn("file KEK k.key is for development only", UserWarning, stacklevel=1)
+        return 0
+
+    parser.set_defaults(handler=handler)
+    assert clikit.run(parser, []) == 0
+    assert capsys.readouterr().err == "tool: warning: file KEK k.key is for development only\n"
