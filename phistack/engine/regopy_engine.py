@@ -76,7 +76,11 @@ class RegopyEvaluator(Evaluator):
     def _describe(self, report: str) -> str:
         match = _ERROR_RE.search(report)
         if match is None:
-            return " ".join(report.split())[:200]
+            text = " ".join(report.split())[:200]
+            if text in ("", "<error>"):
+                # regopy's Python binding hands back an error node whose detail it does not expose.
+                return "regopy reports an error without detail; run again with --engine regorus for its file and line"
+            return text
         path, message = match.group("file"), match.group("msg").strip()
         source = self._sources.get(path)
         if source is None:

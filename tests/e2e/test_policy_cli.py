@@ -88,3 +88,22 @@ def test_policy_test_reports_a_regopy_failure_on_one_line_per_file(tmp_path: Pat
     assert "Traceback" not in proc.stdout + proc.stderr and proc.stderr == ""
     assert proc.returncode == 1
     assert "test_reads_data: FAIL (error: policy error: regopy could not read its own result" in proc.stdout
+
+
+def test_an_engine_error_names_its_file_and_line_or_says_how_to_get_them(tmp_path: Path) -> None:
+    """Two private helpers of the same name in a rule and its test: regorus names the file and line; regopy's
+    binding gives no detail, so its line says which engine will (never a bare ``<error>``)."""
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "r.rego").write_text(
+        "package x.r\nimport rego.v1\n_helper(a) := a + 1\ndeny contains 1 if _helper(1) == 2\n"
+    )
+    (tmp_path / "p" / "r_test.rego").write_text(
+        "package x.r\nimport rego.v1\n_helper(a) := a + 2\ntest_one if count(deny) == 1\n"
+    )
+    found = {}
+    for engine in ("regorus", "regopy"):
+        proc = run_cli("policy", "test", "--engine", engine, "--policies", str(tmp_path), str(tmp_path))
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        found[engine] = next(line for line in proc.stdout.splitlines() if "test_one: FAIL" in line)
+    assert "p/r.rego:4: functions must not produce multiple outputs" in found["regorus"]
+    assert "<error>" not in found["regopy"] and "--engine regorus for its file and line" in found["regopy"]
