@@ -128,9 +128,14 @@ def _close_event_loops() -> None:
     import asyncio
     import gc
 
-    for obj in gc.get_objects():
-        if isinstance(obj, asyncio.BaseEventLoop) and not obj.is_running() and not obj.is_closed():
-            obj.close()
+    # type(), not isinstance(): isinstance falls back to obj.__class__, which some lazy module attributes
+    # (torch's deprecated aliases) answer with a warning.
+    loops = [obj for obj in gc.get_objects() if issubclass(type(obj), asyncio.BaseEventLoop)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for loop in loops:
+            if not loop.is_running() and not loop.is_closed():
+                loop.close()
 
 
 # At interpreter exit, not when a command returns: a command run in-process (tests, the deploy wrappers) may
