@@ -21,7 +21,6 @@ import argparse
 import datetime as dt
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -33,9 +32,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+from bench.crypto_throughput import openssl_speed  # noqa: E402
+
 REFERENCE_PLAN = ROOT / "tests" / "fixtures" / "plans" / "phi-compliant.json"
 NOW = ["--now", "2026-11-27T12:00:00Z"]
-_OPENSSL = re.compile(r"^aes-256-gcm\s+([\d.]+)k\s*$", re.IGNORECASE | re.MULTILINE)
 
 
 def cpu_model() -> str:
@@ -55,20 +56,8 @@ def wall(command: list[str], **kwargs: object) -> float:
     return seconds
 
 
-def openssl_bytes_per_second(decrypt: bool, seconds: int = 2) -> float:
-    command = ["openssl", "speed", "-elapsed", *(["-decrypt"] if decrypt else []), "-evp", "aes-256-gcm"]
-    out = subprocess.run(
-        [*command, "-bytes", "1048576", "-seconds", str(seconds)], capture_output=True, text=True, check=True
-    ).stdout
-    match = _OPENSSL.search(out)
-    if match is None:
-        raise SystemExit(f"openssl speed printed no aes-256-gcm line:\n{out}")
-    return float(match.group(1)) * 1000
-
-
 def gate_plan(workloads: int, directory: Path) -> Path:
     """A compliant plan of ``workloads`` workloads, planned once with the offline planner."""
-    sys.path.insert(0, str(ROOT))
     from bench.plan_rate import make_project
     from phistack.plan.document import write_plan
     from phistack.plan.offline import plan_stack
@@ -112,8 +101,8 @@ def main() -> int:
             "data encrypt (s)": lambda: wall([phistack, "data", "encrypt", str(plain), "-o", str(sealed), *ids]),
             "data decrypt (s)": lambda: wall([phistack, "data", "decrypt", str(sealed), "-o", str(out), *ids]),
             "cp (s)": lambda: wall(["cp", str(plain), str(out)]),
-            "openssl encrypt (B/s)": lambda: openssl_bytes_per_second(decrypt=False),
-            "openssl decrypt (B/s)": lambda: openssl_bytes_per_second(decrypt=True),
+            "openssl encrypt (B/s)": lambda: openssl_speed(decrypt=False, seconds=2)[0],
+            "openssl decrypt (B/s)": lambda: openssl_speed(decrypt=True, seconds=2)[0],
         }
         if large is not None:
             check_large = [phistack, "check", "--plan", str(large), *NOW, "-o", os.devnull]
