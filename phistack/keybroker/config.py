@@ -65,23 +65,28 @@ class AuditConfig(_Strict):
     signing_key: Path | None = None
 
 
+# The defaults live with the limits they set; the config only bounds what an operator may choose.
+_HTTP = HttpLimits()
+_NONCES = NonceLimits()
+
+
 class LimitsConfig(_Strict):
     """Bounds against floods and slow clients (docs/ATTESTATION.md, "Limits")."""
 
-    max_connections: int = Field(default=128, ge=1, le=10_000)
-    max_connections_per_client: int = Field(default=16, ge=1, le=10_000)
-    handshake_timeout_s: float = Field(default=10.0, gt=0, le=300)
-    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
-    body_timeout_s: float = Field(default=30.0, gt=0, le=600)
-    idle_timeout_s: float = Field(default=15.0, gt=0, le=600)
-    max_path_chars: int = Field(default=1024, ge=64, le=65_536)
-    max_header_bytes: int = Field(default=16_384, ge=1024, le=1 << 20)
-    max_body_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
-    max_json_depth: int = Field(default=32, ge=4, le=256)
-    max_outstanding_nonces: int = Field(default=10_000, ge=1, le=1_000_000)
-    max_nonces_per_client: int = Field(default=64, ge=1, le=1_000_000)
-    nonce_rate_per_s: float = Field(default=2.0, gt=0, le=10_000)
-    nonce_burst: int = Field(default=20, ge=1, le=1_000_000)
+    max_connections: int = Field(default=_HTTP.max_connections, ge=1, le=10_000)
+    max_connections_per_client: int = Field(default=_HTTP.max_connections_per_client, ge=1, le=10_000)
+    handshake_timeout_s: float = Field(default=_HTTP.handshake_timeout_s, gt=0, le=300)
+    header_timeout_s: float = Field(default=_HTTP.header_timeout_s, gt=0, le=300)
+    body_timeout_s: float = Field(default=_HTTP.body_timeout_s, gt=0, le=600)
+    idle_timeout_s: float = Field(default=_HTTP.idle_timeout_s, gt=0, le=600)
+    max_path_chars: int = Field(default=_HTTP.max_path_chars, ge=64, le=65_536)
+    max_header_bytes: int = Field(default=_HTTP.max_header_bytes, ge=1024, le=1 << 20)
+    max_body_bytes: int = Field(default=_HTTP.max_body_bytes, ge=1024, le=64 << 20)
+    max_json_depth: int = Field(default=_HTTP.max_json_depth, ge=4, le=256)
+    max_outstanding_nonces: int = Field(default=_NONCES.max_outstanding, ge=1, le=1_000_000)
+    max_nonces_per_client: int = Field(default=_NONCES.max_per_client, ge=1, le=1_000_000)
+    nonce_rate_per_s: float = Field(default=_NONCES.rate_per_s, gt=0, le=10_000)
+    nonce_burst: int = Field(default=_NONCES.burst, ge=1, le=1_000_000)
     audit_window_s: float = Field(default=10.0, gt=0, le=3600)
     audit_max_bursts: int = Field(default=1024, ge=1, le=1_000_000)
 
