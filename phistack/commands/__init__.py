@@ -2,8 +2,8 @@
 command line names, and lists the others by the summaries below (``phistack --help`` imports none of them).
 
 A command's handler takes the parsed ``argparse.Namespace`` and returns an exit code; user errors
-are raised as :class:`phistack.errors.PhistackError`. tests/test_cli_conventions.py keeps ``SUMMARIES`` equal to
-the help each module registers.
+are raised as :class:`phistack.errors.PhistackError`. Each module registers its command with the summary below,
+so the placeholder and the real command say the same.
 """
 
 SUMMARIES = {

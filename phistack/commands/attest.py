@@ -10,6 +10,7 @@ from typing import Any
 
 from cryptography import x509
 
+from phistack.commands import SUMMARIES
 from phistack.errors import InputError
 from runtime.attestation import (
     AttestationError,
@@ -25,7 +26,7 @@ from runtime.attestation.certchain import load_pem_chain
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "attest",
-        help="debug GPU attestation: verify a report offline against NVIDIA's device root",
+        help=SUMMARIES["attest"],
         description="Tools for GPU attestation evidence. Exit codes: 0 valid, 1 rejected, 2 bad input.",
     )
     commands = parser.add_subparsers(dest="attest_command", metavar="SUBCOMMAND", required=True)

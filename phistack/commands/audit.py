@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from phistack.commands import SUMMARIES
 from phistack.errors import ExitCode, InputError
 from runtime.fileio import refuse_existing
 
@@ -17,7 +18,7 @@ from runtime.fileio import refuse_existing
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "audit",
-        help="verify, append to and ship tamper-evident audit logs (45 CFR 164.312(b))",
+        help=SUMMARIES["audit"],
         description=(
             "Tamper-evident audit logs: hash-chained JSON records with Ed25519-signed RFC 6962 "
             "checkpoints, shipped to the customer's SIEM over syslog/TLS 1.3. Exit codes: 0 intact or "

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from phistack import __version__
+from phistack.commands import SUMMARIES
 from phistack.commands._options import add_gate_options, add_report_options
 from phistack.errors import ExitCode
 from phistack.gate import evaluate
@@ -21,7 +22,7 @@ from runtime.fileio import write_atomic
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "check",
-        help="gate a stack: evaluate every policy, report findings, exit 0 allowed / 1 denied",
+        help=SUMMARIES["check"],
         description=(
             "Evaluate every policy under policies/ against the plan of STACK (planned offline) or of "
             "--plan FILE. Exit codes: 0 allowed, 1 denied, 2 usage or bad input, 3 policy or engine error."

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from phistack.commands import SUMMARIES
 from phistack.cost import CATALOGUE, estimate, format_table, load_catalogue
 from phistack.errors import ExitCode
 from phistack.plan.offline import load_project
@@ -18,7 +19,7 @@ from stacks.spec import load_stack_spec
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "cost",
-        help="estimate a stack's GPU cost per hour and per month from the price catalogue",
+        help=SUMMARIES["cost"],
         description=(
             "Price every GPU node pool of the stack (GPUs per node × nodes × price per GPU-hour) from the "
             f"catalogue in {CATALOGUE} (or --catalogue) and print a table, or JSON with --format json. "

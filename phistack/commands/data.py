@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from phistack.commands import SUMMARIES
 from phistack.errors import ExitCode, InputError
 from runtime.crypto import (
     DEFAULT_SEGMENT_SIZE,
@@ -53,7 +54,7 @@ def _identity(parser: argparse.ArgumentParser) -> None:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "data",
-        help="encrypt, decrypt and re-wrap PHI objects at rest (AES-256-GCM envelope encryption)",
+        help=SUMMARIES["data"],
         description=(
             "Envelope encryption of PHI objects: a fresh AES-256 data key per object, streamed in "
             "authenticated segments, wrapped by a key-encryption key held in an HSM (pkcs11:) or, "

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from phistack.commands import SUMMARIES
 from phistack.errors import ExitCode, InputError
 from phistack.plan.document import load_plan, plan_digest, read_json_file
 from phistack.signing import load_public_key, parse_duration, verify_record, write_keypair
@@ -17,7 +18,7 @@ from runtime.fileio import refuse_existing
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "decision",
-        help="create signing keys and verify signed decision records",
+        help=SUMMARIES["decision"],
         description="Signed decision records let a deployment pipeline demand a valid, recent, allowing gate "
         "decision for the exact plan it is about to apply.",
     )

@@ -7,6 +7,7 @@ import sys
 import time
 from typing import Any
 
+from phistack.commands import SUMMARIES
 from phistack.commands._options import add_gate_options
 from phistack.errors import ExitCode
 from phistack.gate import evaluate
@@ -19,7 +20,7 @@ _HEADER = ("STACK", "RESOURCES", "VERDICT", "EXPECTED", "BLOCKING", "ADVISORY", 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="plan every reference stack offline, gate it and print a verdict per stack",
+        help=SUMMARIES["demo"],
         description=(
             "Plans each stack in stacks/ under the mock monitor, evaluates the policy set and prints one "
             "verdict per stack. Stacks named noncompliant-* are expected to be denied, all others allowed; "

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from phistack import __version__
+from phistack.commands import SUMMARIES
 from phistack.commands._options import add_gate_options
 from phistack.errors import ExitCode, InputError
 from phistack.evidence import layout
@@ -32,7 +33,7 @@ _SAFE_STACK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # a stack name become
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "evidence",
-        help="write an evidence pack for auditors (HTML + Markdown): HIPAA controls, waivers, cost, provenance",
+        help=SUMMARIES["evidence"],
         description=(
             "Plan STACK offline, gate it, and write DIR/index.html and DIR/evidence.md: the HIPAA requirement "
             "table (each control met / not met / waived / not applicable, with the rules and resources behind "

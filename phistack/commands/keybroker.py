@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from phistack.commands import SUMMARIES
 from phistack.errors import InputError
 from phistack.keybroker.build import serve_from_config
 from phistack.keybroker.config import load_config
@@ -19,7 +20,7 @@ from runtime.fileio import write_atomic
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "keybroker",
-        help="run the key broker that releases data keys only to attested GPU machines",
+        help=SUMMARIES["keybroker"],
         description="The key broker holds the datasets' KEKs and releases key operations after attestation.",
     )
     commands = parser.add_subparsers(dest="keybroker_command", metavar="SUBCOMMAND", required=True)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from phistack.commands import SUMMARIES
 from phistack.errors import ExitCode
 from phistack.plan.document import dump_plan, validate_plan, write_plan
 from phistack.plan.pulumi_import import plan_from_preview, plan_from_state
@@ -16,7 +17,7 @@ from phistack.workspace import plan_for, project_root
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "plan",
-        help="write the plan document (phistack.plan/v1) of a stack",
+        help=SUMMARIES["plan"],
         description=(
             "Run the stack's Pulumi program offline under the SDK's mock monitor (no Pulumi CLI, no "
             "credentials), or convert `pulumi preview --json` / `pulumi stack export` output, and write "

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from phistack.commands import SUMMARIES
 from phistack.engine import ENGINES
 from phistack.errors import ExitCode
 
@@ -29,7 +30,7 @@ def register(subparsers: Any) -> None:
     """Add ``policy`` and its subcommands to the CLI."""
     parser = subparsers.add_parser(
         "policy",
-        help="test the Rego policy library and generate its control matrix",
+        help=SUMMARIES["policy"],
         description="Work on the Rego policy library: run its tests, regenerate docs/POLICIES.md.",
     )
     actions = parser.add_subparsers(dest="policy_command", metavar="ACTION", parser_class=type(parser))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from phistack import __version__
+from phistack.commands import SUMMARIES
 from phistack.deploy.gated import GatedPreview, GateRequest, add_arguments, gated_preview
 from phistack.errors import ExitCode
 from phistack.report import Format, ReportContext, formatter_for, summary_line
@@ -17,7 +18,7 @@ from runtime.fileio import write_atomic
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "preview",
-        help="run `pulumi preview` on a stack and print the gate's decision on it (needs the Pulumi CLI)",
+        help=SUMMARIES["preview"],
         description=(
             "Run `pulumi preview --json` on STACK through the Pulumi Automation API (local file backend in "
             "PROJECT/.state unless --backend), convert the preview to a plan and evaluate every policy. "

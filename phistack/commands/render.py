@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from phistack.commands import SUMMARIES
 from phistack.errors import ExitCode, InputError
 from phistack.render import KUBERNETES_VERSION, manifests_from_plan, validate_manifest, write_manifests
 from phistack.render.validate import ManifestError
@@ -16,7 +17,7 @@ from phistack.workspace import plan_for, project_root
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "render",
-        help="write the Kubernetes manifests a stack would apply, as YAML (for GitOps and other scanners)",
+        help=SUMMARIES["render"],
         description=(
             "Plan the stack offline and write one YAML file per Kubernetes object plus a kustomization.yaml "
             f"listing them in apply order. Every manifest is validated first: core kinds against the "

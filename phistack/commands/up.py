@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from phistack.commands import SUMMARIES
 from phistack.commands.preview import report
 from phistack.deploy.gated import GateRequest, add_arguments, deploy, gated_preview
 from phistack.deploy.pulumi_cli import DeployError
@@ -16,7 +17,7 @@ from phistack.workspace import relative
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "up",
-        help="gate the real `pulumi preview` of a stack, then deploy it with `pulumi up` only if allowed",
+        help=SUMMARIES["up"],
         description=(
             "Run `pulumi preview --json` on STACK, evaluate every policy against it and refuse to deploy when "
             "the gate denies (exit 1, findings printed). When it allows, run `pulumi up` and store the decision "

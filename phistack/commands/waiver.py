@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from phistack.approval import WaiverRefused, sign_waiver, verify_approval
 from phistack.approvers import load_approvers, unwaivable_rules
+from phistack.commands import SUMMARIES
 from phistack.errors import ExitCode, InputError
 from phistack.signing import load_private_key
 from phistack.waivers import check_rules_exist, load_waivers
@@ -24,7 +25,7 @@ from runtime.fileio import write_atomic
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "waiver",
-        help="sign waivers as an approver, and verify them against the policy set's approvers",
+        help=SUMMARIES["waiver"],
         description="A waiver applies only when an approver listed in the policy set's approver data "
         "(policies/data/approvers.json) for its rule signed its exact content with a key valid on the "
         "evaluation date (docs/CONTRACTS.md).",

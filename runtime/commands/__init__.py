@@ -1,5 +1,5 @@
 """``phistack-runtime`` commands: each module defines ``register(subparsers)``; :mod:`runtime.cli` imports only the
-one a command line names and lists the others by these summaries (kept equal to the modules' help by a test)."""
+one a command line names and lists the others by these summaries, which the modules register as their help."""
 
 SUMMARIES = {
     "attest": "collect GPU (NVML) and CPU TEE (configfs-tsm) evidence; exit 0 only when confidential",

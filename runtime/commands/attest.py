@@ -14,6 +14,7 @@ from cryptography import x509
 
 from runtime.attestation import AttestationError, collect_evidence, parse_nonce, verify_gpu_report
 from runtime.attestation.tsm import DEFAULT_TSM_ROOT
+from runtime.commands import SUMMARIES
 from runtime.errors import InputError
 from runtime.fileio import write_atomic
 
@@ -21,7 +22,7 @@ from runtime.fileio import write_atomic
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "attest",
-        help="collect GPU (NVML) and CPU TEE (configfs-tsm) evidence; exit 0 only when confidential",
+        help=SUMMARIES["attest"],
         description=(
             "Collect attestation evidence bound to a nonce and print the result as JSON. Exit 0 when the "
             "machine is confidential (every GPU in production CC mode, evidence collected and, with --root, "

@@ -8,6 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from runtime.commands import SUMMARIES
 from runtime.errors import InputError
 from runtime.fileio import write_atomic
 
@@ -18,7 +19,7 @@ warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "model",
-        help="list workloads, create demo model files and synthetic inputs, print a file's SHA-256",
+        help=SUMMARIES["model"],
         description=(
             "Model files for the built-in workloads. Models load only from local files pinned by SHA-256."
         ),

@@ -7,6 +7,8 @@ import json
 import sys
 import warnings
 
+from runtime.commands import SUMMARIES
+
 # The container ships torch without numpy; torch warns about that on import, which is noise here.
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 
@@ -14,7 +16,7 @@ warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "run",
-        help="run a job: attest, obtain the data key, decrypt in memory, run the workload, encrypt results",
+        help=SUMMARIES["run"],
         description=(
             "Run the job described by JOB (YAML). A job on PHI or genetic data is refused unless this "
             "machine passes attestation and the key broker releases the data key. Prints the run "
