@@ -201,17 +201,17 @@ def test_secrets_become_markers() -> None:
 
 def test_both_policies_share_one_evaluation(gate: CrossGuardGate, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = crossguard.evaluate
+    real = crossguard.decide
 
     def counting(*args: Any, **kwargs: Any) -> Any:
-        calls.append("evaluate")
+        calls.append("decide")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(crossguard, "evaluate", counting)
+    monkeypatch.setattr(crossguard, "decide", counting)
     # CrossGuard builds fresh PolicyResource objects for each policy: the cache is keyed on the plan.
     gate.validate_mandatory(StackValidationArgs(stack_resources("runc")), Recorder())
     gate.validate_advisory(StackValidationArgs(stack_resources("runc")), Recorder())
-    assert calls == ["evaluate"]
+    assert calls == ["decide"]
 
 
 def test_a_broken_policy_set_blocks(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from phistack.deploy.pulumi_cli import (
 )
 from phistack.deploy.records import build_record, preview_digest, write_record
 from phistack.errors import ExitCode, InputError
-from phistack.findings import Coverage, Decision
+from phistack.findings import Coverage, Decision, Scope
 
 
 def test_missing_cli_is_exit_2_with_the_install_hint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -90,6 +90,7 @@ def _decision() -> Decision:
         evaluated_at="2026-11-27T12:00:00Z",
         rules={},
         coverage=Coverage(resources=0, in_scope=0, unknown_types=()),
+        scope=Scope(phi=False),
     )
 
 
@@ -106,7 +107,14 @@ def test_records_never_overwrite_each_other(tmp_path: Path) -> None:
     )
     first = write_record(tmp_path, record, at)
     second = write_record(tmp_path, record, at)
-    assert first.name == "20261127T120005Z.json" and second.name == "20261127T120005Z-1.json"
+    third = write_record(tmp_path, record, at)
+    assert [first.name, second.name, third.name] == [
+        "20261127T120005Z.json",
+        "20261127T120005Z_01.json",
+        "20261127T120005Z_02.json",
+    ]
+    # An auditor listing the folder sees the records in the order they were written.
+    assert sorted(path.name for path in tmp_path.glob("decisions/*/*.json")) == [first.name, second.name, third.name]
     stored = json.loads(first.read_text())
     assert stored["recorded_at"] == "2026-11-27T12:00:05Z"
     assert stored["plan_digest"] == stored["decision"]["plan_digest"]

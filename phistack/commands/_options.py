@@ -1,11 +1,15 @@
-"""Options the gate commands share (check, demo, preview, up, evidence), defined once."""
+"""Options the gate commands share (check, demo, preview, up, evidence), defined once, and the settings
+built from them: the one place a command line becomes a :class:`~phistack.session.GateSettings`."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from phistack.engine import ENGINES
 from phistack.report import Format
+from phistack.session import GateSettings
+from phistack.workspace import parse_now, policies_for, project_root
 
 
 def add_report_options(parser: argparse.ArgumentParser) -> None:
@@ -19,6 +23,9 @@ def add_report_options(parser: argparse.ArgumentParser) -> None:
 def add_gate_options(parser: argparse.ArgumentParser, *, waivers: bool = True) -> None:
     """Engine, policy set, waivers, evaluation time and project."""
     parser.add_argument("--engine", choices=sorted(ENGINES), default="regorus", help="Rego engine (default: regorus)")
+    parser.add_argument(
+        "--opa-url", metavar="URL", help="OPA server for --engine opa-server, e.g. http://127.0.0.1:8181"
+    )
     parser.add_argument("--policies", metavar="DIR", help="policy directory (default: PROJECT/policies)")
     if waivers:
         parser.add_argument(
@@ -29,3 +36,20 @@ def add_gate_options(parser: argparse.ArgumentParser, *, waivers: bool = True) -
         )
     parser.add_argument("--now", metavar="TIME", help="evaluate as of this RFC 3339 time (default: now)")
     parser.add_argument("--project", metavar="DIR", help="Pulumi project directory (default: this checkout)")
+
+
+def gate_settings(args: argparse.Namespace) -> GateSettings:
+    """The settings of the options :func:`add_gate_options` added. The policy set is loaded here, first:
+    a broken policy set is exit 3 whatever the stack says."""
+    project = project_root(args.project)
+    now = parse_now(args.now)
+    policies = policies_for(args.policies, project)
+    explicit = getattr(args, "waivers", None)
+    return GateSettings(
+        project=project,
+        policies=policies,
+        engine=args.engine,
+        engine_options={"opa_url": args.opa_url} if args.engine == "opa-server" else {},
+        now=now,
+        waiver_files=tuple(Path(p) for p in explicit) if explicit else None,
+    )

@@ -8,11 +8,10 @@ import time
 from typing import Any
 
 from phistack.commands import SUMMARIES
-from phistack.commands._options import add_gate_options
+from phistack.commands._options import add_gate_options, gate_settings
 from phistack.errors import ExitCode
-from phistack.gate import evaluate
 from phistack.plan.offline import load_project, plan_stack
-from phistack.workspace import parse_now, policies_for, project_root, waivers_for
+from phistack.session import decide
 
 _HEADER = ("STACK", "RESOURCES", "VERDICT", "EXPECTED", "BLOCKING", "ADVISORY", "WAIVED", "BLOCKING RULES")
 
@@ -32,17 +31,15 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    root = project_root(args.project)
+    settings = gate_settings(args)
+    root, policies = settings.project_dir, settings.policies
     project = load_project(root)
-    policies = policies_for(args.policies, root)
-    now = parse_now(args.now)
     rows: list[tuple[str, ...]] = []
     as_expected = True
     for stack in project.stacks():
         started = time.perf_counter()
         plan = plan_stack(root, stack)
-        waivers = waivers_for(None, policies, root, stack, now.date())
-        decision = evaluate(plan, policies, engine=args.engine, now=now, waivers=waivers)
+        decision = decide(settings, plan)
         expected = "denied" if stack.startswith("noncompliant-") else "allowed"
         as_expected &= decision.verdict == expected
         counts = decision.counts()

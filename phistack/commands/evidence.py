@@ -11,12 +11,12 @@ from typing import Any
 
 from phistack import __version__
 from phistack.commands import SUMMARIES
-from phistack.commands._options import add_gate_options
+from phistack.commands._options import add_gate_options, gate_settings
 from phistack.errors import ExitCode, InputError
 from phistack.evidence import layout
-from phistack.evidence.catalogue import Catalogue, load_catalogue
+from phistack.evidence.catalogue import load_catalogue
 from phistack.evidence.pack import (
-    GateSettings,
+    PackSettings,
     build_matrix,
     build_stack,
     check_target,
@@ -25,7 +25,7 @@ from phistack.evidence.pack import (
 )
 from phistack.plan.document import load_plan
 from phistack.plan.offline import load_project
-from phistack.workspace import parse_now, policies_for, project_root, relative
+from phistack.workspace import relative
 
 _SAFE_STACK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # a stack name becomes a directory name in --all
 
@@ -60,21 +60,21 @@ def _progress(message: str) -> None:
     print(f"phistack: {message}", file=sys.stderr)
 
 
-def _one_stack(args: argparse.Namespace, settings: GateSettings, catalogue: Catalogue) -> tuple[layout.Files, str]:
+def _one_stack(args: argparse.Namespace, settings: PackSettings) -> tuple[layout.Files, str]:
     if args.plan:
         evidence = evidence_for_plan(settings, load_plan(Path(args.plan)), relative(Path(args.plan)))
         others: list[str] = []
     else:
         evidence = build_stack(settings, args.stack)  # the named stack must evaluate: bad input is exit 2
-        others = [] if args.no_matrix else load_project(settings.root).stacks()
+        others = [] if args.no_matrix else load_project(settings.gate.project_dir).stacks()
     _progress(f"{evidence.stack}: {evidence.decision.verdict}")
     rows, _ = build_matrix(settings, others, {evidence.stack: evidence}, _progress)
-    controls = catalogue.reported([catalogue.map_rules(evidence.decision.rules)])
+    controls = settings.catalogue.reported([settings.catalogue.map_rules(evidence.decision.rules)])
     return layout.single_stack(evidence, rows, controls, __version__), f"stack {evidence.stack}"
 
 
-def _every_stack(settings: GateSettings, catalogue: Catalogue) -> tuple[layout.Files, str]:
-    project = load_project(settings.root)
+def _every_stack(settings: PackSettings) -> tuple[layout.Files, str]:
+    project = load_project(settings.gate.project_dir)
     stacks = project.stacks()
     if not stacks:
         raise InputError(f"{project.config_dir}: no stacks (Pulumi.<stack>.yaml) to report on")
@@ -84,7 +84,7 @@ def _every_stack(settings: GateSettings, catalogue: Catalogue) -> tuple[layout.F
     rows, built = build_matrix(settings, stacks, {}, _progress)
     if not built:
         raise InputError("no stack could be evaluated; nothing to report")
-    controls = catalogue.reported(catalogue.map_rules(ev.decision.rules) for ev in built.values())
+    controls = settings.catalogue.reported(settings.catalogue.map_rules(ev.decision.rules) for ev in built.values())
     return layout.all_stacks(built, rows, controls, __version__), f"{len(built)} of {len(stacks)} stacks"
 
 
@@ -92,18 +92,9 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     output = Path(args.output)
     check_target(output)  # fail before minutes of planning, not after
-    root = project_root(args.project)
     catalogue = load_catalogue(Path(args.controls) if args.controls else None)
-    # Policies first: a broken policy set is exit 3 whatever the stacks say.
-    settings = GateSettings(
-        root=root,
-        policies=policies_for(args.policies, root),
-        catalogue=catalogue,
-        engine=args.engine,
-        now=parse_now(args.now),
-        waiver_files=args.waivers,
-    )
-    files, summary = _every_stack(settings, catalogue) if args.all else _one_stack(args, settings, catalogue)
+    settings = PackSettings(gate_settings(args), catalogue)
+    files, summary = _every_stack(settings) if args.all else _one_stack(args, settings)
     write_pack(output, files, __version__)
     _progress(
         f"wrote evidence pack for {summary} to {output}/ ({len(files) + 1} files, {time.perf_counter() - started:.1f}s)"

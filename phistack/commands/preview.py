@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 from typing import Any
 
-from phistack import __version__
 from phistack.commands import SUMMARIES
-from phistack.deploy.gated import GatedPreview, GateRequest, add_arguments, gated_preview
+from phistack.commands._deploy import add_deploy_options, deploy_request
+from phistack.deploy.gated import gated_preview
 from phistack.errors import ExitCode
-from phistack.report import Format, ReportContext, formatter_for, summary_line
-from runtime.fileio import write_atomic
+from phistack.report import Format
+from phistack.report.emit import print_summary, write_report
 
 
 def register(subparsers: Any) -> None:
@@ -26,25 +24,12 @@ def register(subparsers: Any) -> None:
             "3 policy or engine error."
         ),
     )
-    add_arguments(parser)
+    add_deploy_options(parser)
     parser.set_defaults(handler=run)
 
 
-def report(gated: GatedPreview, args: argparse.Namespace) -> None:
-    """Write the decision in the chosen format (stdout or -o) and its summary line to stderr."""
-    decision = gated.decision
-    text = formatter_for(Format(args.format))(decision, ReportContext(gated.artifact, __version__))
-    if args.output:
-        write_atomic(Path(args.output), text)
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    for note in decision.waiver_notes:
-        print(f"phistack: note: {note}", file=sys.stderr)
-    print(f"phistack: {summary_line(decision)}", file=sys.stderr)
-
-
 def run(args: argparse.Namespace) -> int:
-    gated = gated_preview(GateRequest.from_args(args))
-    report(gated, args)
+    gated = gated_preview(deploy_request(args))
+    write_report(gated.decision, gated.artifact, Format(args.format), args.output)
+    print_summary(gated.decision)
     return ExitCode.OK if gated.decision.allowed else ExitCode.DENIED

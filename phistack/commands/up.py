@@ -7,10 +7,12 @@ import sys
 from typing import Any
 
 from phistack.commands import SUMMARIES
-from phistack.commands.preview import report
-from phistack.deploy.gated import GateRequest, add_arguments, deploy, gated_preview
+from phistack.commands._deploy import add_deploy_options, deploy_request
+from phistack.deploy.gated import deploy, gated_preview
 from phistack.deploy.pulumi_cli import DeployError
 from phistack.errors import ExitCode
+from phistack.report import Format
+from phistack.report.emit import print_summary, write_report
 from phistack.workspace import relative
 
 
@@ -25,14 +27,15 @@ def register(subparsers: Any) -> None:
             "no Pulumi CLI or a failed update, 3 policy or engine error."
         ),
     )
-    add_arguments(parser)
+    add_deploy_options(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    request = GateRequest.from_args(args)
+    request = deploy_request(args)
     gated = gated_preview(request)
-    report(gated, args)
+    write_report(gated.decision, gated.artifact, Format(args.format), args.output)
+    print_summary(gated.decision)
     if not gated.decision.allowed:
         blocking = gated.decision.counts()["blocking"]
         print(

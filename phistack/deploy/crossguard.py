@@ -38,15 +38,14 @@ from pulumi_policy import (
 )
 from pulumi_policy import proxy as policy_proxy
 
-from phistack.engine import PolicySet, load_policy_set
+from phistack.engine import load_policy_set
 from phistack.errors import PhistackError
 from phistack.findings import Decision, Enforcement, Finding, Status
-from phistack.gate import evaluate
 from phistack.plan import plan_digest
 from phistack.plan.document import PLAN_SCHEMA_VERSION, finalize_plan
 from phistack.plan.values import SECRET, UNKNOWN_SENTINEL, normalize
 from phistack.report.common import citation_text, refusal_text
-from phistack.waivers import load_waivers, waiver_files
+from phistack.session import GateSettings, decide
 
 MANDATORY_POLICY = "phistack-hipaa-mandatory"
 ADVISORY_POLICY = "phistack-hipaa-advisory"
@@ -180,14 +179,17 @@ class CrossGuardGate:
         self.project_root = project_root
         self.engine = engine
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
-        self._policies: PolicySet | None = None
+        self._settings_loaded: GateSettings | None = None
         self._cache: tuple[str, Decision] | None = None
         self._lock = threading.Lock()  # the analyzer serves requests from a thread pool
 
-    def _policy_set(self) -> PolicySet:
-        if self._policies is None:
-            self._policies = load_policy_set(self.policy_root)
-        return self._policies
+    def _settings(self) -> GateSettings:
+        # Loaded on the first decision, not at import: a broken policy set must block as a violation.
+        if self._settings_loaded is None:
+            self._settings_loaded = GateSettings(
+                project=self.project_root, policies=load_policy_set(self.policy_root), engine=self.engine
+            )
+        return self._settings_loaded
 
     def decide(self, resources: Sequence[PolicyResource]) -> Decision:
         """The gate's decision on ``resources``; raises :class:`PhistackError` when it cannot decide."""
@@ -196,12 +198,7 @@ class CrossGuardGate:
             digest = plan_digest(plan)
             if self._cache is not None and self._cache[0] == digest:
                 return self._cache[1]
-            policies = self._policy_set()
-            now = self._clock()
-            waivers = []
-            for path in waiver_files(policies.root, self.project_root, plan["stack"]):
-                waivers.extend(load_waivers(path, now.date()))
-            decision = evaluate(plan, policies, engine=self.engine, now=now, waivers=waivers)
+            decision = decide(self._settings().at(self._clock()), plan)
             self._cache = (digest, decision)
             return decision
 

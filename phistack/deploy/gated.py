@@ -6,14 +6,12 @@ Plan document the offline planner writes, so the CLI gate, CI and CrossGuard eva
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from phistack.commands._options import add_gate_options, add_report_options
 from phistack.deploy.automation import PulumiStack, UpOutcome
 from phistack.deploy.pulumi_cli import (
     DeployError,
@@ -26,56 +24,24 @@ from phistack.deploy.pulumi_cli import (
 )
 from phistack.deploy.records import build_record, preview_digest, write_record
 from phistack.findings import Decision
-from phistack.gate import evaluate
 from phistack.plan.offline import load_project, read_stack_config
 from phistack.plan.pulumi_import import plan_from_preview
-from phistack.workspace import parse_now, policies_for, project_root, relative, waivers_for
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options shared by ``phistack preview`` and ``phistack up``."""
-    parser.add_argument("stack", help="stack name (stacks/Pulumi.STACK.yaml)")
-    add_report_options(parser)
-    add_gate_options(parser)
-    parser.add_argument(
-        "--backend",
-        metavar="URL",
-        help="Pulumi state backend (default: file://PROJECT/.state, the project's state folder)",
-    )
-    parser.add_argument(
-        "--policy-pack",
-        metavar="DIR",
-        action="append",
-        default=[],
-        help="also run this CrossGuard policy pack inside Pulumi (e.g. policies/pack); repeatable",
-    )
+from phistack.session import GateSettings, decide
+from phistack.workspace import relative
 
 
 @dataclass(frozen=True)
-class GateRequest:
-    """What to gate, and how: built from the command line."""
+class DeployRequest:
+    """Which stack to preview (and deploy), gated how, against which Pulumi backend."""
 
     stack: str
-    project: Path
-    policies: str | None = None
-    waivers: list[str] | None = None
-    engine: str = "regorus"
-    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    settings: GateSettings
     backend: str | None = None
     policy_packs: tuple[str, ...] = ()
 
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> GateRequest:
-        return cls(
-            stack=args.stack,
-            project=project_root(args.project),
-            policies=args.policies,
-            waivers=args.waivers,
-            engine=args.engine,
-            now=parse_now(args.now),
-            backend=args.backend,
-            policy_packs=tuple(args.policy_pack or ()),
-        )
+    @property
+    def project(self) -> Path:
+        return self.settings.project_dir
 
 
 @dataclass
@@ -91,13 +57,12 @@ class GatedPreview:
     stack: PulumiStack
 
 
-def gated_preview(request: GateRequest) -> GatedPreview:
+def gated_preview(request: DeployRequest) -> GatedPreview:
     """Run ``pulumi preview --json`` on the stack and evaluate the policies against it."""
     require_cli()  # before anything else: without the CLI there is nothing to preview
     project = load_project(request.project)
     settings_name = request.stack.split("/")[-1]  # "org/project/stack" keeps its settings in Pulumi.stack.yaml
     read_stack_config(project, settings_name)  # unknown stack or invalid YAML: exit 2 before touching state
-    policies = policies_for(request.policies, request.project)  # a broken policy set is exit 3 whatever the stack
     backend = request.backend or default_backend(request.project)
     env = cli_env(backend, project.stack_file(settings_name))
     prepare_backend(backend)
@@ -109,8 +74,7 @@ def gated_preview(request: GateRequest) -> GatedPreview:
         plan = plan_from_preview(path)
     if plan["stack"] != settings_name:
         raise DeployError(f"pulumi previewed stack {plan['stack']!r}, not {settings_name!r}: refusing to gate it")
-    waivers = waivers_for(request.waivers, policies, request.project, plan["stack"], request.now.date())
-    decision = evaluate(plan, policies, engine=request.engine, now=request.now, waivers=waivers)
+    decision = decide(request.settings, plan)
     return GatedPreview(
         decision=decision,
         plan=plan,
@@ -130,7 +94,7 @@ class Deployment:
     record: Path
 
 
-def deploy(gated: GatedPreview, request: GateRequest) -> Deployment:
+def deploy(gated: GatedPreview, request: DeployRequest) -> Deployment:
     """Run ``pulumi up`` for an allowed preview and store the decision record; never called when denied."""
     if not gated.decision.allowed:
         raise AssertionError("deploy() called with a denied decision")  # callers check; this guards the invariant

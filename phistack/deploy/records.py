@@ -55,8 +55,8 @@ def write_record(state_dir: Path, record: dict[str, Any], recorded_at: dt.dateti
     stamp = recorded_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     path = folder / f"{stamp}.json"
     counter = 1
-    while path.exists():  # two deployments within one second keep both records
-        path = folder / f"{stamp}-{counter}.json"
+    while path.exists():  # two deployments within one second keep both records, listed in order by name
+        path = folder / f"{stamp}_{counter:02d}.json"  # "_" sorts after ".", so the first record stays first
         counter += 1
     write_atomic(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
     return path

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import os
 import shutil
@@ -13,47 +12,38 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from phistack.engine import PolicySet
 from phistack.errors import InputError, PhistackError
 from phistack.evidence.catalogue import Catalogue
 from phistack.evidence.cost import estimate
-from phistack.evidence.facts import handles_phi, providers, workloads
+from phistack.evidence.facts import providers, workloads
 from phistack.evidence.model import MatrixRow, StackEvidence
 from phistack.evidence.status import assess
-from phistack.gate import evaluate
 from phistack.plan.offline import load_project, plan_stack
-from phistack.waivers import check_rules_exist
-from phistack.workspace import relative, waivers_for
+from phistack.session import GateSettings, decide
+from phistack.workspace import relative
 
 MARKER = ".phistack-evidence"  # lets a rerun replace its own earlier pack, and nothing else
 
 
 @dataclass(frozen=True)
-class GateSettings:
-    """How every stack in one pack is gated: the same policies, engine, clock and waiver files."""
+class PackSettings:
+    """How every stack in one pack is gated (the same settings for each) and which controls it assesses."""
 
-    root: Path
-    policies: PolicySet
+    gate: GateSettings
     catalogue: Catalogue
-    engine: str
-    now: dt.datetime
-    waiver_files: list[str] | None = None
 
 
-def build_stack(settings: GateSettings, stack: str) -> StackEvidence:
+def build_stack(settings: PackSettings, stack: str) -> StackEvidence:
     """Plan ``stack`` offline, gate it and assess every control. Bad input raises InputError (exit 2)."""
-    project = load_project(settings.root)
-    plan = plan_stack(settings.root, stack)
-    return evidence_for_plan(settings, plan, relative(project.stack_file(stack)))
+    root = settings.gate.project_dir
+    plan = plan_stack(root, stack)
+    return evidence_for_plan(settings, plan, relative(load_project(root).stack_file(stack)))
 
 
-def evidence_for_plan(settings: GateSettings, plan: dict[str, Any], artifact: str) -> StackEvidence:
+def evidence_for_plan(settings: PackSettings, plan: dict[str, Any], artifact: str) -> StackEvidence:
     """Gate a plan document (from any source) and assess every control."""
     stack = str(plan["stack"])
-    waivers = waivers_for(settings.waiver_files, settings.policies, settings.root, stack, settings.now.date())
-    # A waiver for a rule the policy set lacks would waive nothing yet read as approved: fail closed.
-    check_rules_exist(waivers, settings.policies.rules_metadata())
-    decision = evaluate(plan, settings.policies, engine=settings.engine, now=settings.now, waivers=waivers)
+    decision = decide(settings.gate, plan)
     mapping = settings.catalogue.map_rules(decision.rules)
     controls = assess(decision, plan, settings.catalogue, mapping)
     return StackEvidence(
@@ -66,14 +56,14 @@ def evidence_for_plan(settings: GateSettings, plan: dict[str, Any], artifact: st
         other_findings=[f for f in decision.findings if f.id in mapping.unmapped],
         providers=providers(plan),
         workloads=workloads(plan),
-        cost=estimate(plan, settings.root),
-        in_scope=handles_phi(plan),
+        cost=estimate(plan, settings.gate.project_dir),
+        in_scope=decision.scope.phi,
         generated_at=decision.evaluated_at,
     )
 
 
 def build_matrix(
-    settings: GateSettings,
+    settings: PackSettings,
     stacks: list[str],
     known: Mapping[str, StackEvidence],
     progress: Callable[[str], None] = lambda _: None,

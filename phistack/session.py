@@ -1,0 +1,73 @@
+"""The gate session: the settings every gate command shares, and the one way from a plan to a decision.
+
+``check``, ``demo``, ``preview``/``up``, ``evidence`` and the CrossGuard pack all gate plans the same way:
+one policy set, engine, clock and choice of waiver files (:class:`GateSettings`), and :func:`decide`, which
+loads the waivers of the plan's stack and evaluates. Commands only turn their arguments into settings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from phistack.engine import PolicySet
+from phistack.errors import InputError
+from phistack.findings import Decision
+from phistack.gate import evaluate
+from phistack.waivers import Waiver, load_waivers, waiver_files
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """How plans are gated: the same for every plan of one command run."""
+
+    project: Path | None
+    """The Pulumi project whose ``stacks/waivers/STACK.yaml`` files apply (None: only the policy set's)."""
+    policies: PolicySet
+    engine: str = "regorus"
+    engine_options: Mapping[str, Any] = field(default_factory=dict)
+    """Engine-specific settings, e.g. ``{"opa_url": ...}`` for the ``opa-server`` engine."""
+    now: dt.datetime = field(default_factory=_utc_now)
+    """The evaluation time: waiver expiry and the rules' notion of today."""
+    waiver_files: tuple[Path, ...] | None = None
+    """The waiver files for every plan; None: the policy set's ``waivers.yaml`` and the stack's own file."""
+
+    @property
+    def project_dir(self) -> Path:
+        """The project directory, for commands that plan stacks or read the project's files."""
+        if self.project is None:
+            raise InputError("no Pulumi project: name one with --project")  # only the CrossGuard pack has none
+        return self.project
+
+    def at(self, now: dt.datetime) -> GateSettings:
+        """The same settings evaluated at ``now`` (the CrossGuard pack reads its clock per decision)."""
+        return replace(self, now=now)
+
+    def waivers(self, stack: str) -> list[Waiver]:
+        """The waivers that may apply to ``stack``, read and validated (bad input raises InputError)."""
+        if self.waiver_files is not None:
+            paths = list(self.waiver_files)
+        else:
+            paths = waiver_files(self.policies.root, self.project, stack)
+        today = self.now.date()
+        return [waiver for path in paths for waiver in load_waivers(path, today)]
+
+
+def decide(settings: GateSettings, plan: dict[str, Any]) -> Decision:
+    """The gate's decision on ``plan``. Bad waivers raise InputError (exit 2); policy or engine failures
+    raise PolicyError (exit 3)."""
+    return evaluate(
+        plan,
+        settings.policies,
+        engine=settings.engine,
+        now=settings.now,
+        waivers=settings.waivers(str(plan["stack"])),
+        engine_options=dict(settings.engine_options),
+    )
