@@ -3,16 +3,12 @@
 The matrix maps each HIPAA requirement (a CFR citation) to the rule ids that enforce it and what
 each checks; a second section lists every rule in full. Everything between the generated markers
 is rewritten; anything after the end marker (for example "Requests to modules") is kept, so notes
-written by hand survive regeneration. ``python -m phistack.policydocs [--check]`` and
-``phistack policy docs [--check]`` do the same.
+written by hand survive regeneration. ``phistack policy docs [--check]`` runs it.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -131,22 +127,3 @@ def check_file(policies_root: Path, output: Path) -> bool:
 def write_file(policies_root: Path, output: Path) -> None:
     """Regenerate ``output`` atomically."""
     write_atomic(output, build(policies_root, output))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m phistack.policydocs [--check] [--policies DIR] [-o FILE]``."""
-    parser = argparse.ArgumentParser(prog="python -m phistack.policydocs", description=__doc__)
-    parser.add_argument("--policies", type=Path, default=Path("policies"))
-    parser.add_argument("-o", "--output", type=Path, default=Path("docs/POLICIES.md"))
-    parser.add_argument("--check", action="store_true", help="exit 1 when the file is out of date")
-    args = parser.parse_args(argv)
-    if args.check:
-        ok = check_file(args.policies, args.output)
-        print(f"{args.output} is {'up to date' if ok else 'out of date'}", file=sys.stderr)
-        return 0 if ok else 1
-    write_file(args.policies, args.output)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -18,7 +18,7 @@ from phistack.engine.opa_server import query_path
 from phistack.errors import InputError, PolicyError
 from phistack.gate import evaluate
 from phistack.plan.offline import plan_stack
-from tests.support.cli import run_cli
+from tests.support.cli import assert_one_line_error, run_cli
 from tests.support.opa_rest import opa_standin_server
 from tests.support.paths import MINI_PROJECT, STARTER_POLICIES
 
@@ -157,3 +157,33 @@ def test_check_cli_with_opa_missing_is_exit_2() -> None:
         "check", "dev", "--project", str(MINI_PROJECT), "--policies", str(STARTER_POLICIES), "--engine", "opa", env=env
     )
     assert proc.returncode == 2 and "no `opa` executable on PATH" in proc.stderr
+
+
+def test_evidence_gates_through_the_opa_server(tmp_path: Path) -> None:
+    """evidence gates with the same settings as check: the server is asked, not bypassed."""
+    with opa_standin_server() as opa:
+        proc = run_cli(
+            "evidence", "runc", "--no-matrix", "-o", str(tmp_path / "pack"), "--project", str(MINI_PROJECT),
+            "--policies", str(STARTER_POLICIES), "--engine", "opa-server", "--opa-url", opa.url,
+        )  # fmt: skip
+        queries = [path for method, path, _ in opa.requests if method == "POST"]
+    assert proc.returncode == 0, proc.stderr
+    assert queries == ["/v1/data/phistack/main/result"], opa.requests
+    decision = json.loads((tmp_path / "pack" / "decision.json").read_text())
+    assert decision["engine"] == "opa-server"
+
+
+@pytest.mark.parametrize("command", ["check", "demo", "evidence", "preview", "up"])
+def test_opa_server_without_a_url_is_one_line(command: str, tmp_path: Path) -> None:
+    target = ["runc"] if command in ("check", "preview", "up") else []
+    extra = ["-o", str(tmp_path / "pack"), "runc"] if command == "evidence" else []
+    proc = run_cli(
+        command, *target, *extra, "--project", str(MINI_PROJECT), "--policies", str(STARTER_POLICIES),
+        "--engine", "opa-server",
+    )  # fmt: skip
+    assert_one_line_error(proc, 2, "--engine opa-server needs --opa-url URL")
+
+
+def test_an_opa_url_without_the_server_engine_is_refused() -> None:
+    proc = run_cli("check", "runc", "--project", str(MINI_PROJECT), "--opa-url", "http://127.0.0.1:9")
+    assert_one_line_error(proc, 2, "--opa-url needs --engine opa-server")

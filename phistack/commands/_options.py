@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from phistack.engine import ENGINES
+from phistack.errors import InputError
 from phistack.report import Format
 from phistack.session import GateSettings
 from phistack.workspace import parse_now, policies_for, project_root
@@ -41,6 +42,10 @@ def add_gate_options(parser: argparse.ArgumentParser, *, waivers: bool = True) -
 def gate_settings(args: argparse.Namespace) -> GateSettings:
     """The settings of the options :func:`add_gate_options` added. The policy set is loaded here, first:
     a broken policy set is exit 3 whatever the stack says."""
+    if (args.engine == "opa-server") != bool(args.opa_url):  # usage, so before anything is loaded
+        raise InputError(
+            "--engine opa-server needs --opa-url URL" if args.opa_url is None else "--opa-url needs --engine opa-server"
+        )
     project = project_root(args.project)
     now = parse_now(args.now)
     policies = policies_for(args.policies, project)
