@@ -87,7 +87,7 @@ def main() -> int:
         with plain.open("wb") as handle:
             for _ in range(args.size_mib):
                 handle.write(os.urandom(1 << 20))
-        subprocess.run([phistack, "data", "keygen", str(key)], capture_output=True, check=True)
+        subprocess.run([phistack, "data", "keygen", "-o", str(key.with_suffix(""))], capture_output=True, check=True)
         ids = ["--object-id", "bench", "--tenant", "bench", "--kek", f"file:{key}"]
         large = gate_plan(args.gate_workloads, work) if args.gate_workloads else None
 

@@ -1,4 +1,4 @@
-"""Ed25519 for the gate: signed decision records, and the key helpers signed waiver approvals share.
+"""Ed25519 for the gate: signed decision records, and the signatures of waiver approvals.
 
 Record (``phistack.decision-record/v1``)::
 
@@ -6,36 +6,48 @@ Record (``phistack.decision-record/v1``)::
      "signature": {"alg": "Ed25519", "key_id": "sha256:<hex of the raw public key>", "value": "<base64>"}}
 
 The signature covers the canonical JSON of ``payload`` (sorted keys, no spaces, UTF-8). A pipeline
-verifies a record before it applies anything: signature, key, age, verdict and plan digest.
+verifies a record before it applies anything: signature, key, age, verdict and plan digest. Keys
+and key ids are :mod:`runtime.ed25519`'s, the same as the audit log's checkpoints.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from phistack.errors import InputError, VerificationError
 from phistack.findings import Decision
-from runtime.fileio import write_atomic
+
+# Key files, key ids and conversions are runtime.ed25519's, shared with the audit log's checkpoints;
+# they are re-exported for the gate's commands.
+from runtime.ed25519 import key_id, load_private_key, load_public_key, public_key_from_text, write_keypair
+
+__all__ = [
+    "RECORD_SCHEMA",
+    "canonical",
+    "check_signature",
+    "key_id",
+    "load_private_key",
+    "load_public_key",
+    "parse_duration",
+    "public_key_from_text",
+    "sign",
+    "sign_decision",
+    "verify_record",
+    "write_keypair",
+]
 
 RECORD_SCHEMA = "phistack.decision-record/v1"
 
 
 def canonical(payload: dict[str, Any]) -> bytes:
+    """The bytes a signature covers: JSON with sorted keys, no spaces, UTF-8."""
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def key_id(public_key: Ed25519PublicKey) -> str:
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def sign(key: Ed25519PrivateKey, payload: dict[str, Any]) -> dict[str, Any]:
@@ -55,75 +67,8 @@ def check_signature(public_key: Ed25519PublicKey, value: str, payload: dict[str,
         raise VerificationError("signature does not match: the content was altered or forged") from None
 
 
-def public_key_from_text(text: str) -> Ed25519PublicKey:
-    """A public key written in a data file: PEM (SubjectPublicKeyInfo) or the raw 32 bytes in base64.
-
-    Raises ValueError with the reason; the caller names the file and key path."""
-    if "-----BEGIN" in text:
-        key = serialization.load_pem_public_key(text.encode("ascii", "replace"))
-        if not isinstance(key, Ed25519PublicKey):
-            raise ValueError("not an Ed25519 public key")
-        return key
-    try:
-        raw = base64.b64decode(text.strip(), validate=True)
-    except ValueError as err:
-        raise ValueError(f"neither PEM nor base64: {err}") from None
-    if len(raw) != 32:
-        raise ValueError(f"a raw Ed25519 public key is 32 bytes, this is {len(raw)}")
-    return Ed25519PublicKey.from_public_bytes(raw)
-
-
-def _read_pem(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as err:
-        raise InputError(f"{path}: cannot read {what}: {err.strerror or err}") from err
-
-
-def load_private_key(path: Path) -> Ed25519PrivateKey:
-    try:
-        key = serialization.load_pem_private_key(_read_pem(path, "signing key"), password=None)
-    except (ValueError, TypeError) as err:
-        raise InputError(f"{path}: not an unencrypted PEM private key: {err}") from err
-    if not isinstance(key, Ed25519PrivateKey):
-        raise InputError(f"{path}: signing key must be Ed25519")
-    return key
-
-
-def load_public_key(path: Path) -> Ed25519PublicKey:
-    try:
-        key = serialization.load_pem_public_key(_read_pem(path, "public key"))
-    except ValueError as err:
-        raise InputError(f"{path}: not a PEM public key: {err}") from err
-    if not isinstance(key, Ed25519PublicKey):
-        raise InputError(f"{path}: public key must be Ed25519")
-    return key
-
-
-def write_keypair(prefix: Path, *, replace_link: bool = False) -> tuple[Path, Path]:
-    """Write ``PREFIX.key`` (PKCS#8, mode 0600) and ``PREFIX.pub``; return both paths.
-
-    ``replace_link`` replaces a symbolic link at either path by the file (``--force``); without it a link is
-    refused. Whether an existing file may be replaced is the caller's decision (:func:`runtime.fileio.refuse_existing`).
-    """
-    key = Ed25519PrivateKey.generate()
-    private = prefix.with_name(prefix.name + ".key")
-    public = prefix.with_name(prefix.name + ".pub")
-    write_atomic(
-        private,
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
-        mode=0o600,
-        replace_link=replace_link,
-    )
-    write_atomic(
-        public,
-        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
-        replace_link=replace_link,
-    )
-    return private, public
-
-
 def sign_decision(decision: Decision, key: Ed25519PrivateKey, artifact: str) -> dict[str, Any]:
+    """A signed ``phistack.decision-record/v1`` of ``decision`` about ``artifact``."""
     payload = {**decision.to_json(), "schema_version": RECORD_SCHEMA, "artifact": artifact}
     return {"payload": payload, "signature": sign(key, payload)}
 

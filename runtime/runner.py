@@ -1,4 +1,4 @@
-"""Runs one job: attest → obtain the data key → decrypt inputs in memory → run the workload →
+"""Runs one job: attest → obtain the KEK → decrypt inputs in memory → run the workload →
 encrypt outputs, recording every step in the audit log.
 
 Plaintext never touches the disk: inputs are decrypted into memory, results are encrypted before
@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -24,11 +24,14 @@ from runtime import distributed
 from runtime.errors import InputError, PhistackError, VerificationError
 from runtime.fileio import write_atomic
 from runtime.job import InputObject, JobSpec, OutputObject
-from runtime.services import AttestationOutcome, AuditSink, DataKey, Services
+from runtime.services import AttestationOutcome, AuditSink, Services
 from runtime.telemetry import GpuTelemetry
 from runtime.workloads import batched, registry
 from runtime.workloads.base import Workload
 from runtime.workloads.device import device_name, select_device
+
+if TYPE_CHECKING:
+    from runtime.crypto.kek import Kek
 
 NONCE_BYTES = 32
 DEVELOPMENT_WARNING = (
@@ -185,7 +188,7 @@ class JobRunner:
             },
         )
 
-        kek = self._obtain_key(audit, outcome, nonce)
+        kek = self._obtain_kek(audit, outcome, nonce)
         try:
             workload = registry.get(job.workload)(device)
             workload.load(job.model.path, job.model.sha256)
@@ -219,7 +222,7 @@ class JobRunner:
         audit.ended = True
         return report
 
-    def _obtain_key(self, audit: _Audited, outcome: AttestationOutcome, nonce: bytes) -> DataKey:
+    def _obtain_kek(self, audit: _Audited, outcome: AttestationOutcome, nonce: bytes) -> Kek:
         job = self.job
         try:
             if job.development:
@@ -228,7 +231,7 @@ class JobRunner:
                 source = {"source": "development file KEK", "kek_uri": job.kek_uri, "warnings": notes}
             else:
                 assert job.key_broker is not None
-                kek = self.services.obtain_broker_key(job.key_broker, outcome, nonce)
+                kek = self.services.obtain_broker_kek(job.key_broker, outcome, nonce)
                 source = {"source": "key broker", "broker": job.key_broker.url}
         except PhistackError as err:
             details = {"operation": "obtain-key", "reason": err.diagnostic()}
@@ -238,7 +241,7 @@ class JobRunner:
         return kek
 
     def _process(
-        self, audit: _Audited, workload: Workload, kek: DataKey, src: InputObject, dst: OutputObject
+        self, audit: _Audited, workload: Workload, kek: Kek, src: InputObject, dst: OutputObject
     ) -> ObjectResult:
         """Decrypt one input in memory, run the workload over it in batches, encrypt the results."""
         base = {"tenant": src.tenant}

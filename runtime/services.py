@@ -13,10 +13,13 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runtime.errors import InputError, PhistackError, VerificationError
 from runtime.job import AuditConfig, KeyBroker
+
+if TYPE_CHECKING:  # the crypto package loads on first use, as every service here does
+    from runtime.crypto.kek import Kek
 
 
 @dataclass(frozen=True)
@@ -31,19 +34,6 @@ class AttestationOutcome:
     def summary(self) -> dict[str, Any]:
         """Audit details: the verdict and reason, never raw evidence."""
         return {"confidential": self.confidential, "reason_code": self.reason_code, "reason": self.reason}
-
-
-class DataKey(Protocol):
-    """A key-encryption key as :mod:`runtime.crypto` defines it (wraps and unwraps data keys)."""
-
-    @property
-    def kek_id(self) -> str: ...
-
-    def wrap(self, dek: bytes) -> bytes: ...
-
-    def unwrap(self, wrapped: bytes) -> bytes: ...
-
-    def close(self) -> None: ...
 
 
 class AuditSink(Protocol):
@@ -83,7 +73,7 @@ def _captured_warnings() -> Iterator[list[warnings.WarningMessage]]:
         yield caught
 
 
-def open_development_kek(uri: str) -> tuple[DataKey, list[str]]:
+def open_development_kek(uri: str) -> tuple[Kek, list[str]]:
     """Open a ``file:`` KEK; returns it with the warnings the crypto layer raised (for the audit log)."""
     from runtime.crypto.kek import open_kek
 
@@ -92,8 +82,8 @@ def open_development_kek(uri: str) -> tuple[DataKey, list[str]]:
     return kek, [str(w.message) for w in caught]
 
 
-def obtain_broker_key(broker: KeyBroker, outcome: AttestationOutcome, nonce: bytes) -> DataKey:
-    """Present the evidence to the key broker, which appraises it and releases the data key or refuses."""
+def obtain_broker_kek(broker: KeyBroker, outcome: AttestationOutcome, nonce: bytes) -> Kek:
+    """Present the evidence to the key broker, which appraises it and lends the dataset's KEK or refuses."""
     try:
         from runtime.keyclient import request_key
     except ImportError as err:
@@ -102,27 +92,24 @@ def obtain_broker_key(broker: KeyBroker, outcome: AttestationOutcome, nonce: byt
         ) from err
     # The client refuses a non-confidential collection result before contacting the broker, and
     # collects fresh evidence for every nonce the broker issues.
-    key: DataKey = request_key(
-        broker.url, ca=broker.ca, dataset=broker.dataset, evidence=outcome.evidence, nonce=nonce
-    )
-    return key
+    return request_key(broker.url, ca=broker.ca, dataset=broker.dataset, evidence=outcome.evidence, nonce=nonce)
 
 
 # --- envelope encryption -------------------------------------------------------------------------
 
 
-def decrypt_object(kek: DataKey, ciphertext: bytes, *, object_id: str, tenant: str) -> bytes:
+def decrypt_object(kek: Kek, ciphertext: bytes, *, object_id: str, tenant: str) -> bytes:
     """Decrypt an object in memory; the object id and tenant must match what it was sealed with."""
     from runtime.crypto.envelope import decrypt_bytes
 
-    return decrypt_bytes(ciphertext, object_id=object_id, kek=kek, tenant=tenant)  # type: ignore[arg-type]
+    return decrypt_bytes(ciphertext, object_id=object_id, kek=kek, tenant=tenant)
 
 
-def encrypt_object(kek: DataKey, plaintext: bytes, *, object_id: str, tenant: str) -> bytes:
+def encrypt_object(kek: Kek, plaintext: bytes, *, object_id: str, tenant: str) -> bytes:
     """Encrypt an object in memory under a fresh data key wrapped by ``kek``."""
     from runtime.crypto.envelope import encrypt_bytes
 
-    return encrypt_bytes(plaintext, object_id=object_id, kek=kek, tenant=tenant)  # type: ignore[arg-type]
+    return encrypt_bytes(plaintext, object_id=object_id, kek=kek, tenant=tenant)
 
 
 # --- audit ---------------------------------------------------------------------------------------
@@ -132,7 +119,7 @@ def open_audit(path: Path, config: AuditConfig) -> AuditSink:
     """Open (or create) the hash-chained audit log at ``path``, signing checkpoints with the job's
     key when it names one. A configured SIEM sink that cannot be set up refuses the job."""
     from runtime.audit import AuditLog
-    from runtime.audit.keys import load_private_key
+    from runtime.ed25519 import load_private_key
 
     if config.sink is not None:
         raise InputError(
@@ -149,8 +136,8 @@ class Services:
     """The functions the runner calls; every field can be replaced (tests, other deployments)."""
 
     attest: Callable[[bytes], AttestationOutcome] = collect_attestation
-    open_development_kek: Callable[[str], tuple[DataKey, list[str]]] = open_development_kek
-    obtain_broker_key: Callable[[KeyBroker, AttestationOutcome, bytes], DataKey] = obtain_broker_key
+    open_development_kek: Callable[[str], tuple[Kek, list[str]]] = open_development_kek
+    obtain_broker_kek: Callable[[KeyBroker, AttestationOutcome, bytes], Kek] = obtain_broker_kek
     decrypt: Callable[..., bytes] = decrypt_object
     encrypt: Callable[..., bytes] = encrypt_object
     open_audit: Callable[[Path, AuditConfig], AuditSink] = open_audit

@@ -16,7 +16,7 @@ $ nvidia-smi
 ```
 
 ```console
-$ phistack data keygen dev.key \\
+$ phistack data keygen -o dev \\
     --force
 file:/tmp/x/dev.key
 
@@ -40,7 +40,7 @@ def test_blocks_commands_outputs_and_skips(tmp_path: Path) -> None:
     assert (skipped.line, skipped.skip, [c.text for c in skipped.commands]) == (4, "needs a GPU", ["nvidia-smi"])
     assert run.skip is None and run.line == 8
     assert [(c.line, c.text, c.expected) for c in run.commands] == [
-        (9, "phistack data keygen dev.key \\\n    --force", ("file:/tmp/x/dev.key",)),
+        (9, "phistack data keygen -o dev \\\n    --force", ("file:/tmp/x/dev.key",)),
         (13, "cat > a.yaml <<'EOF'\n$ not a command: inside the here-document\nEOF", ()),
         (16, "echo $?", ("0",)),
     ]

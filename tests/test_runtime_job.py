@@ -41,7 +41,7 @@ def test_fixture_jobs_load_with_paths_resolved_against_the_job_folder() -> None:
     assert dev.development and dev.classification is Classification.DEIDENTIFIED
     assert dev.model.path == (FIXTURES / "model.pt").resolve()
     assert dev.inputs[0].path == (FIXTURES / "xray-001.enc").resolve()
-    assert dev.kek_uri == f"file:{(FIXTURES / 'dev.kek').resolve()}"
+    assert dev.kek_uri == f"file:{(FIXTURES / 'dev.key').resolve()}"
     assert dev.audit.path == (FIXTURES / "audit" / "job.log").resolve()
     phi = load_job(FIXTURES / "phi-text.yaml")
     assert phi.classification.requires_attestation and phi.key_broker is not None

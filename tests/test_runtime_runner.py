@@ -118,7 +118,7 @@ def test_phi_job_runs_with_attestation_and_a_released_key(tmp_path: Path) -> Non
         kek, _ = open_development_kek(f"file:{tmp_path / 'dev.kek'}")  # stands in for the released key
         return kek
 
-    report, stderr = _run(job_path, _services(audit, CONFIDENTIAL, obtain_broker_key=broker))
+    report, stderr = _run(job_path, _services(audit, CONFIDENTIAL, obtain_broker_kek=broker))
     assert "DEVELOPMENT" not in stderr
     assert seen["outcome"] is CONFIDENTIAL and len(seen["nonce"]) == 32
     assert ("mode.development", "success") not in audit.actions()
@@ -140,7 +140,7 @@ def test_broker_refusal_is_audited(tmp_path: Path) -> None:
         raise VerificationError("key broker refused: driver version not allow-listed")
 
     with pytest.raises(VerificationError, match="not allow-listed"):
-        _run(job_path, _services(audit, CONFIDENTIAL, obtain_broker_key=refuse))
+        _run(job_path, _services(audit, CONFIDENTIAL, obtain_broker_kek=refuse))
     assert audit.actions()[-2:] == [("data.access", "denied"), ("job.end", "failure")]
 
 
@@ -149,7 +149,7 @@ def test_default_broker_seam_refuses_a_machine_that_is_not_confidential(tmp_path
     # before any connection is attempted.
     import os
 
-    from runtime.services import collect_attestation, obtain_broker_key
+    from runtime.services import collect_attestation, obtain_broker_kek
 
     job = load_job(make_workspace(tmp_path, classification="phi", development=False, objects=1))
     assert job.key_broker is not None
@@ -158,7 +158,7 @@ def test_default_broker_seam_refuses_a_machine_that_is_not_confidential(tmp_path
     if outcome.confidential:
         pytest.skip("this machine is confidential")
     with pytest.raises(VerificationError, match="not confidential"):
-        obtain_broker_key(job.key_broker, outcome, nonce)
+        obtain_broker_kek(job.key_broker, outcome, nonce)
 
 
 def test_tampered_ciphertext_fails_the_job_and_is_audited(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from phistack.commands import SUMMARIES
+from phistack.commands._keygen import add_ed25519_keygen
 from phistack.errors import ExitCode, InputError
-from runtime.fileio import refuse_existing
 
 
 def register(subparsers: Any) -> None:
@@ -65,17 +65,12 @@ def register(subparsers: Any) -> None:
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
     verify.set_defaults(handler=run_verify)
 
-    keygen = commands.add_parser(
-        "keygen",
+    add_ed25519_keygen(
+        commands,
         help="create an Ed25519 keypair for signing checkpoints (PREFIX.key, PREFIX.pub)",
-        description=(
-            "Write a new Ed25519 private key (PKCS#8 PEM, mode 0600) to PREFIX.key and its public key "
-            "(SubjectPublicKeyInfo PEM) to PREFIX.pub. Give the public key to whoever verifies the logs."
-        ),
+        use="`phistack audit append --key PREFIX.key` signs checkpoints with it; give PREFIX.pub to whoever "
+        "verifies the logs.",
     )
-    keygen.add_argument("-o", "--out", required=True, metavar="PREFIX", help="path prefix of the two key files")
-    keygen.add_argument("--force", action="store_true", help="replace existing key files (or links) at the paths")
-    keygen.set_defaults(handler=run_keygen)
 
     append = commands.add_parser(
         "append",
@@ -126,8 +121,8 @@ def _warn(message: str) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from runtime.audit.keys import load_public_key
     from runtime.audit.verify import result_json, verify_log
+    from runtime.ed25519 import load_public_key
 
     keys = [load_public_key(path) for path in args.key or []]
     result = verify_log(
@@ -143,23 +138,9 @@ def run_verify(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def run_keygen(args: argparse.Namespace) -> int:
-    from phistack.signing import write_keypair
-    from runtime.audit.keys import key_id, load_public_key
-
-    prefix = Path(args.out)
-    refuse_existing(prefix.with_name(prefix.name + ".key"), prefix.with_name(prefix.name + ".pub"), replace=args.force)
-    private, public = write_keypair(prefix, replace_link=args.force)
-    print(
-        f"phistack: wrote {private} (private, keep it secret) and {public} (key id {key_id(load_public_key(public))})",
-        file=sys.stderr,
-    )
-    return ExitCode.OK
-
-
 def run_append(args: argparse.Namespace) -> int:
     from runtime.audit import AuditLog
-    from runtime.audit.keys import load_private_key
+    from runtime.ed25519 import load_private_key
 
     details = None
     if args.details:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from phistack.commands import SUMMARIES
+from phistack.commands._keygen import add_output_options
 from phistack.errors import ExitCode, InputError
 from runtime.crypto import (
     DEFAULT_SEGMENT_SIZE,
@@ -115,15 +116,17 @@ def register(subparsers: Any) -> None:
 
     gen = actions.add_parser(
         "keygen",
-        help="create a random 256-bit file KEK (development only; use an HSM for real PHI)",
+        help="create a random 256-bit file KEK PREFIX.key (development only; use an HSM for real PHI)",
         description=(
-            "Write 32 random bytes to PATH (mode 0600) and print its KEK URI (file:PATH) on stdout. "
-            "A key in a file is only as safe as the file: use a pkcs11: KEK in an HSM for real PHI."
+            "Write 32 random bytes to PREFIX.key (mode 0600) and print its KEK URI (file:PREFIX.key) on stdout. "
+            "The KEK is a symmetric AES key, so it has no public half: there is no PREFIX.pub. A key in a file "
+            "is only as safe as the file: use a pkcs11: KEK in an HSM for real PHI."
         ),
     )
-    gen.add_argument("path", metavar="PATH", help="key file to create")
-    gen.add_argument(
-        "--force", action="store_true", help="replace an existing key file or link (its objects become unreadable)"
+    add_output_options(
+        gen,
+        writes="PREFIX.key (a symmetric KEK has no public half)",
+        force_help="replace an existing key file or link (its objects become unreadable)",
     )
     gen.set_defaults(handler=run_keygen)
 
@@ -198,7 +201,7 @@ def run_rewrap(args: argparse.Namespace) -> int:
 
 
 def run_keygen(args: argparse.Namespace) -> int:
-    path = Path(args.path)
+    path = Path(args.output + ".key")
     if path.is_dir():
         raise InputError(f"is a directory ({path})")
     refuse_existing(path, replace=args.force)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 from phistack.commands import SUMMARIES
+from phistack.commands._keygen import add_ed25519_keygen
 from phistack.errors import ExitCode, InputError
 from phistack.plan.document import load_plan, plan_digest, read_json_file
-from phistack.signing import load_public_key, parse_duration, verify_record, write_keypair
+from phistack.signing import load_public_key, parse_duration, verify_record
 from phistack.workspace import parse_now
-from runtime.fileio import refuse_existing
 
 
 def register(subparsers: Any) -> None:
@@ -24,16 +23,12 @@ def register(subparsers: Any) -> None:
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    keygen = actions.add_parser(
-        "keygen",
+    add_ed25519_keygen(
+        actions,
         help="write an Ed25519 key pair PREFIX.key (0600) and PREFIX.pub",
-        description="Write a new Ed25519 private key (PKCS#8 PEM, mode 0600) to PREFIX.key and its public key to "
-        "PREFIX.pub. `phistack check --sign PREFIX.key` signs decision records with it; give PREFIX.pub to "
-        "whoever verifies them. An existing file or link at either path is kept unless --force.",
+        use="`phistack check --sign PREFIX.key` signs decision records with it; give PREFIX.pub to whoever "
+        "verifies them.",
     )
-    keygen.add_argument("-o", "--output", metavar="PREFIX", required=True, help="path prefix for the key files")
-    keygen.add_argument("--force", action="store_true", help="replace existing key files (or links) at the paths")
-    keygen.set_defaults(handler=run_keygen)
 
     verify = actions.add_parser(
         "verify",
@@ -48,14 +43,6 @@ def register(subparsers: Any) -> None:
     verify.add_argument("--plan", metavar="FILE", help="reject records made for another plan than this one")
     verify.add_argument("--now", metavar="TIME", help="verify as of this RFC 3339 time (default: now)")
     verify.set_defaults(handler=run_verify)
-
-
-def run_keygen(args: argparse.Namespace) -> int:
-    prefix = Path(args.output)
-    refuse_existing(prefix.with_name(prefix.name + ".key"), prefix.with_name(prefix.name + ".pub"), replace=args.force)
-    private, public = write_keypair(prefix, replace_link=args.force)
-    print(f"phistack: wrote {private} (keep secret) and {public}", file=sys.stderr)
-    return ExitCode.OK
 
 
 def run_verify(args: argparse.Namespace) -> int:

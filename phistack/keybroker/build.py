@@ -15,8 +15,8 @@ from phistack.keybroker.server import RunningBroker, server_tls_context, start_b
 from phistack.keybroker.service import KeyBroker
 from runtime.attestation import JsonWebKeySet, ReferenceMeasurements
 from runtime.audit import AuditLog
-from runtime.audit.keys import load_private_key
 from runtime.crypto import Kek, open_kek
+from runtime.ed25519 import load_private_key
 
 
 def load_anchor(path: object) -> x509.Certificate:

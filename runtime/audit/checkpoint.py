@@ -3,7 +3,7 @@
 A checkpoint file holds one JSON object per line::
 
     {"format":"phistack.audit.checkpoint/v1","log_id":"...","tree_size":N,"root_hash":"<hex>",
-     "time":"<RFC 3339>","key_id":"<hex>","signature":"<base64>"}
+     "time":"<RFC 3339>","key_id":"sha256:<hex>","signature":"<base64>"}
 
 The signature covers the UTF-8 text :func:`signed_message` builds, one field per line, so it is
 unambiguous and independent of JSON formatting.
@@ -21,7 +21,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from runtime.audit.keys import key_id
+from runtime.ed25519 import key_id
 from runtime.errors import InputError
 
 CHECKPOINT_FORMAT = "phistack.audit.checkpoint/v1"

@@ -28,7 +28,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from runtime.audit.chain import CHECKPOINT_ACTION, KEY_ACTION, key_announcements, walk
 from runtime.audit.checkpoint import Checkpoint
 from runtime.audit.errors import AuditUnavailableError, SpoolFullError
-from runtime.audit.keys import key_id, raw_public
 from runtime.audit.merkle import CompactTree
 from runtime.audit.record import (
     FORMAT,
@@ -40,6 +39,7 @@ from runtime.audit.record import (
     rfc3339,
 )
 from runtime.audit.spool import Spool, SpoolPolicy
+from runtime.ed25519 import key_id, raw_public
 from runtime.errors import InputError
 
 if TYPE_CHECKING:

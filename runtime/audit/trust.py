@@ -17,9 +17,11 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from runtime.audit.chain import key_announcements
-from runtime.audit.keys import key_id, public_from_raw
 from runtime.audit.record import AuditRecord
+from runtime.ed25519 import KEY_ID_PREFIX, key_id, public_from_raw
 from runtime.errors import InputError, VerificationError
+
+LEGACY_ID_LENGTH = 16  # older checkpoints name their key by 16 hex digits of its SHA-256, without "sha256:"
 
 
 @dataclass
@@ -40,9 +42,20 @@ class KeyTrust:
 
     def signer(self, name: str, tree_size: int) -> Ed25519PublicKey | None:
         """The key named ``name`` if it may sign a tree of ``tree_size`` records, else None."""
+        name = self._current_id(name)
         if any(first <= tree_size <= last for first, last in self.ranges.get(name, ())):
             return self.keys[name]
         return None
+
+    def _current_id(self, name: str) -> str:
+        """Checkpoints written before key ids were ``sha256:<64 hex>`` name their key by the first 16 hex
+        digits of that hash: such a name means the trusted key whose id starts so. The signature is still
+        checked under that key, so the shorter name grants nothing."""
+        if len(name) == LEGACY_ID_LENGTH and all(c in "0123456789abcdef" for c in name):
+            for current in self.keys:
+                if current.startswith(KEY_ID_PREFIX + name):
+                    return current
+        return name
 
     def names(self) -> str:
         """The trusted key ids, for messages."""

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import abc
 from types import TracebackType
+from typing import Protocol
 
 
-class Kek(abc.ABC):
-    """A key-encryption key that wraps and unwraps 32-byte DEKs with AES key wrap (RFC 3394)."""
+class Kek(Protocol):
+    """A key-encryption key that wraps and unwraps 32-byte DEKs with AES key wrap (RFC 3394).
+
+    A protocol, so anything with these members is a KEK (the file, PKCS#11 and key broker KEKs, and test
+    doubles); a class that names it as a base must define the abstract members and inherits ``close``
+    and the context manager.
+    """
 
     @property
     @abc.abstractmethod

@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from phistack.cli import main as cli_main
 from runtime.audit import AuditLog
 from runtime.audit.chain import walk
-from runtime.audit.keys import write_keypair
 from runtime.audit.shipper import Shipper, SyslogTarget
+from runtime.ed25519 import load_private_key, write_keypair
 from tests.support.cli import REPO, assert_one_line_error
 from tests.support.rsyslog import Rsyslog, rsyslog  # noqa: F401  (the fixture)
 
@@ -40,10 +41,15 @@ EVENTS = [
 ]
 
 
+def _keypair(prefix: Path) -> Ed25519PrivateKey:
+    """Write PREFIX.key and PREFIX.pub, as keygen does; return the private key."""
+    return load_private_key(write_keypair(prefix)[0])
+
+
 @pytest.fixture
 def signed_log(tmp_path: Path) -> Path:
     """A log of five events with a checkpoint after each, written through the library (CLI start-up is slow)."""
-    key = write_keypair(tmp_path / "signer.key", tmp_path / "signer.pub")
+    key = _keypair(tmp_path / "signer")
     for i, (action, outcome) in enumerate(EVENTS):
         with AuditLog.open(tmp_path / "audit.log", signing_key=key, background=False) as log:
             log.append("svc:runtime", action, f"dataset:{i}", outcome, {"i": i})
@@ -129,7 +135,7 @@ def test_forged_checkpoint_exits_1(signed_log: Path) -> None:
     (folder / "forged.checkpoints").write_text(json.dumps(cp) + "\n")
     proc = audit("verify", "audit.log", "--checkpoint", "forged.checkpoints", "--key", "signer.pub", cwd=folder)
     assert_one_line_error(proc, 1, "signature does not verify", "forged or altered checkpoint")
-    write_keypair(folder / "other.key", folder / "other.pub")
+    _keypair(folder / "other")
     proc = audit("verify", "audit.log", "--key", "other.pub", cwd=folder)
     assert_one_line_error(proc, 1, "signature does not verify under the trusted key(s)", "(it names key")
 
@@ -201,7 +207,7 @@ def test_the_local_checkpoint_file_is_checked_when_others_are_given(signed_log: 
 
 def test_key_rotation_followed_by_an_immediate_close_verifies(signed_log: Path) -> None:
     folder = signed_log.parent
-    new_key = write_keypair(folder / "new.key", folder / "new.pub")
+    new_key = _keypair(folder / "new")
     AuditLog.open(signed_log, signing_key=new_key, background=False).close()  # announce the key, close at once
     proc = audit("verify", "audit.log", cwd=folder)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -212,7 +218,7 @@ def test_key_rotation_followed_by_an_immediate_close_verifies(signed_log: Path) 
 
 def test_a_forged_key_announcement_is_never_reported_authentic(signed_log: Path) -> None:
     folder = signed_log.parent
-    write_keypair(folder / "attacker.key", folder / "attacker.pub")
+    _keypair(folder / "attacker")
     planted = audit(
         "append", "audit.log", "--actor", "user:mallory", "--action", "data.access", "--object", "dataset:0",
         "--outcome", "success", "--key", "attacker.key", cwd=folder,
@@ -259,7 +265,7 @@ def test_witness_catches_a_truncation_with_the_checkpoint_file_trimmed_to_match(
 
 
 def test_witness_catches_a_rollback_of_log_and_checkpoints_together(tmp_path: Path, rsyslog: Rsyslog) -> None:  # noqa: F811
-    key = write_keypair(tmp_path / "signer.key", tmp_path / "signer.pub")
+    key = _keypair(tmp_path / "signer")
     log = tmp_path / "audit.log"
     files = [log, tmp_path / "audit.log.checkpoints"]
 
@@ -301,7 +307,7 @@ def test_witness_shows_a_log_rewritten_or_replaced(
     assert len(rsyslog.wait_for(11, 10)) == 11
     witness = str(rsyslog.output)
     log_id = walk(signed_log).log_id
-    attacker = write_keypair(folder / "attacker.key", folder / "attacker.pub")
+    attacker = _keypair(folder / "attacker")
     # A full rewrite under the same log id with the attacker's key in the genesis record: consistent in itself.
     import runtime.audit.log as logmod
 

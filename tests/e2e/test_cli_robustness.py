@@ -45,7 +45,7 @@ def test_closed_pipe_exits_141_without_a_traceback(tmp_path: Path, args: tuple[s
 
 
 def test_head_of_a_pipe_keeps_what_it_read(tmp_path: Path) -> None:
-    assert run_cli("data", "keygen", "k.key", cwd=tmp_path).returncode == 0
+    assert run_cli("data", "keygen", "-o", "k", cwd=tmp_path).returncode == 0
     shell = f"{sys.executable} -m phistack audit verify --help | head -1; echo \"${{PIPESTATUS[0]}}\""
     proc = subprocess.run(
         ["bash", "-c", shell], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
@@ -115,10 +115,23 @@ def test_config_over_the_size_limit_is_refused_at_once(
 # --- keygen never replaces what is there without --force ---------------------------------------------------
 
 KEYGENS = {
-    "data": (("data", "keygen", "k"), ["k"]),
+    "data": (("data", "keygen", "-o", "k"), ["k.key"]),
     "audit": (("audit", "keygen", "-o", "k"), ["k.key", "k.pub"]),
     "decision": (("decision", "keygen", "-o", "k"), ["k.key", "k.pub"]),
 }
+
+
+@pytest.mark.parametrize("command", sorted(KEYGENS))
+def test_keygen_writes_prefix_key_0600_and_prefix_pub(tmp_path: Path, command: str) -> None:
+    # Every keygen takes -o PREFIX; a data KEK is symmetric, so it has no PREFIX.pub.
+    args, paths = KEYGENS[command]
+    proc = run_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == paths
+    assert (tmp_path / "k.key").stat().st_mode & 0o777 == 0o600
+    if "k.pub" in paths:
+        assert (tmp_path / "k.pub").read_text().startswith("-----BEGIN PUBLIC KEY-----")
+        assert "(key id sha256:" in proc.stderr
 
 
 @pytest.mark.parametrize("command", sorted(KEYGENS))
@@ -156,8 +169,8 @@ def test_keygen_force_replaces_the_link_not_its_target(tmp_path: Path, command: 
 
 def test_keygens_report_on_stderr(tmp_path: Path) -> None:
     # data keygen prints its KEK URI (data, for a script to capture); the key pairs print nothing on stdout.
-    data = run_cli("data", "keygen", "k", cwd=tmp_path)
-    assert data.stdout == f"file:{tmp_path / 'k'}\n"
+    data = run_cli("data", "keygen", "-o", "k", cwd=tmp_path)
+    assert data.stdout == f"file:{tmp_path / 'k.key'}\n"
     for command in ("audit", "decision"):
         proc = run_cli(command, "keygen", "-o", command, cwd=tmp_path)
         assert proc.returncode == 0 and proc.stdout == ""
@@ -166,9 +179,9 @@ def test_keygens_report_on_stderr(tmp_path: Path) -> None:
 
 def test_keygen_force_on_a_link_to_a_device_replaces_the_link(tmp_path: Path) -> None:
     # Without the link being replaced, the private key would go out through the device (/dev/stdout, a tty).
-    link = tmp_path / "k"
+    link = tmp_path / "k.key"
     link.symlink_to("/dev/null")
-    proc = run_cli("data", "keygen", "k", "--force", cwd=tmp_path)
+    proc = run_cli("data", "keygen", "-o", "k", "--force", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert not link.is_symlink() and link.stat().st_size == 32 and link.stat().st_mode & 0o777 == 0o600
     assert Path("/dev/null").is_char_device()

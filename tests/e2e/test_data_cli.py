@@ -49,8 +49,8 @@ def error_line(result: subprocess.CompletedProcess[str]) -> str:
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """File KEKs ``k.key`` and ``k2.key``, plaintext ``in`` and its ``in.enc``, made once through the CLI."""
     root = tmp_path_factory.mktemp("data-cli")
-    assert phistack("data", "keygen", "k.key", cwd=root).returncode == 0
-    assert phistack("data", "keygen", "k2.key", cwd=root).returncode == 0
+    assert phistack("data", "keygen", "-o", "k", cwd=root).returncode == 0
+    assert phistack("data", "keygen", "-o", "k2", cwd=root).returncode == 0
     (root / "in").write_bytes(os.urandom(5 * SEG + 99))
     result = phistack(
         "data", "encrypt", "in", "-o", "in.enc", "--object-id", OBJ, "--tenant", TENANT,
@@ -116,12 +116,12 @@ def test_every_data_command_has_help(tmp_path: Path) -> None:
 
 
 def test_keygen_writes_a_private_key_and_refuses_to_overwrite(tmp_path: Path) -> None:
-    result = phistack("data", "keygen", "dev.key", cwd=tmp_path)
+    result = phistack("data", "keygen", "-o", "dev", cwd=tmp_path)
     assert result.returncode == 0
     assert result.stdout == f"file:{tmp_path / 'dev.key'}\n"
     assert "for development only" in result.stderr
     assert (tmp_path / "dev.key").stat().st_mode & 0o777 == 0o600
-    again = phistack("data", "keygen", "dev.key", cwd=tmp_path)
+    again = phistack("data", "keygen", "-o", "dev", cwd=tmp_path)
     assert again.returncode == 2
     assert error_line(again) == "phistack: error: refusing to overwrite an existing key file without --force (dev.key)"
 

@@ -35,6 +35,19 @@ def test_keygen_protects_the_private_key(signed) -> None:
     assert signed["pub"].read_text().startswith("-----BEGIN PUBLIC KEY-----")
 
 
+def test_an_audit_checkpoint_names_the_gate_key_as_its_decision_records_do(signed, tmp_path: Path) -> None:
+    # One key, one id: the decision record and a checkpoint it signs both say sha256:<hex of the raw key>.
+    proc = run_cli(
+        "audit", "append", "audit.log", "--actor", "svc:gate", "--action", "gate.decision", "--object", "dev",
+        "--outcome", "success", "--key", str(signed["key"]), cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    checkpoint = json.loads((tmp_path / "audit.log.checkpoints").read_text().splitlines()[-1])
+    record = json.loads(signed["dev_record"].read_text())
+    assert checkpoint["key_id"] == record["signature"]["key_id"]
+    assert len(checkpoint["key_id"]) == len("sha256:") + 64
+
+
 def test_record_carries_what_an_auditor_needs(signed) -> None:
     record = json.loads(signed["runc_record"].read_text())
     payload = record["payload"]
@@ -106,7 +119,7 @@ def test_bad_inputs_are_exit_2(signed, tmp_path: Path) -> None:
         run_cli("decision", "verify", str(signed["dev_record"]), "--key", str(signed["key"])), 2, "not a PEM public key"
     )
     assert_one_line_error(
-        run_cli("check", "dev", *GATE, "--sign", str(tmp_path / "missing.key")), 2, "cannot read signing key"
+        run_cli("check", "dev", *GATE, "--sign", str(tmp_path / "missing.key")), 2, "cannot read Ed25519 private key"
     )
     assert_one_line_error(
         run_cli("decision", "verify", str(signed["dev_record"]), "--key", str(signed["pub"]), "--max-age", "soon"),

@@ -69,7 +69,7 @@ def valid(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     files["PLAIN"].write_bytes(b"scan")
     assert run_cli("decision", "keygen", "-o", str(root / "gate")).returncode == 0
     files["PUB"], files["PRIV"] = root / "gate.pub", root / "gate.key"
-    assert run_cli("data", "keygen", str(root / "k.key")).returncode == 0
+    assert run_cli("data", "keygen", "-o", str(root / "k")).returncode == 0
     files["KEK"] = root / "k.key"
     record = root / "record.json"
     signed = run_cli("check", "--plan", str(files["PLAN"]), "--sign", str(files["PRIV"]), "--record", str(record))

@@ -61,7 +61,7 @@ def test_decrypt_stopped_by_sigterm_leaves_no_plaintext(tmp_path: Path) -> None:
     src.mkdir()
     out.mkdir()
     (src / "scan").write_bytes(os.urandom(1024 * 1024) * 96)  # 96 MiB: decrypting takes a while
-    assert run_cli("data", "keygen", str(src / "k.key")).returncode == 0
+    assert run_cli("data", "keygen", "-o", str(src / "k")).returncode == 0
     ids = ["--object-id", "scan-1", "--tenant", "st-mary", "--kek", f"file:{src / 'k.key'}"]
     sealed = run_cli("data", "encrypt", str(src / "scan"), "-o", str(src / "scan.enc"), *ids)
     assert sealed.returncode == 0, sealed.stderr
