@@ -9,7 +9,7 @@ from typing import Any
 
 from phistack.commands import SUMMARIES
 from phistack.errors import ExitCode
-from phistack.plan.document import dump_plan, validate_plan, write_plan
+from phistack.plan.document import dump_plan, write_plan
 from phistack.plan.pulumi_import import plan_from_preview, plan_from_state
 from phistack.workspace import plan_for, project_root
 
@@ -42,11 +42,8 @@ def run(args: argparse.Namespace) -> int:
         plan = plan_for(args.stack, None, project_root(args.project)).plan
     if args.output:
         write_plan(plan, Path(args.output))
-        print(
-            f"phistack: wrote plan of {plan['stack']} ({len(plan['resources'])} resources) to {args.output}",
-            file=sys.stderr,
-        )
+        count = len(plan.resources)
+        print(f"phistack: wrote plan of {plan.stack} ({count} resources) to {args.output}", file=sys.stderr)
     else:
-        validate_plan(plan)
-        sys.stdout.write(dump_plan(plan))
+        sys.stdout.write(dump_plan(plan))  # every source returns a validated Plan
     return ExitCode.OK

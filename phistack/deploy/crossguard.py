@@ -44,6 +44,7 @@ from phistack.findings import Decision, Enforcement, Finding, Status
 from phistack.plan import plan_digest
 from phistack.plan.document import PLAN_SCHEMA_VERSION, finalize_plan
 from phistack.plan.values import SECRET, UNKNOWN_SENTINEL, normalize
+from phistack.plan.view import Plan
 from phistack.report.common import citation_text, refusal_text
 from phistack.session import GateSettings, decide
 
@@ -104,7 +105,7 @@ def _is_custom(resource: PolicyResource) -> bool:
     return resource.provider is not None or resource.resource_type.startswith("pulumi:providers:")
 
 
-def plan_from_resources(resources: Sequence[PolicyResource]) -> dict[str, Any]:
+def plan_from_resources(resources: Sequence[PolicyResource]) -> Plan:
     """The Plan document of the stack CrossGuard is validating."""
     entries: list[dict[str, Any]] = []
     spec: Any = None

@@ -11,6 +11,7 @@ import orjson
 
 from phistack.errors import InputError
 from phistack.plan.validate import SCHEMA_VERSION, first_violation
+from phistack.plan.view import Plan
 from runtime.fileio import write_atomic
 
 PLAN_SCHEMA_VERSION = SCHEMA_VERSION
@@ -26,8 +27,9 @@ def validate_plan(document: Any, origin: str = "plan") -> None:
         raise InputError(f"{origin}: {problem}")
 
 
-def finalize_plan(document: dict[str, Any]) -> dict[str, Any]:
-    """Sort resources and their dependency lists so the same stack gives byte-identical output."""
+def finalize_plan(document: dict[str, Any]) -> Plan:
+    """Sort resources and their dependency lists so the same stack gives byte-identical output, then
+    validate the result (once) as a read-only :class:`Plan`."""
     resources_ = []
     for resource in document["resources"]:
         if resource["type"].startswith("pulumi:providers:"):
@@ -43,8 +45,7 @@ def finalize_plan(document: dict[str, Any]) -> dict[str, Any]:
             }
         )
     document = {**document, "resources": sorted(resources_, key=lambda r: r["urn"])}
-    validate_plan(document, f"plan of stack {document.get('stack')!r}")
-    return document
+    return Plan.validated(document, f"plan of stack {document.get('stack')!r}")
 
 
 _CANONICAL = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
@@ -69,8 +70,7 @@ def plan_digest(document: dict[str, Any]) -> str:
 
 
 def write_plan(document: dict[str, Any], path: Path) -> None:
-    validate_plan(document, str(path))
-    write_atomic(path, dump_plan(document))
+    write_atomic(path, dump_plan(Plan.validated(document, str(path))))
 
 
 def _refuse_constant(name: str) -> Any:
@@ -94,10 +94,9 @@ def read_json_file(path: Path, what: str) -> Any:
         raise InputError(f"{path}: malformed JSON in {what}: {err}") from err
 
 
-def load_plan(path: Path) -> dict[str, Any]:
+def load_plan(path: Path) -> Plan:
     """Read and validate a plan document."""
     document = read_json_file(path, "plan")
     if not isinstance(document, dict):
         raise InputError(f"{path}: a plan must be a JSON object")
-    validate_plan(document, str(path))
-    return document
+    return Plan.validated(document, str(path))

@@ -15,6 +15,7 @@ from typing import Any
 from phistack.errors import InputError
 from phistack.plan.document import PLAN_SCHEMA_VERSION, finalize_plan, read_json_file
 from phistack.plan.values import normalize
+from phistack.plan.view import Plan
 
 # Step operations whose resource is gone after the deployment.
 _REMOVING_OPS = {"delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace"}
@@ -53,7 +54,7 @@ def _resource(state: Any, origin: str) -> dict[str, Any]:
     }
 
 
-def _document(source: str, resources: list[dict[str, Any]], spec: Any, origin: str) -> dict[str, Any]:
+def _document(source: str, resources: list[dict[str, Any]], spec: Any, origin: str) -> Plan:
     if not resources:
         raise InputError(f"{origin}: no resources found")
     stack, project, _ = _split_urn(resources[0]["urn"], origin)
@@ -75,7 +76,7 @@ def _stack_spec(resources: list[dict[str, Any]], outputs: dict[str, Any] | None)
     return None
 
 
-def plan_from_preview(path: Path) -> dict[str, Any]:
+def plan_from_preview(path: Path) -> Plan:
     """Build the plan from the output of ``pulumi preview --json``."""
     doc = read_json_file(path, "preview JSON")
     if not isinstance(doc, dict) or not isinstance(doc.get("steps"), list):
@@ -100,7 +101,7 @@ def plan_from_preview(path: Path) -> dict[str, Any]:
     return _document("preview", resources, spec, str(path))
 
 
-def plan_from_state(path: Path) -> dict[str, Any]:
+def plan_from_state(path: Path) -> Plan:
     """Build the plan from the output of ``pulumi stack export``."""
     doc = read_json_file(path, "stack export")
     deployment = doc.get("deployment") if isinstance(doc, dict) else None

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from phistack.plan.view import thaw
 from runtime.errors import InputError
 from runtime.fileio import write_atomic
 
@@ -96,7 +99,7 @@ def _find(value: Any, marker: str, path: str = "") -> list[str]:
     return []
 
 
-def manifests_from_plan(plan: dict[str, Any]) -> tuple[list[Manifest], list[Skipped]]:
+def manifests_from_plan(plan: Mapping[str, Any]) -> tuple[list[Manifest], list[Skipped]]:
     """The manifests of every Kubernetes resource in ``plan``, in apply order, and those skipped.
 
     A resource holding secret material (a Secret from a private CA) or values unknown before
@@ -110,7 +113,7 @@ def manifests_from_plan(plan: dict[str, Any]) -> tuple[list[Manifest], list[Skip
             continue
         if type_token.startswith("kubernetes:pulumi:") or ":Provider" in type_token:
             continue
-        inputs = dict(res.get("inputs") or {})
+        inputs = thaw(res.get("inputs") or {})  # the manifest owns its body; the plan stays read-only
         secrets = _find(inputs, "__secret__")
         if secrets:
             skipped.append(
@@ -133,8 +136,8 @@ def manifests_from_plan(plan: dict[str, Any]) -> tuple[list[Manifest], list[Skip
         return rank, m.filename
 
     manifests.sort(key=order)
-    names = [m.filename for m in manifests]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
+    names = Counter(m.filename for m in manifests)
+    duplicates = sorted(name for name, count in names.items() if count > 1)
     if duplicates:
         raise InputError(f"two resources render to the same file: {', '.join(duplicates)}")
     return manifests, skipped
