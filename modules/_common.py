@@ -5,14 +5,15 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import pulumi
 
-DataClassification = Literal["phi", "deidentified", "genetic", "none"]
-"""How sensitive the data a resource holds or processes is; ``genetic`` is PHI with GINA rules on top."""
+from runtime.classification import CLASSIFICATIONS, ClassificationName
 
-DATA_CLASSIFICATIONS: tuple[str, ...] = ("phi", "deidentified", "genetic", "none")
+# How sensitive the data a resource holds or processes is (the one vocabulary, runtime/classification.py).
+DataClassification = ClassificationName
+DATA_CLASSIFICATIONS = CLASSIFICATIONS
 
 #: Runtime classes for pods in a confidential VM with NVIDIA Confidential Computing on the GPU.
 CC_RUNTIME_CLASSES: dict[str, str] = {

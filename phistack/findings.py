@@ -128,6 +128,18 @@ class Coverage:
         }
 
 
+@dataclass(frozen=True)
+class Scope:
+    """The plan's HIPAA scope as the policy set decides it (``data.phistack.main.result.scope``).
+
+    ``phi``: the plan handles PHI or genetic data, a medical-device workload or an unclassified pod workload
+    (the ``handles_phi`` the scoped rules test); ``classifications``: the classes it declares, sorted.
+    """
+
+    phi: bool
+    classifications: tuple[str, ...] = ()
+
+
 @dataclass
 class Decision:
     """The outcome of one gate run and everything needed to trace it."""
@@ -140,6 +152,7 @@ class Decision:
     evaluated_at: str
     rules: dict[str, dict[str, Any]]
     coverage: Coverage
+    scope: Scope
     waiver_notes: list[str] = field(default_factory=list)
     waivers_applied: list[dict[str, Any]] = field(default_factory=list)
     waivers_refused: list[dict[str, Any]] = field(default_factory=list)

@@ -9,9 +9,10 @@ from typing import Any
 from phistack.approvers import load_approvers
 from phistack.engine import UNDEFINED, PolicySet, make_evaluator
 from phistack.errors import PolicyError
-from phistack.findings import SEVERITIES, Citation, Coverage, Decision, Enforcement, Finding, holds_no_data
+from phistack.findings import SEVERITIES, Citation, Coverage, Decision, Enforcement, Finding, Scope, holds_no_data
 from phistack.plan import plan_digest
 from phistack.waivers import Waiver, apply_waivers, check_distinct_ids, check_rules_exist
+from runtime.classification import CLASSIFICATIONS, SENSITIVE
 
 ENTRYPOINT = "data.phistack.main.result"
 
@@ -104,6 +105,28 @@ def _coverage(raw: Any, plan: dict[str, Any]) -> Coverage:
     return Coverage(resources, in_scope, tuple(unknown), {t: counts[t] for t in unknown}, inert)
 
 
+def _scope(raw: Any) -> Scope:
+    """The policy set's HIPAA scope decision. Missing or malformed is a policy error (exit 3): evidence must
+    never guess whether a plan handles PHI."""
+    where = f"{ENTRYPOINT}.scope"
+    if not isinstance(raw, dict):
+        raise PolicyError(
+            f"{where} is missing or not an object: policies/main.rego must say whether the plan is in HIPAA "
+            "scope ({phi, classifications})"
+        )
+    phi = raw.get("phi")
+    if not isinstance(phi, bool):
+        raise PolicyError(f"{where}.phi must be a boolean, got {phi!r}")
+    classes = raw.get("classifications")
+    if not isinstance(classes, list) or not all(isinstance(c, str) and c in CLASSIFICATIONS for c in classes):
+        raise PolicyError(f"{where}.classifications must be a list of {', '.join(CLASSIFICATIONS)}, got {classes!r}")
+    if classes != sorted(set(classes)):
+        raise PolicyError(f"{where}.classifications must be sorted and distinct")
+    if not phi and SENSITIVE.intersection(classes):
+        raise PolicyError(f"{where} does not add up: the plan declares {', '.join(classes)} data but phi is false")
+    return Scope(phi, tuple(classes))
+
+
 def evaluate(
     plan: dict[str, Any],
     policies: PolicySet,
@@ -145,6 +168,7 @@ def evaluate(
         evaluated_at=document["now"],
         rules=rules,
         coverage=coverage,
+        scope=_scope(result.get("scope")),
         waiver_notes=outcome.notes,
         waivers_applied=outcome.applied,
         waivers_refused=outcome.refused,

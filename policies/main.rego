@@ -1,6 +1,6 @@
 # The one entrypoint of the deploy-time gate: every rule package under phistack.rules contributes
 # mandatory findings to `deny` and advisory findings to `warn`; `coverage` says how much of the plan
-# the rules understand.
+# the rules understand, `scope` whether it is in HIPAA scope.
 package phistack.main
 
 import rego.v1
@@ -21,4 +21,7 @@ warn contains finding if {
 # never reads as a bare "allowed, no findings".
 coverage := lib.coverage(lib.ctx)
 
-result := {"deny": deny, "warn": warn, "coverage": coverage}
+# Whether the plan is in HIPAA scope, decided once here: evidence reads it instead of deciding again.
+scope := lib.scope(lib.ctx)
+
+result := {"deny": deny, "warn": warn, "coverage": coverage, "scope": scope}

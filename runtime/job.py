@@ -10,7 +10,6 @@ Every error names the file, the line where the YAML has one, and the key path, o
 
 from __future__ import annotations
 
-import enum
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from runtime.classification import Classification
 from runtime.configfile import explain, key_path, line_of, more_suffix, parse_yaml_nodes, read_config_text
 from runtime.errors import InputError
 
@@ -29,20 +29,6 @@ def _check_object_id(value: str) -> str:
     if not _OBJECT_ID.match(value):
         raise ValueError("must be 1-200 characters of letters, digits and . _ : / -")
     return value
-
-
-class Classification(enum.StrEnum):
-    """How sensitive the job's data is; PHI and genetic data never run without a passing appraisal."""
-
-    PHI = "phi"
-    GENETIC = "genetic"
-    DEIDENTIFIED = "deidentified"
-    NONE = "none"
-
-    @property
-    def requires_attestation(self) -> bool:
-        """True for data that may only be decrypted on an attested confidential machine."""
-        return self in (Classification.PHI, Classification.GENETIC)
 
 
 class _Strict(BaseModel):
@@ -144,7 +130,7 @@ class JobSpec(_Strict):
                 "outputs", f"needs one output per input ({len(self.inputs)}), got {len(self.outputs)}"
             )
         if self.development:
-            if self.classification.requires_attestation:
+            if self.classification.sensitive:
                 raise _KeyedError(
                     "development",
                     f"development mode is refused for {self.classification.value} data "

@@ -36,7 +36,9 @@ def test_query_returns_json_values_and_undefined(engine: str) -> None:
     assert evaluator.query("data.confidential.runtime_classes[0]", {}) == "kata-qemu-nvidia-gpu-snp"
     assert evaluator.query("data.phistack.main.no_such_rule", {}) is UNDEFINED
     result = evaluator.query("data.phistack.main.result", {"plan": {"resources": []}})
-    assert result == {"deny": [], "warn": [], "coverage": {"resources": 0, "in_scope": 0, "unknown_types": []}}
+    coverage = {"resources": 0, "in_scope": 0, "unknown_types": []}
+    scope = {"phi": False, "classifications": []}
+    assert result == {"deny": [], "warn": [], "coverage": coverage, "scope": scope}
 
 
 @pytest.mark.parametrize("engine", ENGINE_NAMES)

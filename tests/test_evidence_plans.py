@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from phistack.evidence import cost as cost_module
-from phistack.evidence.facts import handles_phi, node_pools, providers, show, workloads
+from phistack.evidence.facts import node_pools, providers, show, workloads
 from phistack.plan.document import finalize_plan
+from tests.support.scope import rego_scope
 
 PROJECT = "phistack"
 IMAGE = "registry.example-hospital.org/phistack-runtime@sha256:" + "b" * 64
@@ -273,25 +274,37 @@ def deidentified_plan(stack: str = "imaging") -> dict[str, Any]:
 # --- scope ------------------------------------------------------------------------------------------
 
 
+# The policy set decides scope (data.phistack.main.result.scope); the evidence reads Decision.scope.
+
+
 def test_phi_stack_is_in_scope() -> None:
-    assert handles_phi(clinical_plan())
+    assert rego_scope(clinical_plan()) == {"phi": True, "classifications": ["phi"]}
 
 
 def test_deidentified_stack_is_out_of_scope() -> None:
-    assert not handles_phi(deidentified_plan())
+    assert rego_scope(deidentified_plan()) == {"phi": False, "classifications": ["deidentified"]}
 
 
-def test_unclassified_stack_is_in_scope_fail_closed() -> None:
+def test_unclassified_pod_workload_is_in_scope_fail_closed() -> None:
     builder = PlanBuilder("bare")
     builder.provider()
-    assert handles_phi(builder.plan())
+    pod = {"metadata": {"labels": {}}, "spec": {"containers": [{"name": "worker", "image": IMAGE}]}}
+    builder.add("kubernetes:apps/v1:Deployment", "worker", {"metadata": {"name": "worker"}, "spec": {"template": pod}})
+    assert rego_scope(builder.plan()) == {"phi": True, "classifications": []}
+
+
+def test_a_plan_without_data_is_out_of_scope_as_its_rules_see_it() -> None:
+    # Nothing holds or processes data: the scoped rules check nothing, so no control may read as met.
+    builder = PlanBuilder("bare")
+    builder.provider()
+    assert rego_scope(builder.plan()) == {"phi": False, "classifications": []}
 
 
 def test_samd_workload_brings_a_deidentified_stack_into_scope() -> None:
     builder = PlanBuilder("device")
     builder.cluster(data_classification="deidentified")
     builder.workload(data_classification="deidentified", samd=True, provenance=full_provenance())
-    assert handles_phi(builder.plan())
+    assert rego_scope(builder.plan()) == {"phi": True, "classifications": ["deidentified"]}
 
 
 def test_unknown_classification_counts_as_phi() -> None:
@@ -303,7 +316,7 @@ def test_unknown_classification_counts_as_phi() -> None:
             resource["inputs"]["data_classification"] = {"__unknown__": True}
         if resource["type"] == "kubernetes:apps/v1:Deployment":
             resource["inputs"]["spec"]["template"]["metadata"]["labels"] = {}
-    assert handles_phi(plan)
+    assert rego_scope(plan)["phi"]
 
 
 # --- provider, GPUs, cost ---------------------------------------------------------------------------

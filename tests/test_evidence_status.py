@@ -12,6 +12,7 @@ from phistack.errors import InputError
 from phistack.evidence.catalogue import Catalogue, load_catalogue, normalize_cfr
 from phistack.evidence.status import ControlStatus, assess
 from phistack.findings import Citation, Coverage, Decision, Enforcement, Finding, Status
+from tests.support.scope import scope_of
 from tests.test_evidence_plans import PlanBuilder, clinical_plan, deidentified_plan
 
 
@@ -82,6 +83,7 @@ def _decision(plan: dict[str, Any], findings: list[Finding], rules: dict[str, An
         evaluated_at="2026-11-27T12:00:00Z",
         rules=RULES if rules is None else rules,
         coverage=Coverage(len(plan["resources"]), len(plan["resources"]), ()),
+        scope=scope_of(plan),  # what the policy set decides for this plan, as the gate would carry it
     )
 
 

@@ -1,4 +1,5 @@
-"""The gate's coverage: required from the policy set, checked against the plan, fail closed (exit 3)."""
+"""The gate's coverage and HIPAA scope: required from the policy set, checked (coverage against the plan), carried
+on the Decision; missing or malformed, the gate fails closed (exit 3)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 import phistack.gate
 from phistack.engine import load_policy_set
 from phistack.errors import PolicyError
-from phistack.findings import INERT_TYPE_PREFIXES, INERT_TYPES, holds_no_data
+from phistack.findings import INERT_TYPE_PREFIXES, INERT_TYPES, Scope, holds_no_data
 from phistack.gate import evaluate
 from phistack.plan.offline import plan_stack
 from tests.support.paths import MINI_PROJECT, REPO, STARTER_POLICIES
@@ -54,15 +55,19 @@ class _Stub:
         return self.result
 
 
+NO_PHI = {"phi": False, "classifications": []}
+OMIT = object()
+
+
 @pytest.fixture
 def gate_returning(monkeypatch: pytest.MonkeyPatch):
-    """Evaluate PLAN with an engine that answers ``{"deny": [], "warn": [], "coverage": <given>}``."""
+    """Evaluate PLAN with an engine that answers ``{"deny": [], "warn": [], "coverage": <given>, "scope": <given>}``;
+    a part given as OMIT is left out."""
     policies = load_policy_set(STARTER_POLICIES)
 
-    def run(coverage: Any, *, plan: dict[str, Any] = PLAN, omit: bool = False):
-        result: dict[str, Any] = {"deny": [], "warn": []}
-        if not omit:
-            result["coverage"] = coverage
+    def run(coverage: Any, *, plan: dict[str, Any] = PLAN, scope: Any = NO_PHI):
+        parts = {"coverage": coverage, "scope": scope}
+        result: dict[str, Any] = {"deny": [], "warn": [], **{k: v for k, v in parts.items() if v is not OMIT}}
         monkeypatch.setattr(phistack.gate, "make_evaluator", lambda *a, **k: _Stub(result))
         return evaluate(plan, policies, now=NOW)
 
@@ -108,16 +113,19 @@ def test_a_missing_malformed_or_inconsistent_coverage_is_a_policy_error(gate_ret
 
 def test_a_result_without_coverage_is_a_policy_error(gate_returning) -> None:
     with pytest.raises(PolicyError, match=r"data\.phistack\.main\.result\.coverage is missing"):
-        gate_returning(None, omit=True)
+        gate_returning(OMIT)
 
 
-def test_a_policy_set_whose_entrypoint_predates_coverage_fails_closed(tmp_path: Path) -> None:
-    """The entrypoint as it was before coverage: the gate refuses to decide rather than report silence."""
+@pytest.mark.parametrize(("part", "message"), [('"coverage": coverage, ', "coverage is missing"),
+                                             (', "scope": scope', "scope is missing")])
+def test_a_policy_set_whose_entrypoint_predates_coverage_or_scope_fails_closed(tmp_path: Path, part, message) -> None:
+    """The entrypoint as it was before coverage or scope: the gate refuses to decide rather than guess."""
     root = tmp_path / "policies"
     shutil.copytree(STARTER_POLICIES, root)
     main = root / "main.rego"
-    main.write_text(main.read_text().replace('"coverage": coverage}', "}"))
-    with pytest.raises(PolicyError, match="coverage is missing"):
+    assert part in main.read_text()
+    main.write_text(main.read_text().replace(part, ""))
+    with pytest.raises(PolicyError, match=message):
         evaluate(plan_stack(MINI_PROJECT, "dev"), load_policy_set(root), now=NOW)
 
 
@@ -145,3 +153,41 @@ def test_inert_types_are_understood_by_the_hipaa_policy_set() -> None:
     coverage = evaluate(_plan(*types), load_policy_set(REPO / "policies"), now=NOW).coverage
     assert coverage.unknown_types == () and coverage.in_scope == coverage.resources == len(types)
     assert coverage.inert == len(types) and coverage.nothing_in_scope
+
+
+# --- scope ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        ({"phi": True, "classifications": ["genetic", "phi"]}, Scope(True, ("genetic", "phi"))),
+        ({"phi": True, "classifications": []}, Scope(True, ())),  # an unclassified workload, fail closed
+        ({"phi": False, "classifications": ["deidentified", "none"]}, Scope(False, ("deidentified", "none"))),
+    ],
+)
+def test_the_scope_is_carried_on_the_decision(gate_returning, scope, expected) -> None:
+    assert gate_returning(GOOD, scope=scope).scope == expected
+
+
+@pytest.mark.parametrize(
+    ("scope", "message"),
+    [
+        (OMIT, r"data\.phistack\.main\.result\.scope is missing or not an object"),
+        (None, r"scope is missing or not an object"),
+        ([True, []], r"scope is missing or not an object"),
+        ({"classifications": []}, r"scope\.phi must be a boolean"),
+        ({"phi": "yes", "classifications": []}, r"scope\.phi must be a boolean"),
+        ({"phi": 1, "classifications": []}, r"scope\.phi must be a boolean"),
+        ({"phi": True}, r"scope\.classifications must be a list of phi, deidentified, genetic, none"),
+        ({"phi": True, "classifications": "phi"}, r"scope\.classifications must be a list"),
+        ({"phi": True, "classifications": ["secret"]}, r"scope\.classifications must be a list"),
+        ({"phi": True, "classifications": ["phi", "genetic"]}, r"sorted and distinct"),
+        ({"phi": True, "classifications": ["phi", "phi"]}, r"sorted and distinct"),
+        # PHI declared yet out of scope: the scoped rules would skip what the evidence must show in scope.
+        ({"phi": False, "classifications": ["genetic"]}, r"does not add up: the plan declares genetic data"),
+    ],
+)
+def test_a_missing_or_malformed_scope_is_a_policy_error(gate_returning, scope, message) -> None:
+    with pytest.raises(PolicyError, match=message):
+        gate_returning(GOOD, scope=scope)

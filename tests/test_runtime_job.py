@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from runtime.classification import Classification
 from runtime.cli import main
 from runtime.errors import InputError
-from runtime.job import Classification, load_job, parse_job
+from runtime.job import load_job, parse_job
 
 FIXTURES = Path(__file__).parent / "fixtures" / "jobs"
 
@@ -44,7 +45,7 @@ def test_fixture_jobs_load_with_paths_resolved_against_the_job_folder() -> None:
     assert dev.kek_uri == f"file:{(FIXTURES / 'dev.key').resolve()}"
     assert dev.audit.path == (FIXTURES / "audit" / "job.log").resolve()
     phi = load_job(FIXTURES / "phi-text.yaml")
-    assert phi.classification.requires_attestation and phi.key_broker is not None
+    assert phi.classification.sensitive and phi.key_broker is not None
     assert phi.key_broker.ca == (FIXTURES / "broker-ca.pem").resolve()
 
 

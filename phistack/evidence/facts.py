@@ -1,10 +1,10 @@
-"""Facts an auditor needs that the plan declares directly: HIPAA scope, the provider and its BAA, GPU
-inventory, and the provenance of the models the workloads run (props as documented in docs/MODULES.md)."""
+"""Facts an auditor needs that the plan declares directly: the provider and its BAA, GPU inventory, and the
+provenance of the models the workloads run (props as documented in docs/MODULES.md). Whether the plan is in
+HIPAA scope is the policy set's decision (``Decision.scope``), not a fact read here."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,9 +14,6 @@ PROVIDER = "phistack:provider:ProviderProfile"
 CLUSTER = "phistack:cluster:ConfidentialGpuCluster"
 WORKLOAD = "phistack:workload:AttestedWorkload"
 
-CLASS_LABEL = "phistack.io/data-classification"
-SENSITIVE = frozenset({"phi", "genetic"})
-KNOWN_CLASSES = frozenset({"phi", "deidentified", "genetic", "none"})
 CONFIDENTIAL_PREFIX = "kata-qemu-nvidia-gpu-"
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -48,41 +45,6 @@ def _number(value: Any) -> int | None:
 
 def components(plan: dict[str, Any], type_token: str) -> list[dict[str, Any]]:
     return [r for r in plan.get("resources", []) if r.get("type") == type_token]
-
-
-def _walk_classes(resource: dict[str, Any]) -> Iterator[Any]:
-    inputs = resource.get("inputs") or {}
-    if "data_classification" in inputs:
-        yield inputs["data_classification"]
-    for ns in inputs.get("namespaces") or []:
-        if isinstance(ns, dict) and "data_classification" in ns:
-            yield ns["data_classification"]
-    metadata = inputs.get("metadata")
-    if isinstance(metadata, dict) and isinstance(metadata.get("labels"), dict) and CLASS_LABEL in metadata["labels"]:
-        yield metadata["labels"][CLASS_LABEL]
-    template = (inputs.get("spec") or {}).get("template") if isinstance(inputs.get("spec"), dict) else None
-    if isinstance(template, dict):
-        labels = (template.get("metadata") or {}).get("labels") or {}
-        if isinstance(labels, dict) and CLASS_LABEL in labels:
-            yield labels[CLASS_LABEL]
-
-
-def data_classes(plan: dict[str, Any]) -> set[str]:
-    """Every data classification the plan declares; an unknown or unrecognised value counts as phi."""
-    found: set[str] = set()
-    for resource in plan.get("resources", []):
-        for value in _walk_classes(resource):
-            found.add(value if isinstance(value, str) and value in KNOWN_CLASSES else "phi")
-    return found
-
-
-def handles_phi(plan: dict[str, Any]) -> bool:
-    """Is the stack in HIPAA scope? Yes when it declares PHI or genetic data or a medical-device workload,
-    and also when it declares no classification at all (fail closed: unclassified data is treated as PHI)."""
-    if any((w.get("inputs") or {}).get("samd") is True for w in components(plan, WORKLOAD)):
-        return True
-    classes = data_classes(plan)
-    return not classes or bool(classes & SENSITIVE)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from enum import StrEnum
 from typing import Any
 
 from phistack.evidence.catalogue import Catalogue, Control, RuleMapping, Section, normalize_cfr, rule_citations
-from phistack.evidence.facts import handles_phi
 from phistack.findings import Decision, Enforcement, Finding, Status
 
 
@@ -253,7 +252,7 @@ def assess(
 ) -> list[ControlResult]:
     """Every reported control's status on this stack, in catalogue order."""
     mapping = mapping or catalogue.map_rules(decision.rules)
-    in_scope = handles_phi(plan)
+    in_scope = decision.scope.phi  # the policy set's scope decision, the one its rules act on
     return [
         assess_control(control, mapping.by_control.get(control.id, []), decision, plan, in_scope, catalogue.sections)
         for control in catalogue.reported([mapping])

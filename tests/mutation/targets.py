@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from runtime.classification import SENSITIVE
+
 Plan = dict[str, Any]
 Resource = dict[str, Any]
 
@@ -28,7 +30,6 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
 }
 
 CLASS_LABEL = "phistack.io/data-classification"
-SENSITIVE = {"phi", "genetic"}
 FLUENT_BIT_KEY = "fluent-bit.yaml"
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 

@@ -548,6 +548,14 @@ understood_type(t) if startswith(t, "tls:index/")
 
 understood_type(t) if startswith(t, "random:index/")
 
+# The plan's HIPAA scope as the gate result reports it: whether it handles PHI (the `handles_phi` every
+# scoped rule tests: PHI or genetic data, a medical-device workload, or an unclassified pod workload,
+# fail closed) and the classes it declares. Reports and evidence read it instead of deciding again.
+scope(c) := {
+	"phi": c.handles_phi,
+	"classifications": sorted({cls | some urn; some cls in c.declared[urn]} | {entry[1] | some entry in c.namespaces}),
+}
+
 # How many of the plan's resources some rule understands, and the types none does.
 coverage(c) := {
 	"resources": count(c.resources),
