@@ -1,23 +1,32 @@
-"""GPU cost estimates from a price catalogue kept as data (``stacks/prices.yaml``).
+"""GPU cost of a plan: every GPU node pool it declares (GPUs per node × nodes), priced from a catalogue kept
+as data (``stacks/prices.yaml``).
 
-Prices only: whether a GPU model has NVIDIA Confidential Computing comes from the hardware catalogue
-(``policies/data/gpu_profiles.json``, read by :func:`stacks.spec.gpu_catalogue`), the one source the
-stack spec and the gate use too. Models are matched by :func:`stacks.spec.gpu_key`.
+The one cost model: ``phistack cost`` prints it for a stack's plan and the evidence pack reports it
+(:mod:`phistack.evidence.cost`). Prices only: whether a GPU model has NVIDIA Confidential Computing comes
+from the hardware catalogue (:mod:`phistack.hardware`), the one source the stack spec and the gate use too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from phistack import shipped
 from phistack.errors import InputError
+from phistack.evidence.facts import NodePool, node_pools
+from phistack.hardware import gpu_catalogue, gpu_key
+from phistack.stackconfig import config_key
 from runtime.configfile import load_yaml, validate
-from stacks.spec import StackSpec, gpu_catalogue, gpu_key, key_path
 
 CATALOGUE = Path("stacks") / "prices.yaml"
+"""Where a project keeps its price catalogue, relative to the project directory."""
+
+HOURS_PER_MONTH = 730.0
+"""Hours billed per month when the catalogue does not say: 365 days × 24 h / 12, as cloud price sheets count."""
 
 
 class GpuPrice(BaseModel):
@@ -32,7 +41,7 @@ class Catalogue(BaseModel):
     """The price catalogue."""
 
     model_config = ConfigDict(extra="forbid")
-    hours_per_month: float = Field(default=730, gt=0)
+    hours_per_month: float = Field(default=HOURS_PER_MONTH, gt=0)
     """Hours billed per month (365 × 24 / 12)."""
     currency: str = "USD"
     """Currency of the prices."""
@@ -63,49 +72,87 @@ def load_catalogue(path: Path) -> Catalogue:
     return catalogue
 
 
-def price_per_gpu_hour(project_root: Path, gpu_model: str) -> float | None:
-    """The catalogue price of ``gpu_model``, or None when the catalogue does not list it."""
+def project_catalogue(project_root: Path) -> Path | None:
+    """The project's own price catalogue, or None when it keeps none."""
     path = project_root / CATALOGUE
-    if not path.is_file():
-        return None
-    entry = load_catalogue(path).price(gpu_model)
-    return entry.price_per_gpu_hour if entry else None
+    return path if path.is_file() else None
+
+
+def default_catalogue(project_root: Path) -> Path:
+    """The project's price catalogue, else the reference prices phistack ships with."""
+    return project_catalogue(project_root) or shipped.ROOT / CATALOGUE
 
 
 @dataclass(frozen=True)
 class PoolCost:
-    """Cost of one node pool."""
+    """One node pool, priced where the catalogue and the plan allow."""
 
     pool: str
     gpu_model: str
-    gpus: int
-    price_per_gpu_hour: float
-    confidential_computing: bool
+    gpus: int | None
+    """GPUs per node × nodes; None when the plan does not know them yet."""
+    price_per_gpu_hour: float | None = None
+    """None when no catalogue prices the model."""
+    confidential_computing: bool | None = None
+    """From the hardware catalogue; None for a model it does not know."""
 
     @property
-    def hourly(self) -> float:
-        """Cost per hour of the whole pool."""
+    def hourly(self) -> float | None:
+        """Cost per hour of the whole pool, or None when it cannot be priced."""
+        if self.gpus is None or self.price_per_gpu_hour is None:
+            return None
         return self.gpus * self.price_per_gpu_hour
+
+
+def pool_costs(plan: dict[str, Any], catalogue: Catalogue | None) -> list[PoolCost]:
+    """Every ConfidentialGpuCluster node pool of ``plan``, priced from ``catalogue`` where it can be."""
+    hardware = gpu_catalogue()
+    out: list[PoolCost] = []
+    for pool in node_pools(plan):
+        profile = hardware.lookup(pool.gpu_model)
+        entry = catalogue.price(pool.gpu_model) if catalogue is not None else None
+        out.append(
+            PoolCost(
+                pool.name,
+                pool.gpu_model,
+                pool.gpus,
+                entry.price_per_gpu_hour if entry else None,
+                profile.confidential_computing if profile else None,
+            )
+        )
+    return out
 
 
 @dataclass(frozen=True)
 class StackCost:
-    """Cost of a stack's GPUs."""
+    """Cost of a stack's GPUs: its node pools and the catalogue's terms."""
 
     stack: str
     pools: list[PoolCost]
-    hours_per_month: float
-    currency: str
+    hours_per_month: float = HOURS_PER_MONTH
+    currency: str = "USD"
 
     @property
-    def hourly(self) -> float:
-        """Cost per hour."""
-        return sum(p.hourly for p in self.pools)
+    def total_gpus(self) -> int | None:
+        """GPUs in every pool, or None when the plan does not know them all."""
+        counts = [p.gpus for p in self.pools]
+        return None if None in counts else sum(c for c in counts if c is not None)
 
     @property
-    def monthly(self) -> float:
-        """Cost per month of continuous use."""
-        return self.hourly * self.hours_per_month
+    def hourly(self) -> float | None:
+        """Cost per hour, or None when a pool cannot be priced."""
+        values = [p.hourly for p in self.pools]
+        return None if None in values else sum((v for v in values if v is not None), 0.0)
+
+    @property
+    def monthly(self) -> float | None:
+        """Cost per month of continuous use, or None when a pool cannot be priced."""
+        hourly = self.hourly
+        return None if hourly is None else hourly * self.hours_per_month
+
+    def pool_monthly(self, pool: PoolCost) -> float | None:
+        """Cost per month of one pool."""
+        return None if pool.hourly is None else pool.hourly * self.hours_per_month
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (amounts rounded to cents)."""
@@ -113,8 +160,8 @@ class StackCost:
             "stack": self.stack,
             "currency": self.currency,
             "hours_per_month": self.hours_per_month,
-            "hourly": round(self.hourly, 2),
-            "monthly": round(self.monthly, 2),
+            "hourly": _cents(self.hourly),
+            "monthly": _cents(self.monthly),
             "pools": [
                 {
                     "pool": p.pool,
@@ -122,37 +169,47 @@ class StackCost:
                     "gpus": p.gpus,
                     "price_per_gpu_hour": p.price_per_gpu_hour,
                     "confidential_computing": p.confidential_computing,
-                    "hourly": round(p.hourly, 2),
-                    "monthly": round(p.hourly * self.hours_per_month, 2),
+                    "hourly": _cents(p.hourly),
+                    "monthly": _cents(self.pool_monthly(p)),
                 }
                 for p in self.pools
             ],
         }
 
 
-def estimate(stack: str, spec: StackSpec, catalogue: Catalogue, source: str, catalogue_path: Path) -> StackCost:
-    """Price every node pool of ``spec``; an unknown GPU model is an error naming the key path."""
-    pools: list[PoolCost] = []
-    hardware = gpu_catalogue()
-    for i, pool in enumerate(spec.cluster.node_pools):
-        where = f"{source}: {key_path(('cluster', 'node_pools', i, 'gpu_model'))}"
-        profile = hardware.lookup(pool.gpu_model)
-        if profile is None:  # a spec built by parse_spec never gets here
-            raise InputError(f"{where}: {pool.gpu_model!r} is not a known GPU model (known: {hardware.known()})")
-        entry = catalogue.price(pool.gpu_model)
-        if entry is None:
+def _cents(amount: float | None) -> float | None:
+    return None if amount is None else round(amount, 2)
+
+
+Locate = Callable[[int, NodePool, str], str]
+"""Where a node pool's key is, for an error: (index among the plan's pools, the pool, the key) → text."""
+
+
+def in_stack_config(source: str) -> Locate:
+    """Pools located in a stack's config: ``stacks/Pulumi.genomics.yaml: phistack:cluster.node_pools[0].gpu_model``."""
+    return lambda index, _pool, key: f"{source}: {config_key(('cluster', 'node_pools', index, key))}"
+
+
+def in_plan(source: str) -> Locate:
+    """Pools located in a plan file, by name: ``plan.json: node pool 'hgx' of cluster 'genomics', gpu_model``."""
+    return lambda _index, pool, key: f"{source}: node pool {pool.name!r} of cluster {pool.cluster!r}, {key}"
+
+
+def estimate(plan: dict[str, Any], catalogue: Catalogue, catalogue_path: Path, locate: Locate) -> StackCost:
+    """Price every node pool of ``plan``; a pool that cannot be priced is an error naming where it is."""
+    pools = pool_costs(plan, catalogue)
+    for index, (pool, cost) in enumerate(zip(node_pools(plan), pools, strict=True)):
+        if cost.gpus is None:
+            key = "gpu_count" if pool.gpus_per_node is None else "node_count"
+            raise InputError(f"{locate(index, pool, key)}: unknown at plan time, so the pool cannot be priced")
+        where = locate(index, pool, "gpu_model")
+        if cost.confidential_computing is None:  # a plan of a stack never gets here: its spec refuses the model
+            known = gpu_catalogue().known()
+            raise InputError(f"{where}: {pool.gpu_model!r} is not a known GPU model (known: {known})")
+        if cost.price_per_gpu_hour is None:
             known = ", ".join(sorted(catalogue.gpus))
             raise InputError(f"{where}: {pool.gpu_model!r} is not in {catalogue_path} (known: {known})")
-        pools.append(
-            PoolCost(
-                pool.name,
-                pool.gpu_model,
-                pool.gpu_count * pool.node_count,
-                entry.price_per_gpu_hour,
-                profile.confidential_computing,
-            )
-        )
-    return StackCost(stack, pools, catalogue.hours_per_month, catalogue.currency)
+    return StackCost(str(plan.get("stack", "")), pools, catalogue.hours_per_month, catalogue.currency)
 
 
 def format_table(cost: StackCost) -> str:
@@ -162,16 +219,16 @@ def format_table(cost: StackCost) -> str:
         [
             p.pool,
             p.gpu_model,
-            str(p.gpus),
-            "yes" if p.confidential_computing else "no",
-            f"{p.price_per_gpu_hour:.2f}",
-            f"{p.hourly:.2f}",
-            f"{p.hourly * cost.hours_per_month:,.2f}",
+            _text(p.gpus, "d"),
+            {True: "yes", False: "no", None: "?"}[p.confidential_computing],
+            _text(p.price_per_gpu_hour, ".2f"),
+            _text(p.hourly, ".2f"),
+            _text(cost.pool_monthly(p), ",.2f"),
         ]
         for p in cost.pools
     ]
     rows.append(
-        ["total", "", str(sum(p.gpus for p in cost.pools)), "", "", f"{cost.hourly:.2f}", f"{cost.monthly:,.2f}"]
+        ["total", "", _text(cost.total_gpus, "d"), "", "", _text(cost.hourly, ".2f"), _text(cost.monthly, ",.2f")]
     )
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     numeric = {2, 4, 5, 6}
@@ -184,3 +241,8 @@ def format_table(cost: StackCost) -> str:
     rule = "  ".join("-" * w for w in widths)
     body = [line(header), rule, *(line(r) for r in rows[:-1]), rule, line(rows[-1])]
     return "\n".join(body) + "\n"
+
+
+def _text(value: float | None, spec: str) -> str:
+    """A table cell: the number formatted, or ``—`` where it is not known."""
+    return "—" if value is None else format(value, spec)

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from phistack import shipped
 from phistack.engine import PolicySet, load_policy_set
 from phistack.errors import InputError
 from phistack.plan.document import load_plan
 from phistack.waivers import Waiver, load_waivers, waiver_files
 
-_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE_ROOT = shipped.ROOT  # the checkout, or the copy of its data an installed wheel carries
 
 
 def project_root(explicit: str | None = None) -> Path:
@@ -38,7 +39,7 @@ def policy_root(explicit: str | os.PathLike[str] | None, project: Path) -> Path:
     if explicit:
         return Path(explicit)
     own = project / "policies"
-    return own if own.is_dir() else _PACKAGE_ROOT / "policies"
+    return own if own.is_dir() else shipped.POLICIES
 
 
 def policy_docs(policies: Path) -> Path:
@@ -71,7 +72,7 @@ def plan_for(stack: str | None, plan_file: str | None, project: Path) -> PlanSou
     from phistack.plan.offline import load_project, plan_stack
 
     proj = load_project(project)
-    return PlanSource(plan_stack(project, stack), relative(proj.stack_file(stack)))
+    return PlanSource(plan_stack(proj, stack), relative(proj.stack_file(stack)))
 
 
 def policies_for(explicit: str | None, project: Path) -> PolicySet:

@@ -13,6 +13,7 @@ import difflib
 import os
 import stat
 import types
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar, Union, get_args, get_origin
 
@@ -30,9 +31,13 @@ MAX_CONFIG_BYTES = 16 * 1024 * 1024
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def key_path(loc: tuple[Any, ...]) -> str:
-    """pydantic's error location as a key path: ``("waivers", 0, "expires")`` → ``waivers[0].expires``."""
-    path = ""
+def key_path(loc: Iterable[Any], root: str = "") -> str:
+    """A location as a key path: ``("waivers", 0, "expires")`` → ``waivers[0].expires``.
+
+    ``root`` names the document itself (``$`` gives JSONPath, ``$.resources[3].urn``); without one the top
+    level is ``(top level)``. Every reader's errors, the plan validator's included, write key paths this way.
+    """
+    path = root
     for part in loc:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return path or "(top level)"

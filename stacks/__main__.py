@@ -9,7 +9,8 @@ import pulumi
 from pulumi.runtime import config as pulumi_config
 
 import modules as m
-from stacks.spec import NAMESPACE, StackSpec, decode_config_value, parse_spec
+from phistack.stackconfig import NAMESPACE
+from stacks.spec import StackSpec, decode_config_value, parse_spec
 
 
 def read_spec() -> StackSpec:

@@ -8,9 +8,7 @@ is reported first, with the key it was probably meant to be (``... unknown key; 
 from __future__ import annotations
 
 import datetime
-import functools
 import json
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,10 +16,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
-from runtime.configfile import explain, line_of, load_yaml, load_yaml_nodes, more_suffix, validate
+from phistack.hardware import gpu_catalogue
+from phistack.stackconfig import NAMESPACE, config_key, phistack_keys, read_stack_settings, stack_file
+from runtime.configfile import explain, line_of, load_yaml_nodes, more_suffix
 from runtime.errors import InputError
 
-NAMESPACE = "phistack"
 DIGEST_RE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
 REFERENCE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$")
 
@@ -75,81 +74,6 @@ class NamespaceSpec(_Model):
     """Namespace name."""
     data_classification: Classification
     """Data it holds."""
-
-
-# --- the hardware catalogue (policies/data/gpu_profiles.json) ------------------------------------------
-
-GPU_CATALOGUE = Path(__file__).resolve().parent.parent / "policies" / "data" / "gpu_profiles.json"
-
-
-def gpu_key(model: str) -> str:
-    """The catalogue key of a GPU model name: ``NVIDIA H100-SXM`` → ``h100sxm``.
-
-    Lower case, no spaces or dashes, no vendor prefix; PHI-GPU-001's ``_gpu1_key`` is the same function.
-    """
-    return model.lower().replace(" ", "").replace("-", "").removeprefix("nvidia")
-
-
-class GpuSource(_Model):
-    """The vendor page a catalogue entry rests on."""
-
-    url: Annotated[str, StringConstraints(pattern=r"^https://")]
-    """Vendor documentation URL."""
-    says: str = Field(min_length=1)
-    """What the page says about the model's confidential computing."""
-
-
-class GpuProfile(_Model):
-    """One GPU model of the hardware catalogue."""
-
-    name: str
-    """Vendor name (``NVIDIA H100 SXM``)."""
-    model: str
-    """The name stack configs use (``H100 SXM``)."""
-    architecture: str
-    """GPU architecture (``hopper``)."""
-    memory_gib: int = Field(ge=1)
-    """GPU memory."""
-    confidential_computing: bool
-    """Whether the model has an NVIDIA Confidential Computing mode: the fact the gate trusts."""
-    source: GpuSource
-    """Where that fact comes from."""
-
-
-class GpuCatalogue(_Model):
-    """Every GPU model a node pool may declare, keyed by :func:`gpu_key`."""
-
-    source: str
-    """What the catalogue is and where its facts come from."""
-    gpus: dict[str, GpuProfile] = Field(min_length=1)
-    """Catalogue key → profile."""
-
-    @model_validator(mode="after")
-    def _keys(self) -> GpuCatalogue:
-        for key, profile in self.gpus.items():
-            if key != gpu_key(profile.model):
-                raise ValueError(f"gpus.{key}: key must be {gpu_key(profile.model)!r}, the key of {profile.model!r}")
-        return self
-
-    def lookup(self, model: str) -> GpuProfile | None:
-        """The profile of ``model`` (any spelling with the same key), or None for unknown hardware."""
-        return self.gpus.get(gpu_key(model))
-
-    def known(self) -> str:
-        """The known models, for error messages."""
-        return ", ".join(sorted(p.model for p in self.gpus.values()))
-
-
-@functools.cache
-def gpu_catalogue(path: Path = GPU_CATALOGUE) -> GpuCatalogue:
-    """Read and validate the hardware catalogue once; errors name the file and the key."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InputError(f"{path}: cannot read the GPU catalogue: {err.strerror or err}") from err
-    except ValueError as err:
-        raise InputError(f"{path}: invalid JSON in the GPU catalogue: {err}") from err
-    return validate(GpuCatalogue, document, path)
 
 
 class NodePool(_Model):
@@ -618,16 +542,6 @@ class _PathError(ValueError):
         self.loc = loc
 
 
-def key_path(loc: tuple[Any, ...]) -> str:
-    """``("workloads", 0, "image")`` → ``phistack:workloads[0].image``."""
-    if not loc:
-        return f"{NAMESPACE}:"
-    out = f"{NAMESPACE}:{loc[0]}"
-    for part in loc[1:]:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
-
-
 def parse_spec(config: Mapping[str, Any], source: str, stack_file: Path | None = None) -> StackSpec:
     """Validate ``config`` (keys without the ``phistack:`` prefix) into a StackSpec.
 
@@ -647,7 +561,7 @@ def parse_spec(config: Mapping[str, Any], source: str, stack_file: Path | None =
             message = "required key is missing"
         line = _line_in(stack_file, loc) if stack_file is not None else None
         where = f"{source}:{line}" if line else source
-        raise InputError(f"{where}: {key_path(loc)}: {message}{more_suffix(problem.more)}") from err
+        raise InputError(f"{where}: {config_key(loc)}: {message}{more_suffix(problem.more)}") from err
 
 
 def _line_in(stack_file: Path, loc: tuple[Any, ...]) -> int | None:
@@ -667,21 +581,7 @@ def _line_in(stack_file: Path, loc: tuple[Any, ...]) -> int | None:
 
 def config_from_stack_file(path: Path) -> dict[str, Any]:
     """The ``phistack:*`` keys of a ``Pulumi.<stack>.yaml`` file, prefix removed."""
-    doc = load_yaml(path, "stack config") or {}
-    raw = doc.get("config") if isinstance(doc, dict) else None
-    if not isinstance(raw, dict):
-        raise InputError(f"{path}: config: expected a mapping of phistack:* keys")
-    return strip_namespace(raw, str(path))
-
-
-def strip_namespace(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
-    """Keep ``phistack:<key>`` entries as ``<key>``; other namespaces belong to providers."""
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        ns, _, name = str(key).rpartition(":")
-        if ns in ("", NAMESPACE):
-            out[name] = value
-    return out
+    return phistack_keys(read_stack_settings(path).config)
 
 
 def decode_config_value(value: str) -> Any:
@@ -690,20 +590,6 @@ def decode_config_value(value: str) -> Any:
         return json.loads(value)
     except ValueError:
         return value
-
-
-def stack_file(stacks_dir: Path, stack: str) -> Path:
-    """The config file of ``stack``; an unknown stack is an error that lists the known ones."""
-    path = stacks_dir / f"Pulumi.{stack}.yaml"
-    if not os.path.lexists(path):  # anything else there (a directory, a link loop) is for the reader to name
-        known = ", ".join(available_stacks(stacks_dir)) or "none"
-        raise InputError(f"unknown stack {stack!r} (available: {known})")
-    return path
-
-
-def available_stacks(stacks_dir: Path) -> list[str]:
-    """Stacks that have a ``Pulumi.<stack>.yaml`` in ``stacks_dir``."""
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stacks_dir.glob("Pulumi.*.yaml"))
 
 
 def load_stack_spec(stacks_dir: Path, stack: str, display: str | None = None) -> StackSpec:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from phistack.cost import PoolCost, StackCost
 from phistack.evidence import cost as cost_module
 from phistack.evidence.facts import node_pools, providers, show, workloads
 from phistack.plan.document import finalize_plan
@@ -339,22 +340,16 @@ def test_gpu_inventory_multiplies_gpus_per_node_by_nodes() -> None:
     assert (pool.gpu_model, pool.gpus_per_node, pool.nodes, pool.gpus, pool.cc_capable) == ("A100 80GB", 2, 2, 4, True)
 
 
-def test_cost_without_a_price_catalogue_reports_inventory_unpriced(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cost_module, "_priced_by_cost_module", lambda plan, root: None)
-    estimate = cost_module.estimate(clinical_plan(), Path("."))
+def test_cost_without_a_price_catalogue_reports_inventory_unpriced(tmp_path: Path) -> None:
+    estimate = cost_module.estimate(clinical_plan(), tmp_path)  # tmp_path keeps no stacks/prices.yaml
     assert estimate.total_gpus == 4
     assert estimate.hourly is None and estimate.monthly is None
     assert "no price catalogue" in estimate.source
 
 
 def test_cost_priced_lines_sum_to_hourly_and_monthly() -> None:
-    estimate = cost_module.GpuCost(
-        lines=[
-            cost_module.CostLine("cc-gpu", "A100 80GB", 4, 1.49),
-            cost_module.CostLine("small", "RTX 4090", 1, 0.18),
-        ],
-        source="test prices",
-    )
+    lines = [PoolCost("cc-gpu", "A100 80GB", 4, 1.49), PoolCost("small", "RTX 4090", 1, 0.18)]
+    estimate = cost_module.GpuCost(StackCost("clinical", lines), source="test prices")
     assert estimate.total_gpus == 5
     assert estimate.hourly == pytest.approx(4 * 1.49 + 0.18)
     assert estimate.monthly == pytest.approx((4 * 1.49 + 0.18) * 730)

@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
-from phistack.cost import CATALOGUE, estimate, load_catalogue
+from phistack.cost import CATALOGUE, estimate, in_stack_config, load_catalogue
 from phistack.errors import InputError
-from stacks.spec import GPU_CATALOGUE, config_from_stack_file, gpu_catalogue, gpu_key, parse_spec
+from phistack.hardware import GPU_CATALOGUE, gpu_catalogue, gpu_key
+from stacks.spec import config_from_stack_file, parse_spec
 from tests.support.cli import assert_one_line_error, run_cli
+from tests.support.gpu_plans import cluster_plan
 from tests.support.paths import REPO
 
 STACKS = REPO / "stacks"
@@ -115,20 +117,22 @@ def test_spec_accepts_another_spelling_of_a_known_model() -> None:
 # --- cost: prices from stacks/prices.yaml, CC from the catalogue ------------------------------------
 
 
+def _cost(stack: str, **pool: Any) -> list[tuple[str, bool | None]]:
+    plan = cluster_plan(parse_spec(_config(stack, **pool), "s"))
+    cost = estimate(plan, load_catalogue(REPO / CATALOGUE), REPO / CATALOGUE, in_stack_config("s"))
+    return [(p.gpu_model, p.confidential_computing) for p in cost.pools]
+
+
 def test_cost_takes_cc_from_the_catalogue_not_cc_capable() -> None:
     # An A100 pool that declares cc_capable: true is still a GPU without CC in the cost table.
-    spec = parse_spec(_config("clinical-nlp", gpu_model="A100 80GB", cc_capable=True), "s")
-    cost = estimate("clinical-nlp", spec, load_catalogue(REPO / CATALOGUE), "s", REPO / CATALOGUE)
-    assert [(p.gpu_model, p.confidential_computing) for p in cost.pools] == [("A100 80GB", False)]
+    assert _cost("clinical-nlp", gpu_model="A100 80GB", cc_capable=True) == [("A100 80GB", False)]
     # drug-discovery declares cc_capable: false on an H100: the GPU still has CC.
-    spec = parse_spec(_config("drug-discovery"), "s")
-    cost = estimate("drug-discovery", spec, load_catalogue(REPO / CATALOGUE), "s", REPO / CATALOGUE)
-    assert [(p.gpu_model, p.confidential_computing) for p in cost.pools] == [("H100 SXM", True)]
+    assert _cost("drug-discovery") == [("H100 SXM", True)]
 
 
 def test_cost_matches_spellings_like_the_gate() -> None:
-    spec = parse_spec(_config("clinical-nlp", gpu_model="nvidia h100-sxm"), "s")
-    cost = estimate("clinical-nlp", spec, load_catalogue(REPO / CATALOGUE), "s", REPO / CATALOGUE)
+    plan = cluster_plan(parse_spec(_config("clinical-nlp", gpu_model="nvidia h100-sxm"), "s"))
+    cost = estimate(plan, load_catalogue(REPO / CATALOGUE), REPO / CATALOGUE, in_stack_config("s"))
     assert cost.hourly == pytest.approx(2.20)
 
 

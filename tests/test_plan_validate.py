@@ -13,7 +13,8 @@ import jsonschema
 import pytest
 
 from phistack.plan.document import load_plan
-from phistack.plan.validate import first_violation, key_path, violations
+from phistack.plan.validate import first_violation, violations
+from runtime.configfile import key_path
 from tests.support.paths import FIXTURES, REPO
 
 SCHEMA = json.loads((REPO / "phistack" / "schemas" / "plan-v1.schema.json").read_text())
@@ -86,7 +87,7 @@ MUTATIONS: dict[str, Mutation] = {
 def _reference_path(document: Any) -> str | None:
     validator = jsonschema.Draft202012Validator(SCHEMA)
     error = jsonschema.exceptions.best_match(validator.iter_errors(document))
-    return None if error is None else key_path(list(error.absolute_path))
+    return None if error is None else key_path(error.absolute_path, "$")
 
 
 @pytest.mark.parametrize("name", sorted(MUTATIONS))
@@ -101,7 +102,7 @@ def test_the_fast_validator_agrees_with_the_schema(name: str) -> None:
         return
     assert found is not None, f"accepted a plan the schema refuses at {expected}"
     # The same place: the path the schema names is among the violations found.
-    assert expected in {key_path(path) for path, _ in violations(document)}, (expected, found)
+    assert expected in {key_path(path, "$") for path, _ in violations(document)}, (expected, found)
 
 
 def test_every_reference_plan_is_valid() -> None:
@@ -113,7 +114,7 @@ def test_every_reference_plan_is_valid() -> None:
 
 def _reference_message(document: Any) -> str | None:
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(SCHEMA).iter_errors(document))
-    return None if error is None else f"{key_path(list(error.absolute_path))}: {error.message}"
+    return None if error is None else f"{key_path(error.absolute_path, '$')}: {error.message}"
 
 
 @pytest.mark.parametrize("name", ["missing project", "custom a string", "bad source", "urn without prefix"])

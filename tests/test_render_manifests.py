@@ -12,10 +12,10 @@ from phistack.plan.offline import plan_stack
 from phistack.render import KUBERNETES_VERSION, manifests_from_plan, validate_manifest, write_manifests
 from phistack.render.crd_schemas import SPEC_SCHEMAS
 from phistack.render.validate import ManifestError
-from stacks.spec import available_stacks
+from phistack.stackconfig import stack_names
 
 ROOT = Path(__file__).resolve().parent.parent
-STACKS = available_stacks(ROOT / "stacks")
+STACKS = stack_names(ROOT / "stacks")
 
 
 @pytest.fixture(scope="module")

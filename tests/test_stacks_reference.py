@@ -11,7 +11,8 @@ import yaml
 
 from phistack.errors import InputError
 from phistack.plan.offline import plan_stack
-from stacks.spec import available_stacks, config_from_stack_file, load_stack_spec, parse_spec
+from phistack.stackconfig import stack_names
+from stacks.spec import config_from_stack_file, load_stack_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = ROOT / "stacks"
@@ -20,7 +21,7 @@ NONCOMPLIANT = ["noncompliant-expired-baa", "noncompliant-plaintext-phi"]
 
 
 def test_the_reference_and_noncompliant_stacks_exist() -> None:
-    assert available_stacks(STACKS) == sorted(REFERENCE + NONCOMPLIANT)
+    assert stack_names(STACKS) == sorted(REFERENCE + NONCOMPLIANT)
 
 
 @pytest.fixture(scope="module")

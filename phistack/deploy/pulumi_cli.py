@@ -12,7 +12,7 @@ import urllib.parse
 from pathlib import Path
 
 from phistack.errors import ExitCode, InputError, PhistackError
-from runtime.configfile import load_yaml
+from phistack.stackconfig import read_stack_settings
 
 INSTALL_URL = "https://www.pulumi.com/docs/iac/download-install/"
 INSTALL_HINT = (
@@ -81,10 +81,9 @@ def _uses_passphrase(backend: str, stack_file: Path) -> bool:
     if urllib.parse.urlparse(backend).scheme in ("http", "https"):
         return False  # Pulumi Cloud or a self-hosted service manages the stack's secrets
     try:
-        settings = load_yaml(stack_file, "stack config") or {}
+        provider = read_stack_settings(stack_file).settings.get("secretsprovider")
     except InputError:
-        settings = {}  # planning the stack reports what is wrong with its file
-    provider = settings.get("secretsprovider") if isinstance(settings, dict) else None
+        provider = None  # planning the stack reports what is wrong with its file
     return not provider or str(provider).startswith("passphrase")
 
 

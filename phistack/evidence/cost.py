@@ -1,59 +1,49 @@
-"""GPU cost of a stack for the evidence pack.
-
-The price catalogue belongs to ``phistack cost`` (``phistack.cost``); this module asks it when it is
-available and otherwise reports the GPU inventory the plan declares, unpriced. That is the one seam
-between the two: :func:`estimate` always returns the same shape.
-"""
+"""GPU cost of a stack for the evidence pack: the cost model of ``phistack cost`` (:mod:`phistack.cost`),
+priced from the project's catalogue, or the GPU inventory the plan declares, unpriced, when the project keeps
+no catalogue."""
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from phistack.evidence.facts import node_pools
+from phistack.cost import PoolCost, StackCost, load_catalogue, pool_costs, project_catalogue
 
-HOURS_PER_MONTH = 730  # 365 days × 24 h / 12, the convention cloud price sheets use
-
-
-@dataclass(frozen=True)
-class CostLine:
-    pool: str
-    gpu_model: str
-    gpus: int | None
-    price_per_gpu_hour: float | None = None
-
-    @property
-    def hourly(self) -> float | None:
-        if self.gpus is None or self.price_per_gpu_hour is None:
-            return None
-        return self.gpus * self.price_per_gpu_hour
+PRICED = "price catalogue of phistack cost"
+UNPRICED = "GPU inventory from the plan (no price catalogue)"
 
 
 @dataclass(frozen=True)
 class GpuCost:
-    lines: list[CostLine] = field(default_factory=list)
-    source: str = "GPU inventory from the plan (no price catalogue)"
+    """The cost section of a stack's evidence: the estimate and where its prices come from."""
+
+    estimate: StackCost
+    source: str = UNPRICED
+
+    @property
+    def lines(self) -> list[PoolCost]:
+        """One line per node pool."""
+        return self.estimate.pools
 
     @property
     def total_gpus(self) -> int | None:
-        counts = [line.gpus for line in self.lines]
-        return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
+        """GPUs declared, or None when the plan does not know them all."""
+        return self.estimate.total_gpus
 
     @property
     def hourly(self) -> float | None:
-        values = [line.hourly for line in self.lines]
-        if not values or any(v is None for v in values):
-            return None
-        return sum(v for v in values if v is not None)
+        """Cost per hour; None when a pool is not priced, or there is nothing to price."""
+        return self.estimate.hourly if self.lines else None
 
     @property
     def monthly(self) -> float | None:
+        """Cost per month (the catalogue's hours per month); None when :attr:`hourly` is."""
         hourly = self.hourly
-        return None if hourly is None else hourly * HOURS_PER_MONTH
+        return None if hourly is None else hourly * self.estimate.hours_per_month
 
     def to_json(self) -> dict[str, Any]:
+        """The ``gpu_cost`` section of evidence.json."""
         return {
             "source": self.source,
             "total_gpus": self.total_gpus,
@@ -72,25 +62,12 @@ class GpuCost:
         }
 
 
-def _priced_by_cost_module(plan: dict[str, Any], project_root: Path) -> GpuCost | None:
-    """Prices from ``phistack.cost`` when that module offers ``price_per_gpu_hour(project_root, gpu_model)``."""
-    try:
-        module = importlib.import_module("phistack.cost")
-    except ImportError:
-        return None
-    lookup = getattr(module, "price_per_gpu_hour", None)
-    if not callable(lookup):
-        return None
-    lines = [
-        CostLine(pool.name, pool.gpu_model, pool.gpus, lookup(project_root, pool.gpu_model))
-        for pool in node_pools(plan)
-    ]
-    return GpuCost(lines=lines, source="price catalogue of phistack cost")
-
-
 def estimate(plan: dict[str, Any], project_root: Path) -> GpuCost:
-    """The stack's GPUs (from ConfidentialGpuCluster node pools) and, where a price catalogue exists, their cost."""
-    priced = _priced_by_cost_module(plan, project_root)
-    if priced is not None:
-        return priced
-    return GpuCost(lines=[CostLine(pool.name, pool.gpu_model, pool.gpus) for pool in node_pools(plan)])
+    """The stack's GPUs (from ConfidentialGpuCluster node pools) and, where the project keeps a price catalogue,
+    their cost."""
+    stack = str(plan.get("stack", ""))
+    path = project_catalogue(project_root)
+    if path is None:
+        return GpuCost(StackCost(stack, pool_costs(plan, None)))
+    catalogue = load_catalogue(path)
+    return GpuCost(StackCost(stack, pool_costs(plan, catalogue), catalogue.hours_per_month, catalogue.currency), PRICED)

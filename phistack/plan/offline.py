@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import runpy
 import sys
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from google.protobuf import json_format
 from phistack.errors import InputError, PhistackError
 from phistack.plan.document import PLAN_SCHEMA_VERSION, finalize_plan
 from phistack.plan.values import SECRET, normalize
+from phistack.stackconfig import read_stack_settings, stack_file, stack_names, stack_path
 from runtime.configfile import load_yaml
 
 SECRET_PLACEHOLDER = "phistack-offline-secret-placeholder"
@@ -41,10 +41,12 @@ class Project:
     config_dir: Path
 
     def stack_file(self, stack: str) -> Path:
-        return self.config_dir / f"Pulumi.{stack}.yaml"
+        """Where the settings file of ``stack`` is, whether or not it exists."""
+        return stack_path(self.config_dir, stack)
 
     def stacks(self) -> list[str]:
-        return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in self.config_dir.glob("Pulumi.*.yaml"))
+        """The project's stacks, sorted."""
+        return stack_names(self.config_dir)
 
 
 def load_project(root: Path) -> Project:
@@ -60,18 +62,21 @@ def load_project(root: Path) -> Project:
     return Project(root=root, name=doc["name"], main=main, config_dir=config_dir)
 
 
-def read_stack_config(project: Project, stack: str) -> tuple[dict[str, str], list[str], dict[str, Any]]:
-    """Return (config for the SDK, secret keys, the config as declared with secrets redacted)."""
-    path = project.stack_file(stack)
-    if not os.path.lexists(path):  # anything else there (a directory, a link loop) is for the reader to name
-        known = ", ".join(project.stacks()) or "none"
-        raise InputError(f"unknown stack {stack!r}: {path} not found (stacks: {known})")
-    doc = load_yaml(path, "stack config") or {}
-    if not isinstance(doc, dict):
-        raise InputError(f"{path}: expected a mapping at the top level")
-    raw = doc.get("config") or {}
-    if not isinstance(raw, dict):
-        raise InputError(f"{path}: config: expected a mapping")
+@dataclass(frozen=True)
+class StackConfig:
+    """A stack's config as the planner needs it, read once from ``Pulumi.<stack>.yaml``."""
+
+    values: dict[str, str]
+    """Every key in full (``project:key``), as the SDK takes it: text, structured values as JSON."""
+    secret_keys: list[str]
+    """The keys configured as secrets (their values are placeholders offline)."""
+    declared: dict[str, Any]
+    """The config as declared, secrets redacted: the plan's spec when the program exports none."""
+
+
+def read_stack_config(project: Project, stack: str) -> StackConfig:
+    """Read ``stack``'s config; an unknown stack or a malformed file is an :class:`InputError`."""
+    raw = read_stack_settings(stack_file(project.config_dir, stack)).config
     config: dict[str, str] = {}
     secret_keys: list[str] = []
     declared: dict[str, Any] = {}
@@ -84,7 +89,7 @@ def read_stack_config(project: Project, stack: str) -> tuple[dict[str, str], lis
             continue
         config[full_key] = value if isinstance(value, str) else json.dumps(value)
         declared[full_key] = value
-    return config, secret_keys, declared
+    return StackConfig(config, secret_keys, declared)
 
 
 @dataclass
@@ -154,14 +159,16 @@ def _run_main(program: Path) -> None:
     runpy.run_path(str(program), run_name="__main__")
 
 
-def run_program(project: Project, stack: str) -> _Recorder:
-    """Run the project's program for ``stack`` under the mock monitor; return what it registered."""
+def run_program(project: Project, stack: str, config: StackConfig | None = None) -> _Recorder:
+    """Run the project's program for ``stack`` (with ``config``, read from its file when not given) under the
+    mock monitor; return what it registered."""
     import pulumi
     from pulumi.runtime import settings
     from pulumi.runtime.stack import run_in_stack
     from pulumi.runtime.sync_await import _sync_await
 
-    config, secret_keys, _ = read_stack_config(project, stack)
+    if config is None:
+        config = read_stack_config(project, stack)
     program = project.main / "__main__.py"
     if not program.is_file():
         raise InputError(f"{program}: Pulumi program not found")
@@ -172,7 +179,7 @@ def run_program(project: Project, stack: str) -> _Recorder:
     settings.ROOT.set(_ROOT_SENTINEL)
     pulumi.runtime.set_mocks(monitor.mocks, project=project.name, stack=stack, preview=True, monitor=monitor)
     settings.ROOT.set(None)
-    pulumi.runtime.set_all_config(config, secret_keys)
+    pulumi.runtime.set_all_config(config.values, config.secret_keys)
     with _program_environment(project):
         try:
             _sync_await(run_in_stack(lambda: _run_main(program)))
@@ -185,18 +192,20 @@ def run_program(project: Project, stack: str) -> _Recorder:
     return recorder
 
 
-def plan_stack(project_root: Path, stack: str) -> dict[str, Any]:
-    """Plan ``stack`` offline and return the validated ``phistack.plan/v1`` document."""
-    project = load_project(project_root)
-    _, _, declared = read_stack_config(project, stack)
-    recorder = run_program(project, stack)
+def plan_stack(project: Path | Project, stack: str) -> dict[str, Any]:
+    """Plan ``stack`` of ``project`` (a loaded one, or its root) offline and return the validated
+    ``phistack.plan/v1`` document. The project file and the stack's config are each read once."""
+    if not isinstance(project, Project):
+        project = load_project(project)
+    config = read_stack_config(project, stack)
+    recorder = run_program(project, stack, config)
     resources = []
     for entry in recorder.resources:
         unknowns: list[str] = []
         inputs = normalize(entry.pop("raw_inputs"), "", unknowns)
         resources.append({**entry, "inputs": inputs, "unknowns": unknowns})
     spec_output = recorder.stack_outputs.get("spec")
-    spec = normalize(spec_output) if isinstance(spec_output, dict) else {"config": declared}
+    spec = normalize(spec_output) if isinstance(spec_output, dict) else {"config": config.declared}
     document = {
         "schema_version": PLAN_SCHEMA_VERSION,
         "source": "mock",

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from runtime.configfile import key_path
+
 SCHEMA_VERSION = "phistack.plan/v1"
 SOURCES = ("mock", "preview", "state")
 _TOP_REQUIRED = ("schema_version", "source", "project", "stack", "spec", "resources")
@@ -154,13 +156,8 @@ def violations(document: Any) -> Iterator[Violation]:
                 yield from _resource(resource, ["resources", index])
 
 
-def key_path(parts: list[str | int]) -> str:
-    """``$.resources[3].urn`` for ``["resources", 3, "urn"]``."""
-    return "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts)
-
-
 def first_violation(document: Any) -> str | None:
-    """``"<key path>: <message>"`` for the first violation, or None for a valid plan."""
+    """``"<key path>: <message>"`` for the first violation (``$.resources[3].urn: ...``), or None for a valid plan."""
     for path, message in violations(document):
-        return f"{key_path(path)}: {message}"
+        return f"{key_path(path, '$')}: {message}"
     return None

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from phistack.stackconfig import NAMESPACE
 from runtime.configfile import MAX_CONFIG_BYTES
 
 # Component type -> the StackSpec field whose config key declares it (stacks/__main__.py, compose) and, for a
@@ -61,8 +62,6 @@ def _value(node: yaml.Node | None, key: str) -> tuple[yaml.Node, yaml.Node] | No
 
 
 def _stack_config_locator(root: yaml.Node) -> Locator:
-    from stacks.spec import NAMESPACE  # here: a plan file's report needs no stack model
-
     config = _value(root, "config")
     if config is None:
         return _first_line
