@@ -21,6 +21,7 @@ from phistack.cost import (
 )
 from phistack.errors import InputError
 from phistack.evidence import cost as evidence_cost
+from phistack.evidence.render import _money
 from phistack.plan.offline import plan_stack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +120,19 @@ def test_evidence_takes_hours_per_month_from_the_catalogue(plans: dict[str, dict
     assert (evidence.hourly, evidence.monthly) == (16.0, 1600.0)
 
 
+def test_evidence_states_the_catalogue_currency_and_month(plans: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    """A catalogue in another currency or month length must not be printed as dollars over 730 hours."""
+    (tmp_path / CATALOGUE).parent.mkdir()
+    (tmp_path / CATALOGUE).write_text(
+        "hours_per_month: 720\ncurrency: EUR\ngpus:\n  H100 SXM: {price_per_gpu_hour: 2.0}\n"
+    )
+    evidence = evidence_cost.estimate(plans["genomics"], tmp_path)
+    data = evidence.to_json()
+    assert (data["currency"], data["hours_per_month"], data["monthly"]) == ("EUR", 720, 16.0 * 720)
+    assert not any(key.endswith("_usd") for key in [*data, *data["lines"][0]])
+    assert _money(16.0, "EUR") == "16.00 EUR" and _money(16.0, "USD") == "$16.00" and _money(None) == "not priced"
+
+
 def test_evidence_without_a_catalogue_reports_the_inventory_unpriced(
     plans: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -126,5 +140,5 @@ def test_evidence_without_a_catalogue_reports_the_inventory_unpriced(
     assert evidence.source == evidence_cost.UNPRICED
     assert (evidence.total_gpus, evidence.hourly, evidence.monthly) == (8, None, None)
     assert evidence.to_json()["lines"] == [
-        {"pool": "hgx-h100-cc", "gpu_model": "H100 SXM", "gpus": 8, "price_per_gpu_hour_usd": None, "hourly_usd": None}
+        {"pool": "hgx-h100-cc", "gpu_model": "H100 SXM", "gpus": 8, "price_per_gpu_hour": None, "hourly": None}
     ]

@@ -21,6 +21,7 @@ from phistack.deploy.pulumi_cli import (
 from phistack.deploy.records import build_record, preview_digest, write_record
 from phistack.errors import ExitCode, InputError
 from phistack.findings import Coverage, Decision, Scope
+from phistack.stackconfig import StackSettings, read_stack_settings
 
 
 def test_missing_cli_is_exit_2_with_the_install_hint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -44,10 +45,10 @@ def test_display_backend_drops_credentials() -> None:
     assert display_backend("file:///srv/state") == "file:///srv/state"
 
 
-def _stack_file(tmp_path: Path, body: str) -> Path:
+def _stack_file(tmp_path: Path, body: str) -> StackSettings:
     path = tmp_path / "Pulumi.dev.yaml"
     path.write_text(body)
-    return path
+    return read_stack_settings(path)
 
 
 def test_file_backend_needs_a_passphrase(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from phistack.findings import Decision
 from phistack.plan.offline import load_project, read_stack_config
 from phistack.plan.pulumi_import import plan_from_preview
 from phistack.session import GateSettings, decide
+from phistack.stackconfig import read_stack_settings, stack_file
 from phistack.workspace import relative
 
 
@@ -62,9 +63,11 @@ def gated_preview(request: DeployRequest) -> GatedPreview:
     require_cli()  # before anything else: without the CLI there is nothing to preview
     project = load_project(request.project)
     settings_name = request.stack.split("/")[-1]  # "org/project/stack" keeps its settings in Pulumi.stack.yaml
-    read_stack_config(project, settings_name)  # unknown stack or invalid YAML: exit 2 before touching state
+    # Unknown stack or invalid config: exit 2 before touching state. The file is read once, here.
+    stack_settings = read_stack_settings(stack_file(project.config_dir, settings_name))
+    read_stack_config(project, settings_name, stack_settings)
     backend = request.backend or default_backend(request.project)
-    env = cli_env(backend, project.stack_file(settings_name))
+    env = cli_env(backend, stack_settings)
     prepare_backend(backend)
     stack = PulumiStack(request.project, request.stack, env)
     preview_text = stack.preview_json(request.policy_packs)

@@ -12,7 +12,7 @@ import urllib.parse
 from pathlib import Path
 
 from phistack.errors import ExitCode, InputError, PhistackError
-from phistack.stackconfig import read_stack_settings
+from phistack.stackconfig import StackSettings
 
 INSTALL_URL = "https://www.pulumi.com/docs/iac/download-install/"
 INSTALL_HINT = (
@@ -76,25 +76,22 @@ def display_backend(url: str) -> str:
     return urllib.parse.urlunparse(parsed._replace(netloc=host))
 
 
-def _uses_passphrase(backend: str, stack_file: Path) -> bool:
+def _uses_passphrase(backend: str, stack: StackSettings) -> bool:
     """DIY backends (file, s3, azblob, gs, postgres) default to the passphrase secrets provider."""
     if urllib.parse.urlparse(backend).scheme in ("http", "https"):
         return False  # Pulumi Cloud or a self-hosted service manages the stack's secrets
-    try:
-        provider = read_stack_settings(stack_file).settings.get("secretsprovider")
-    except InputError:
-        provider = None  # planning the stack reports what is wrong with its file
+    provider = stack.settings.get("secretsprovider")
     return not provider or str(provider).startswith("passphrase")
 
 
-def cli_env(backend: str, stack_file: Path) -> dict[str, str]:
+def cli_env(backend: str, stack: StackSettings) -> dict[str, str]:
     """Environment for every CLI call: the backend, the passphrase when one is needed, no update check."""
     env = {"PULUMI_BACKEND_URL": backend, "PULUMI_SKIP_UPDATE_CHECK": "true"}
-    if _uses_passphrase(backend, stack_file):
+    if _uses_passphrase(backend, stack):
         present = [name for name in PASSPHRASE_VARS if name in os.environ]
         if not present:
             raise InputError(
-                f"{stack_file}: the {display_backend(backend)} backend encrypts stack secrets with a passphrase: "
+                f"{stack.path}: the {display_backend(backend)} backend encrypts stack secrets with a passphrase: "
                 "set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE"
             )
         for name in present:

@@ -46,16 +46,18 @@ class GpuCost:
         """The ``gpu_cost`` section of evidence.json."""
         return {
             "source": self.source,
+            "currency": self.estimate.currency,
+            "hours_per_month": self.estimate.hours_per_month,
             "total_gpus": self.total_gpus,
-            "hourly_usd": self.hourly,
-            "monthly_usd": self.monthly,
+            "hourly": self.hourly,
+            "monthly": self.monthly,
             "lines": [
                 {
                     "pool": line.pool,
                     "gpu_model": line.gpu_model,
                     "gpus": line.gpus,
-                    "price_per_gpu_hour_usd": line.price_per_gpu_hour,
-                    "hourly_usd": line.hourly,
+                    "price_per_gpu_hour": line.price_per_gpu_hour,
+                    "hourly": line.hourly,
                 }
                 for line in self.lines
             ],

@@ -103,6 +103,7 @@ class StackEvidence:
             reasons={c.control.id: c.reason for c in self.controls},
             gpus=self.cost.total_gpus,
             monthly=self.cost.monthly,
+            currency=self.cost.estimate.currency,
             nothing_in_scope=self.decision.coverage.nothing_in_scope,
         )
 
@@ -169,6 +170,7 @@ class MatrixRow:
     error: str = ""
     gpus: int | None = None
     monthly: float | None = None
+    currency: str = "USD"
     nothing_in_scope: bool = False  # no resource of a type any rule judges: the verdict shows nothing
 
     @property

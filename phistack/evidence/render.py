@@ -44,8 +44,10 @@ def _sections(citations: list[dict[str, str]]) -> str:
     return "; ".join(" ".join(filter(None, (c["cfr"].replace("45 CFR ", ""), c.get("title", "")))) for c in citations)
 
 
-def _money(value: float | None) -> str:
-    return "not priced" if value is None else f"${value:,.2f}"
+def _money(value: float | None, currency: str = "USD") -> str:
+    if value is None:
+        return "not priced"
+    return f"${value:,.2f}" if currency == "USD" else f"{value:,.2f} {currency}"
 
 
 def _short(digest: str, length: int = 19) -> str:

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from phistack import shipped
 from phistack.engine import Evaluator, load_policy_set, make_evaluator
 from phistack.errors import PolicyError
 from runtime.attestation.claims import Claims, appraisal_input
 
 QUERY = "data.phistack.attestation.result"
-DEFAULT_POLICY_ROOT = Path(__file__).resolve().parents[2] / "policies" / "attestation"
+DEFAULT_POLICY_ROOT = shipped.POLICIES / "attestation"  # the checkout's, or the copy an installed wheel carries
 
 
 @dataclass(frozen=True)

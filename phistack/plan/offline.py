@@ -23,7 +23,8 @@ from google.protobuf import json_format
 from phistack.errors import InputError, PhistackError
 from phistack.plan.document import PLAN_SCHEMA_VERSION, finalize_plan
 from phistack.plan.values import SECRET, normalize
-from phistack.stackconfig import read_stack_settings, stack_file, stack_names, stack_path
+from phistack.plan.view import Plan
+from phistack.stackconfig import StackSettings, read_stack_settings, stack_file, stack_names, stack_path
 from runtime.configfile import load_yaml
 
 SECRET_PLACEHOLDER = "phistack-offline-secret-placeholder"
@@ -74,9 +75,10 @@ class StackConfig:
     """The config as declared, secrets redacted: the plan's spec when the program exports none."""
 
 
-def read_stack_config(project: Project, stack: str) -> StackConfig:
-    """Read ``stack``'s config; an unknown stack or a malformed file is an :class:`InputError`."""
-    raw = read_stack_settings(stack_file(project.config_dir, stack)).config
+def read_stack_config(project: Project, stack: str, settings: StackSettings | None = None) -> StackConfig:
+    """``stack``'s config, from its settings file as already read or read here; an unknown stack or a malformed
+    file is an :class:`InputError`."""
+    raw = (settings or read_stack_settings(stack_file(project.config_dir, stack))).config
     config: dict[str, str] = {}
     secret_keys: list[str] = []
     declared: dict[str, Any] = {}
@@ -192,7 +194,7 @@ def run_program(project: Project, stack: str, config: StackConfig | None = None)
     return recorder
 
 
-def plan_stack(project: Path | Project, stack: str) -> dict[str, Any]:
+def plan_stack(project: Path | Project, stack: str) -> Plan:
     """Plan ``stack`` of ``project`` (a loaded one, or its root) offline and return the validated
     ``phistack.plan/v1`` document. The project file and the stack's config are each read once."""
     if not isinstance(project, Project):
