@@ -1,4 +1,4 @@
-# The one entrypoint of the deploy-time gate: every rule package under phistack.rules contributes
+# The one entrypoint of the deploy-time gate: every rule package phistack.rules.<category>.<rule> contributes
 # mandatory findings to `deny` and advisory findings to `warn`; `coverage` says how much of the plan
 # the rules understand, `scope` whether it is in HIPAA scope.
 package phistack.main
@@ -8,13 +8,13 @@ import rego.v1
 import data.phistack.lib.hipaa as lib
 
 deny contains finding if {
-	some name
-	some finding in data.phistack.rules[name].deny
+	some category, name
+	some finding in data.phistack.rules[category][name].deny
 }
 
 warn contains finding if {
-	some name
-	some finding in data.phistack.rules[name].warn
+	some category, name
+	some finding in data.phistack.rules[category][name].warn
 }
 
 # How much of the plan the rules understand: reports state it, so that a plan of types no rule knows

@@ -34,7 +34,7 @@
 #     type: required
 #   remediation: Replace wildcards with the exact API groups, resources and verbs the subject needs (use
 #     the viewer or operator roles of ConfidentialGpuCluster where they fit).
-package phistack.rules.phi_iam_001
+package phistack.rules.access.phi_iam_001
 
 import rego.v1
 
@@ -45,64 +45,64 @@ deny contains f if {
 }
 
 # Every finding of this rule for a rule context (lib.context of a gate input).
-findings(ctx) := _iam1_findings(_iam1_roles(ctx)) if ctx.handles_phi
+findings(ctx) := _role_findings(_roles(ctx)) if ctx.handles_phi
 
 else := set()
 
 # What a role's rules allow depends on the rules alone: plans repeat a few rule lists across many
 # namespaces, so each distinct list is judged once (verdicts keyed by the list itself).
-_iam1_findings(roles) := _iam1_report(roles, _iam1_verdicts(roles))
+_role_findings(roles) := _report(roles, _verdicts(roles))
 
-_iam1_verdicts(roles) := {rules: verdict |
-	some rules in {_iam1_key(role) | some role in roles}
-	verdict := _iam1_verdict(rules)
+_verdicts(roles) := {rules: verdict |
+	some rules in {_key(role) | some role in roles}
+	verdict := _verdict(rules)
 }
 
-_iam1_key(role) := object.get(role.inputs, "rules", [])
+_key(role) := object.get(role.inputs, "rules", [])
 
-_iam1_report(roles, verdicts) := {f |
+_report(roles, verdicts) := {f |
 	some role in roles
-	f := _iam1_finding(role, verdicts[_iam1_key(role)])
+	f := _finding(role, verdicts[_key(role)])
 }
 
 # One pass per role: unknown rules, rule entries or grant lists fail closed, else a wildcard denies.
-_iam1_finding(role, verdict) := lib.unknown_finding("PHI-IAM-001", role.urn, "the role rules", verdict.unknown) if {
+_finding(role, verdict) := lib.unknown_finding("PHI-IAM-001", role.urn, "the role rules", verdict.unknown) if {
 	count(verdict.unknown) > 0
-} else := lib.finding("PHI-IAM-001", role.urn, concat("", [_iam1_text(object.get(role.inputs, "kind", "Role")), " ", _iam1_text(lib.name_of(role)), " grants a wildcard in ", concat(", ", verdict.wildcards)])) if {
+} else := lib.finding("PHI-IAM-001", role.urn, concat("", [_text(object.get(role.inputs, "kind", "Role")), " ", _text(lib.name_of(role)), " grants a wildcard in ", concat(", ", verdict.wildcards)])) if {
 	count(verdict.wildcards) > 0
 }
 
-_iam1_verdict(rules) := {"unknown": lib.sorted(_iam1_unknowns(rules)), "wildcards": lib.sorted(_iam1_wildcards(rules))}
+_verdict(rules) := {"unknown": lib.sorted(_unknowns(rules)), "wildcards": lib.sorted(_wildcards(rules))}
 
-_iam1_wildcards(rules) := {field |
+_wildcards(rules) := {field |
 	is_array(rules)
 	some rule in rules
 	is_object(rule)
-	some field in _iam1_fields
+	some field in _fields
 	"*" in object.get(rule, field, [])
 }
 
-_iam1_fields := ["apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs"]
+_fields := ["apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs"]
 
 # The paths of unknown values in a role's rules: the list, an entry, a grant list or one of its items.
-_iam1_unknowns(rules) := {"rules"} if {
+_unknowns(rules) := {"rules"} if {
 	lib.is_unknown(rules)
 } else := {p |
 	is_array(rules)
 	some i
 	rule := rules[i]
-	some p in _iam1_rule_unknowns(rule, concat("", ["rules[", format_int(i, 10), "]"]))
+	some p in _rule_unknowns(rule, concat("", ["rules[", format_int(i, 10), "]"]))
 }
 
-_iam1_rule_unknowns(rule, path) := {path} if lib.is_unknown(rule)
+_rule_unknowns(rule, path) := {path} if lib.is_unknown(rule)
 
 else := {p |
 	is_object(rule)
-	some field in _iam1_fields
-	some p in _iam1_values_unknown(object.get(rule, field, []), concat("", [path, ".", field]))
+	some field in _fields
+	some p in _values_unknown(object.get(rule, field, []), concat("", [path, ".", field]))
 }
 
-_iam1_values_unknown(values, path) := {path} if lib.is_unknown(values)
+_values_unknown(values, path) := {path} if lib.is_unknown(values)
 
 else := {p |
 	is_array(values)
@@ -112,11 +112,11 @@ else := {p |
 	p := concat("", [path, "[", format_int(j, 10), "]"]) # bound in the body: regopy drops this set when the head reads an argument
 }
 
-_iam1_text(value) := value if is_string(value)
+_text(value) := value if is_string(value)
 
 else := "(unknown)"
 
-_iam1_roles(ctx) := array.concat(
+_roles(ctx) := array.concat(
 	lib.of_type(ctx, "kubernetes:rbac.authorization.k8s.io/v1:Role"),
 	lib.of_type(ctx, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"),
 )

@@ -42,7 +42,7 @@
 #   remediation: Remove ConfidentialGpuCluster.cluster_admin_subjects and bindings of cluster-admin, admin,
 #     edit or roles that read Secrets; grant people the viewer or operator role in their namespaces, and
 #     create every role a binding names in the same stack so the gate can read it.
-package phistack.rules.phi_iam_002
+package phistack.rules.access.phi_iam_002
 
 import rego.v1
 
@@ -52,63 +52,63 @@ deny contains f if {
 	some f in findings(lib.ctx)
 }
 
-_iam2_crb := "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+_crb := "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
 
-_iam2_rb := "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+_rb := "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 
 # Every finding of this rule for a rule context (lib.context of a gate input).
-findings(ctx) := _iam2_findings(ctx, _iam2_phi_namespaces(ctx)) if ctx.handles_phi
+findings(ctx) := _findings(ctx, _phi_namespaces(ctx)) if ctx.handles_phi
 
 else := set()
 
 # A ClusterRoleBinding is always in PHI scope, a RoleBinding when its namespace holds PHI; a
 # RoleBinding whose namespace is unknown fails closed wherever it would deny in a PHI namespace.
-_iam2_findings(ctx, phi_ns) := _iam2_scoped(ctx, _iam2_index(ctx), _iam2_in_scope(ctx, phi_ns))
+_findings(ctx, phi_ns) := _scoped(ctx, _index(ctx), _in_scope(ctx, phi_ns))
 
-_iam2_scoped(ctx, x, scoped) := _iam2_judged(scoped, _iam2_verdicts(ctx, x, scoped)) | {f |
-	some b in lib.of_type(ctx, _iam2_rb)
+_scoped(ctx, x, scoped) := _judged(scoped, _binding_verdicts(ctx, x, scoped)) | {f |
+	some b in lib.of_type(ctx, _rb)
 	path := lib.unknown_path(b.inputs, ["metadata", "namespace"])
-	verdict := _iam2_verdict(ctx, x, b)
+	verdict := _binding_verdict(ctx, x, b)
 	f := lib.unknown_finding("PHI-IAM-002", b.urn, "the namespace, role or subjects of a binding in PHI scope", lib.sorted({path} | object.get(verdict, "unknown", set())))
 }
 
 # Bindings in PHI scope whose namespace is known (a ClusterRoleBinding has none).
-_iam2_in_scope(ctx, phi_ns) := array.concat(lib.of_type(ctx, _iam2_crb), [b |
-	some b in lib.of_type(ctx, _iam2_rb)
+_in_scope(ctx, phi_ns) := array.concat(lib.of_type(ctx, _crb), [b |
+	some b in lib.of_type(ctx, _rb)
 	lib.namespace_of(b) in phi_ns
 ])
 
-_iam2_judged(scoped, verdicts) := {f |
+_judged(scoped, verdicts) := {f |
 	some b in scoped
-	verdict := verdicts[_iam2_shape_of(b)]
-	f := _iam2_finding(b, verdict)
+	verdict := verdicts[_shape_of(b)]
+	f := _finding(b, verdict)
 }
 
 # A verdict depends on the binding's type, namespace, roleRef and subjects only: plans repeat a
 # few binding shapes across many namespaces and clones, so each distinct shape (a binding with
 # only those) is judged once; verdicts are keyed by the shape itself.
-_iam2_shape_of(b) := {"type": b.type, "inputs": {
-	"metadata": {"namespace": _iam2_scope_namespace(b)},
+_shape_of(b) := {"type": b.type, "inputs": {
+	"metadata": {"namespace": _scope_namespace(b)},
 	"roleRef": object.get(b.inputs, "roleRef", null),
 	"subjects": object.get(b.inputs, "subjects", null),
 }}
 
-_iam2_scope_namespace(b) := "" if b.type == _iam2_crb
+_scope_namespace(b) := "" if b.type == _crb
 
 else := lib.namespace_of(b)
 
-_iam2_verdicts(ctx, x, scoped) := {shape: verdict |
-	some shape in {_iam2_shape_of(b) | some b in scoped}
-	verdict := _iam2_verdict(ctx, x, shape)
+_binding_verdicts(ctx, x, scoped) := {shape: verdict |
+	some shape in {_shape_of(b) | some b in scoped}
+	verdict := _binding_verdict(ctx, x, shape)
 }
 
-_iam2_finding(b, verdict) := lib.finding("PHI-IAM-002", b.urn, concat("", [_iam2_binding_text(b), verdict.violation])) if verdict.violation
+_finding(b, verdict) := lib.finding("PHI-IAM-002", b.urn, concat("", [_binding_text(b), verdict.violation])) if verdict.violation
 
 else := lib.unknown_finding("PHI-IAM-002", b.urn, "the role or subjects of a binding in PHI scope", lib.sorted(verdict.unknown))
 
 # Namespaces that hold PHI or genetic data: classified so, or running a PHI workload. The same
 # concept as PHI-NET-001's; a candidate for the HIPAA library.
-_iam2_phi_namespaces(ctx) := {ns |
+_phi_namespaces(ctx) := {ns |
 	some entry in ctx.namespaces
 	entry[1] in lib.sensitive
 	ns := entry[0]
@@ -122,59 +122,59 @@ _iam2_phi_namespaces(ctx) := {ns |
 # --- one binding, assumed in PHI scope: {"violation": the message after the binding's kind and
 # name}, {"unknown": paths} or undefined ------------------------------------------------------------
 
-_iam2_verdict(ctx, x, b) := _iam2_judge(ctx, x, b, _iam2_subjects(b))
+_binding_verdict(ctx, x, b) := _judge(ctx, x, b, _subjects(b))
 
-_iam2_judge(ctx, x, b, subjects) := {"violation": concat("", [
-	" binds ", _iam2_role_text(b), " to ", concat(", ", sort(anyone)),
+_judge(ctx, x, b, subjects) := {"violation": concat("", [
+	" binds ", _role_text(b), " to ", concat(", ", sort(anyone)),
 	": every client that can reach the API server gets it in PHI scope",
 ])} if {
 	anyone := [s.text | some s in subjects; s.anyone == true]
 	count(anyone) > 0
 } else := {"violation": concat("", [
-	" gives ", _iam2_role_text(b), " to ", concat(", ", sort(holders)), ": ", reason,
+	" gives ", _role_text(b), " to ", concat(", ", sort(holders)), ": ", reason,
 ])} if {
 	holders := [s.text | some s in subjects; s.text]
 	count(holders) > 0
-	reason := _iam2_role_reason(ctx, x, b)
+	reason := _role_reason(ctx, x, b)
 } else := {"unknown": paths} if {
-	subject_paths := {s.unknown | some s in subjects; s.unknown} | _iam2_subjects_unknown(b)
+	subject_paths := {s.unknown | some s in subjects; s.unknown} | _subjects_unknown(b)
 	bound := count(subjects) + count(subject_paths)
-	role_paths := {p | bound > 0; some p in _iam2_role_unknowns(b)}
+	role_paths := {p | bound > 0; some p in _role_unknowns(b)}
 	paths := subject_paths | role_paths
 	count(paths) > 0
 }
 
-_iam2_binding_text(b) := concat("", [_iam2_text(object.get(b.inputs, "kind", "binding")), " ", _iam2_text(lib.name_of(b))])
+_binding_text(b) := concat("", [_text(object.get(b.inputs, "kind", "binding")), " ", _text(lib.name_of(b))])
 
-_iam2_role_text(b) := concat(" ", [kind, name]) if {
+_role_text(b) := concat(" ", [kind, name]) if {
 	kind := b.inputs.roleRef.kind
 	name := b.inputs.roleRef.name
 	is_string(kind)
 	is_string(name)
 } else := "a role it does not name"
 
-_iam2_text(value) := value if is_string(value)
+_text(value) := value if is_string(value)
 
 else := "(unknown)"
 
 # --- subjects -----------------------------------------------------------------------------------------
 
-_iam2_subjects_unknown(b) := {"subjects"} if lib.is_unknown(object.get(b.inputs, "subjects", []))
+_subjects_unknown(b) := {"subjects"} if lib.is_unknown(object.get(b.inputs, "subjects", []))
 
 else := set()
 
 # Each subject as {"text"} (a person, a group or a ServiceAccount: whoever holds it reaches PHI),
 # with "anyone" for a group every client belongs to, or as {"unknown": the path of a value unknown
 # at plan time}.
-_iam2_subjects(b) := [s |
+_subjects(b) := [s |
 	subjects := object.get(b.inputs, "subjects", [])
 	is_array(subjects)
 	some i
 	subject := subjects[i]
-	s := _iam2_subject(subject, concat("", ["subjects[", format_int(i, 10), "]"]))
+	s := _subject(subject, concat("", ["subjects[", format_int(i, 10), "]"]))
 ]
 
-_iam2_subject(subject, path) := {"unknown": path} if lib.is_unknown(subject)
+_subject(subject, path) := {"unknown": path} if lib.is_unknown(subject)
 
 else := {"text": concat("", [path, " (not a subject object)"])} if not is_object(subject)
 
@@ -182,148 +182,148 @@ else := {"unknown": concat("", [path, ".kind"])} if lib.is_unknown(subject.kind)
 
 else := {"unknown": concat("", [path, ".name"])} if lib.is_unknown(subject.name)
 
-else := {"text": concat("", ["ServiceAccount ", _iam2_text(object.get(subject, "namespace", "")), "/", _iam2_text(object.get(subject, "name", ""))])} if {
+else := {"text": concat("", ["ServiceAccount ", _text(object.get(subject, "namespace", "")), "/", _text(object.get(subject, "name", ""))])} if {
 	subject.kind == "ServiceAccount"
-} else := {"text": concat("", [kind, " ", name]), "anyone": _iam2_anyone(kind, name)} if {
-	kind := _iam2_kind_text(object.get(subject, "kind", ""))
-	name := _iam2_text(object.get(subject, "name", ""))
+} else := {"text": concat("", [kind, " ", name]), "anyone": _anyone(kind, name)} if {
+	kind := _kind_text(object.get(subject, "kind", ""))
+	name := _text(object.get(subject, "name", ""))
 }
 
-_iam2_kind_text(kind) := kind if {
+_kind_text(kind) := kind if {
 	is_string(kind)
 	kind != ""
 } else := "subject"
 
 # Every client of the API server belongs to one of these.
-_iam2_anyone(kind, name) if [kind, name] in {["Group", "system:authenticated"], ["Group", "system:unauthenticated"], ["User", "system:anonymous"]}
+_anyone(kind, name) if [kind, name] in {["Group", "system:authenticated"], ["Group", "system:unauthenticated"], ["User", "system:anonymous"]}
 
 else := false
 
 # --- the role -------------------------------------------------------------------------------------
 
-_iam2_role_unknowns(b) := {p |
+_role_unknowns(b) := {p |
 	some key in [["roleRef"], ["roleRef", "kind"], ["roleRef", "name"]]
 	p := lib.unknown_path(b.inputs, key)
 }
 
 # Why the role a binding names can read Secrets or escalate, or cannot be verified; undefined for a
 # role that is known and safe (or a roleRef unknown at plan time).
-_iam2_role_reason(ctx, x, b) := reason if {
-	count(_iam2_role_unknowns(b)) == 0
+_role_reason(ctx, x, b) := reason if {
+	count(_role_unknowns(b)) == 0
 	kind := object.get(b.inputs, ["roleRef", "kind"], null)
 	name := object.get(b.inputs, ["roleRef", "name"], null)
-	reason := _iam2_reason(ctx, x, b, kind, name)
+	reason := _reason(ctx, x, b, kind, name)
 }
 
-_iam2_reason(ctx, x, b, kind, name) := "its roleRef names no Role or ClusterRole, so what it grants cannot be verified" if {
+_reason(ctx, x, b, kind, name) := "its roleRef names no Role or ClusterRole, so what it grants cannot be verified" if {
 	not is_string(name)
 } else := "its roleRef names no Role or ClusterRole, so what it grants cannot be verified" if {
 	not kind in {"Role", "ClusterRole"}
 } else := "a ClusterRoleBinding cannot reference a Role, so what it grants cannot be verified" if {
 	kind == "Role"
-	b.type == _iam2_crb
+	b.type == _crb
 } else := "that built-in role can read Secrets and escalate privileges" if {
 	kind == "ClusterRole"
-	name in _iam2_powerful
+	name in _powerful
 } else := "built-in system: roles serve cluster components, and several read Secrets or escalate privileges" if {
 	kind == "ClusterRole"
 	startswith(name, "system:")
-	not name in _iam2_harmless
+	not name in _harmless
 } else := concat("", ["it grants ", concat(", ", lib.sorted(grants))]) if {
-	_iam2_key(kind, lib.namespace_of(b), name) in x.powerful
-	grants := {g | some r in _iam2_plan_roles(ctx, b, kind, name); some g in x.grants[_iam2_shape(r)]}
-} else := concat("", ["it is neither built-in nor created by this plan", _iam2_where(b, kind), ", so what it grants cannot be verified"]) if {
-	not _iam2_key(kind, lib.namespace_of(b), name) in x.present
-	not _iam2_builtin(kind, name)
+	_ref_key(kind, lib.namespace_of(b), name) in x.powerful
+	grants := {g | some r in _plan_roles(ctx, b, kind, name); some g in x.grants[_shape(r)]}
+} else := concat("", ["it is neither built-in nor created by this plan", _where(b, kind), ", so what it grants cannot be verified"]) if {
+	not _ref_key(kind, lib.namespace_of(b), name) in x.present
+	not _builtin(kind, name)
 } else := concat("", ["ClusterRole ", concat(", ", lib.sorted(names)), " of the plan aggregates into it and ", concat(", ", lib.sorted(grants))]) if {
 	kind == "ClusterRole"
 	name in x.widened
-	aggregated := [r | some r in lib.of_type(ctx, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"); _iam2_aggregates_into(r, name)]
-	grants := {concat("", ["grants ", g]) | some r in aggregated; some g in x.grants[_iam2_shape(r)]}
+	aggregated := [r | some r in lib.of_type(ctx, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"); _aggregates_into(r, name)]
+	grants := {concat("", ["grants ", g]) | some r in aggregated; some g in x.grants[_shape(r)]}
 	count(grants) > 0
-	names := {_iam2_text(lib.name_of(r)) | some r in aggregated; count(x.grants[_iam2_shape(r)]) > 0}
+	names := {_text(lib.name_of(r)) | some r in aggregated; count(x.grants[_shape(r)]) > 0}
 }
 
-_iam2_where(b, "Role") := concat("", [" in namespace ", _iam2_text(lib.namespace_of(b))])
+_where(b, "Role") := concat("", [" in namespace ", _text(lib.namespace_of(b))])
 
-_iam2_where(_, "ClusterRole") := ""
+_where(_, "ClusterRole") := ""
 
 # Built-in ClusterRoles: cluster-admin, admin and edit read Secrets (admin and edit also impersonate
 # ServiceAccounts); view and the discovery roles do not.
-_iam2_powerful := {"cluster-admin", "admin", "edit"}
+_powerful := {"cluster-admin", "admin", "edit"}
 
-_iam2_harmless := {"system:basic-user", "system:discovery", "system:public-info-viewer"}
+_harmless := {"system:basic-user", "system:discovery", "system:public-info-viewer"}
 
-_iam2_builtin("ClusterRole", name) if name in ({"view"} | _iam2_harmless)
+_builtin("ClusterRole", name) if name in ({"view"} | _harmless)
 
 # The plan's roles, indexed once: the keys of all ([kind, namespace, name], namespace "" for a
 # ClusterRole), those that grant what reads Secrets or escalates, and the built-in roles a ClusterRole
 # of the plan that does aggregates into. Bindings look roles up by key; only a binding that denies
 # scans the roles again, for the message.
-_iam2_index(ctx) := _iam2_index_with(ctx, _iam2_grants_by_shape(_iam2_roles(ctx)))
+_index(ctx) := _index_with(ctx, _grants_by_shape(_roles(ctx)))
 
-_iam2_index_with(ctx, grants) := {
+_index_with(ctx, grants) := {
 	"grants": grants,
-	"present": {_iam2_role_key(r) | some r in _iam2_roles(ctx)},
+	"present": {_role_key(r) | some r in _roles(ctx)},
 	"powerful": {k |
-		some r in _iam2_roles(ctx)
-		count(grants[_iam2_shape(r)]) > 0
-		k := _iam2_role_key(r)
+		some r in _roles(ctx)
+		count(grants[_shape(r)]) > 0
+		k := _role_key(r)
 	},
 	"widened": {target |
 		some r in lib.of_type(ctx, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
-		count(grants[_iam2_shape(r)]) > 0
+		count(grants[_shape(r)]) > 0
 		some target in ["view", "edit", "admin"]
-		_iam2_aggregates_into(r, target)
+		_aggregates_into(r, target)
 	},
 }
 
 # What a role grants depends on its aggregationRule and rules only: plans repeat a few shapes
 # across many namespaces, so each distinct shape is judged once (keyed by the shape itself).
-_iam2_shape(r) := [object.get(r.inputs, "aggregationRule", null), object.get(r.inputs, "rules", [])]
+_shape(r) := [object.get(r.inputs, "aggregationRule", null), object.get(r.inputs, "rules", [])]
 
-_iam2_grants_by_shape(roles) := {shape: grants |
-	some shape in {_iam2_shape(r) | some r in roles}
-	grants := _iam2_grants(shape[0], shape[1])
+_grants_by_shape(roles) := {shape: grants |
+	some shape in {_shape(r) | some r in roles}
+	grants := _grants(shape[0], shape[1])
 }
 
-_iam2_roles(ctx) := array.concat(
+_roles(ctx) := array.concat(
 	lib.of_type(ctx, "kubernetes:rbac.authorization.k8s.io/v1:Role"),
 	lib.of_type(ctx, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"),
 )
 
-_iam2_role_key(r) := _iam2_key("Role", lib.namespace_of(r), lib.name_of(r)) if {
+_role_key(r) := _ref_key("Role", lib.namespace_of(r), lib.name_of(r)) if {
 	r.type == "kubernetes:rbac.authorization.k8s.io/v1:Role"
-} else := _iam2_key("ClusterRole", "", lib.name_of(r))
+} else := _ref_key("ClusterRole", "", lib.name_of(r))
 
-_iam2_key("Role", ns, name) := ["Role", ns, name]
+_ref_key("Role", ns, name) := ["Role", ns, name]
 
-_iam2_key("ClusterRole", _, name) := ["ClusterRole", "", name]
+_ref_key("ClusterRole", _, name) := ["ClusterRole", "", name]
 
 # The plan's roles a roleRef names: ClusterRoles by name, Roles by name in the binding's namespace.
-_iam2_plan_roles(ctx, _, "ClusterRole", name) := [r |
+_plan_roles(ctx, _, "ClusterRole", name) := [r |
 	some r in lib.of_type(ctx, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
 	lib.name_of(r) == name
 ]
 
-_iam2_plan_roles(ctx, b, "Role", name) := [r |
+_plan_roles(ctx, b, "Role", name) := [r |
 	some r in lib.of_type(ctx, "kubernetes:rbac.authorization.k8s.io/v1:Role")
 	lib.name_of(r) == name
 	lib.namespace_of(r) == lib.namespace_of(b)
 ]
 
 # A ClusterRole whose labels may add its rules to the built-in role `name` (aggregate-to-<name>).
-_iam2_aggregates_into(r, name) if {
+_aggregates_into(r, name) if {
 	object.get(r.inputs, ["metadata", "labels", concat("", ["rbac.authorization.k8s.io/aggregate-to-", name])], null) in {"true", true}
 }
 
-_iam2_aggregates_into(r, name) if {
+_aggregates_into(r, name) if {
 	lib.unknown_path(r.inputs, ["metadata", "labels", concat("", ["rbac.authorization.k8s.io/aggregate-to-", name])])
 }
 
 # What a role with these aggregationRule and rules grants that reads Secrets or escalates, or why
 # that cannot be verified.
-_iam2_grants(aggregation, rules) := {"unverifiable rules (an aggregationRule gathers them from other ClusterRoles)"} if {
+_grants(aggregation, rules) := {"unverifiable rules (an aggregationRule gathers them from other ClusterRoles)"} if {
 	aggregation != null
 } else := {"unverifiable rules (unknown at plan time)"} if {
 	lib.is_unknown(rules)
@@ -333,10 +333,10 @@ _iam2_grants(aggregation, rules) := {"unverifiable rules (an aggregationRule gat
 } else := {g |
 	is_array(rules)
 	some rule in rules
-	some g in _iam2_rule_grants(rule)
+	some g in _rule_grants(rule)
 }
 
-_iam2_rule_grants(rule) := {"an unverifiable rule (unknown at plan time)"} if lib.is_unknown(rule)
+_rule_grants(rule) := {"an unverifiable rule (unknown at plan time)"} if lib.is_unknown(rule)
 
 else := {"an unverifiable rule (not an object)"} if not is_object(rule)
 
@@ -347,24 +347,24 @@ else := {"an unverifiable rule (verbs or resources unknown or not a list)"} if {
 	some field in ["verbs", "resources"]
 	some v in object.get(rule, field, [])
 	not is_string(v)
-} else := _iam2_verb_grants(object.get(rule, "verbs", []), object.get(rule, "resources", []))
+} else := _verb_grants(object.get(rule, "verbs", []), object.get(rule, "resources", []))
 
-_iam2_verb_grants(verbs, resources) := {check.grant |
-	some check in _iam2_checks
-	_iam2_hit(verbs, check.verbs)
-	_iam2_hit(resources, check.resources)
+_verb_grants(verbs, resources) := {check.grant |
+	some check in _checks
+	_hit(verbs, check.verbs)
+	_hit(resources, check.resources)
 }
 
-_iam2_hit(_, "any") := true
+_hit(_, "any") := true
 
-_iam2_hit(values, wanted) if {
+_hit(values, wanted) if {
 	is_set(wanted)
 	some v in values
 	v in wanted
 }
 
 # verbs x resources that read Secrets or escalate, and how a finding names them.
-_iam2_checks := [
+_checks := [
 	{"verbs": {"*"}, "resources": "any", "grant": "every verb (*)"},
 	{"verbs": "any", "resources": {"*"}, "grant": "every resource (*)"},
 	{"verbs": {"get", "list", "watch"}, "resources": {"secrets"}, "grant": "read access to Secrets"},

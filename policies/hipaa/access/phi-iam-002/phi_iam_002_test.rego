@@ -1,10 +1,10 @@
-package phistack.rules.phi_iam_002_test
+package phistack.rules.access.phi_iam_002_test
 
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
 import data.phistack.lib.hipaa as lib
-import data.phistack.rules.phi_iam_002
+import data.phistack.rules.access.phi_iam_002
 
 _deny(resources) := phi_iam_002.findings(fx.ctx(resources))
 
@@ -34,7 +34,7 @@ _phi := [fx.phi_namespace, fx.phi_deployment]
 
 _found(urn, msg) := {{"id": "PHI-IAM-002", "urn": urn, "msg": concat("", ["PHI-IAM-002: ", msg])}}
 
-_iam2_test_unknown(urn, paths) := {{"id": "PHI-IAM-002", "urn": urn, "msg": "PHI-IAM-002: the role or subjects of a binding in PHI scope is unknown at plan time; the control cannot be verified, so it fails closed", "unknown": paths}}
+_test_unknown(urn, paths) := {{"id": "PHI-IAM-002", "urn": urn, "msg": "PHI-IAM-002: the role or subjects of a binding in PHI scope is unknown at plan time; the control cannot be verified, so it fails closed", "unknown": paths}}
 
 # --- allowed ---
 
@@ -169,26 +169,26 @@ test_missing_role_ref if {
 # --- unknown values ---
 
 test_unknown_subjects if {
-	_deny([fx.phi_deployment, _binding("cluster-admin", fx.unknown)]) == _iam2_test_unknown(_urn, ["subjects"])
+	_deny([fx.phi_deployment, _binding("cluster-admin", fx.unknown)]) == _test_unknown(_urn, ["subjects"])
 }
 
 # Who holds even a scoped role must be known: it could be every client.
 test_unknown_subjects_of_a_scoped_role if {
-	_deny(array.concat(_phi, [_role("phistack-operator", _read_only), _role_binding("clinical", "Role", "phistack-operator", fx.unknown)])) == _iam2_test_unknown(_rb_urn, ["subjects"])
+	_deny(array.concat(_phi, [_role("phistack-operator", _read_only), _role_binding("clinical", "Role", "phistack-operator", fx.unknown)])) == _test_unknown(_rb_urn, ["subjects"])
 }
 
 test_unknown_subject_name if {
-	_deny([fx.phi_deployment, _binding("view", [{"kind": "Group", "name": fx.unknown}])]) == _iam2_test_unknown(_urn, ["subjects[0].name"])
+	_deny([fx.phi_deployment, _binding("view", [{"kind": "Group", "name": fx.unknown}])]) == _test_unknown(_urn, ["subjects[0].name"])
 }
 
 test_unknown_role_ref_name if {
 	binding := fx.resource(_rb_type, "grant", {"kind": "RoleBinding", "metadata": {"name": "grant", "namespace": "clinical"}, "roleRef": {"kind": "Role", "name": fx.unknown}, "subjects": [_group]})
-	_deny(array.concat(_phi, [binding])) == _iam2_test_unknown(_rb_urn, ["roleRef.name"])
+	_deny(array.concat(_phi, [binding])) == _test_unknown(_rb_urn, ["roleRef.name"])
 }
 
 test_unknown_role_ref_kind_for_a_service_account if {
 	binding := fx.resource(_crb_type, "admins", {"kind": "ClusterRoleBinding", "metadata": {"name": "admins"}, "roleRef": {"kind": fx.unknown, "name": "view"}, "subjects": [{"kind": "ServiceAccount", "name": "x", "namespace": "kube-system"}]})
-	_deny([fx.phi_deployment, binding]) == _iam2_test_unknown(_urn, ["roleRef.kind"])
+	_deny([fx.phi_deployment, binding]) == _test_unknown(_urn, ["roleRef.kind"])
 }
 
 test_unknown_binding_namespace if {

@@ -31,7 +31,7 @@
 #     type: required
 #   remediation: 'Set ConfidentialGpuCluster.identity_provider to {issuer: https://<OIDC issuer>, mfa_required:
 #     true} and configure the API server''s OIDC authentication against it.'
-package phistack.rules.phi_iam_003
+package phistack.rules.access.phi_iam_003
 
 import rego.v1
 
@@ -61,11 +61,11 @@ findings(ctx) := {f |
 	not lib.unknown_path(cluster.inputs, ["identity_provider"])
 	not lib.unknown_path(cluster.inputs, ["identity_provider", "issuer"])
 	not lib.unknown_path(cluster.inputs, ["identity_provider", "mfa_required"])
-	not _iam3_mfa(object.get(cluster.inputs, "identity_provider", {}))
+	not _mfa(object.get(cluster.inputs, "identity_provider", {}))
 	f := lib.finding("PHI-IAM-003", cluster.urn, "the cluster declares no identity provider with an https issuer and mfa_required: true for human access")
 }
 
-_iam3_mfa(idp) if {
+_mfa(idp) if {
 	is_object(idp)
 	startswith(object.get(idp, "issuer", ""), "https://")
 	idp.mfa_required == true

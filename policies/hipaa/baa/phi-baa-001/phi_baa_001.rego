@@ -29,7 +29,7 @@
 #   remediation: Sign a BAA with the provider that covers the plan, record it in policies/data/baa.json,
 #     and set ProviderProfile.baa to its reference and dates; or move the workload to a provider and plan
 #     under an existing BAA.
-package phistack.rules.phi_baa_001
+package phistack.rules.baa.phi_baa_001
 
 import rego.v1
 

@@ -1,10 +1,10 @@
-package phistack.rules.phi_baa_001_test
+package phistack.rules.baa.phi_baa_001_test
 
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
 import data.phistack.lib.hipaa as lib
-import data.phistack.rules.phi_baa_001
+import data.phistack.rules.baa.phi_baa_001
 
 _profile(inputs) := fx.component("phistack:provider:ProviderProfile", "provider", inputs)
 

@@ -26,7 +26,7 @@
 #     type: required
 #   remediation: Renew the BAA with the provider before it expires and update its entry in policies/data/baa.json
 #     (signed and expires dates); stop processing PHI with the provider meanwhile.
-package phistack.rules.phi_baa_002
+package phistack.rules.baa.phi_baa_002
 
 import rego.v1
 

@@ -1,10 +1,10 @@
-package phistack.rules.phi_baa_002_test
+package phistack.rules.baa.phi_baa_002_test
 
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
 import data.phistack.lib.hipaa as lib
-import data.phistack.rules.phi_baa_002
+import data.phistack.rules.baa.phi_baa_002
 
 # The registry (policies/data/baa.json) holds BAA-HELIX-2026-01, in effect 2026-01-15..2029-01-14.
 _resources := [fx.phi_deployment, fx.component("phistack:provider:ProviderProfile", "provider", {"provider": "helix-gpu", "plan": "secure-cloud", "region": "us-east-1", "baa": {"reference": "BAA-HELIX-2026-01", "signed": "2026-01-15", "expires": "2027-01-14"}})]

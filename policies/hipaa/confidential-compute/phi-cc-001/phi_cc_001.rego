@@ -32,7 +32,7 @@
 #     type: required
 #   remediation: Set AttestedWorkload.runtime_class (pod runtimeClassName) to kata-qemu-nvidia-gpu-snp or
 #     kata-qemu-nvidia-gpu-tdx and create the cluster with cc_mode snp or tdx.
-package phistack.rules.phi_cc_001
+package phistack.rules.confidential_compute.phi_cc_001
 
 import rego.v1
 
@@ -45,9 +45,9 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
 	some w in ctx.phi_workloads
-	f := _cc1_finding(w)
+	f := _workload_finding(w)
 } | {f |
-	bad := _cc1_bad_handlers(ctx)
+	bad := _bad_handlers(ctx)
 	some w in ctx.phi_workloads
 	name := _name(w)
 	name in _allowed
@@ -56,12 +56,12 @@ findings(ctx) := {f |
 }
 
 # One pass per workload: an unknown runtime class fails closed, else one not allowed denies.
-_cc1_finding(w) := lib.unknown_finding("PHI-CC-001", w.urn, "the runtime class", [path]) if {
+_workload_finding(w) := lib.unknown_finding("PHI-CC-001", w.urn, "the runtime class", [path]) if {
 	path := _unknown(w)
 } else := f if {
 	name := _name(w)
 	not name in _allowed
-	f := lib.finding("PHI-CC-001", w.urn, concat("", ["PHI workload ", lib.name_of(w), " runs under ", _reason(name)]))
+	f := lib.finding("PHI-CC-001", w.urn, concat("", ["PHI workload ", lib.name_of(w), " runs under ", _why_denied(name)]))
 }
 
 _allowed := {name | some name in data.confidential_computing.runtime_classes}
@@ -73,10 +73,10 @@ _path(w) := array.concat(lib.pod_spec_path(w), ["runtimeClassName"])
 _unknown(w) := lib.unknown_path(w.inputs, _path(w))
 
 # Allowed runtime class name -> handlers of RuntimeClasses of that name that are not allowed.
-_cc1_bad_handlers(ctx) := {name: {h |
+_bad_handlers(ctx) := {name: {h |
 	some other in classes
 	lib.name_of(other) == name
-	h := _cc1_handler(other)
+	h := _handler(other)
 	not h in _allowed
 } |
 	classes := [rc |
@@ -86,7 +86,7 @@ _cc1_bad_handlers(ctx) := {name: {h |
 	some name in _allowed
 }
 
-_cc1_handler(rc) := h if {
+_handler(rc) := h if {
 	h := rc.inputs.handler
 	is_string(h)
 } else := "(none)"
@@ -98,7 +98,7 @@ _name(w) := name if {
 
 # Why a runtime class that is not allowed denies. A name this rule does not know is most likely a typo of an
 # allowed one (kata-qemu-nvidia-gpu-snpp): say so and list the allowed names, never guess what it runs.
-_reason(name) := "no runtime class, i.e. the node's default runtime (runc) without a TEE" if {
+_why_denied(name) := "no runtime class, i.e. the node's default runtime (runc) without a TEE" if {
 	name == ""
 } else := "runtime class runc, which shares the host kernel and has no TEE" if {
 	name == "runc"

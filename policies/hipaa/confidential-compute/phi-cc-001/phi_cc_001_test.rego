@@ -1,10 +1,10 @@
-package phistack.rules.phi_cc_001_test
+package phistack.rules.confidential_compute.phi_cc_001_test
 
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
 import data.phistack.lib.hipaa as lib
-import data.phistack.rules.phi_cc_001
+import data.phistack.rules.confidential_compute.phi_cc_001
 
 _deny(resources) := phi_cc_001.findings(fx.ctx(resources))
 
@@ -12,7 +12,7 @@ _with_rc(rc) := fx.deployment("nlp", "phi", fx.pod(rc, [fx.container(fx.image, f
 
 _urn := fx.urn("kubernetes:apps/v1:Deployment", "nlp")
 
-_finding(msg) := {"id": "PHI-CC-001", "urn": _urn, "msg": concat("", ["PHI-CC-001: PHI workload nlp runs under ", msg])}
+_expected_finding(msg) := {"id": "PHI-CC-001", "urn": _urn, "msg": concat("", ["PHI-CC-001: PHI workload nlp runs under ", msg])}
 
 test_allowed_snp if {
 	_deny([fx.phi_deployment, fx.runtime_class("kata-qemu-nvidia-gpu-snp", fx.cc_selector)]) == set()
@@ -27,20 +27,20 @@ test_allowed_non_phi_on_runc if {
 }
 
 test_denied_runc if {
-	_deny([_with_rc("runc")]) == {_finding("runtime class runc, which shares the host kernel and has no TEE")}
+	_deny([_with_rc("runc")]) == {_expected_finding("runtime class runc, which shares the host kernel and has no TEE")}
 }
 
 test_denied_kata_without_tee if {
-	_deny([_with_rc("kata-qemu-nvidia-gpu")]) == {_finding("runtime class kata-qemu-nvidia-gpu, Kata without a TEE")}
+	_deny([_with_rc("kata-qemu-nvidia-gpu")]) == {_expected_finding("runtime class kata-qemu-nvidia-gpu, Kata without a TEE")}
 }
 
 test_denied_kata_in_a_cpu_tee_without_a_confidential_gpu if {
-	_deny([_with_rc("kata-qemu-snp")]) == {_finding("runtime class kata-qemu-snp, a CPU-only Kata confidential VM without NVIDIA Confidential Computing on the GPU")}
+	_deny([_with_rc("kata-qemu-snp")]) == {_expected_finding("runtime class kata-qemu-snp, a CPU-only Kata confidential VM without NVIDIA Confidential Computing on the GPU")}
 }
 
 # A typo of an allowed name is not "Kata without a TEE": it names a runtime class nobody defined.
 test_denied_typo_of_an_allowed_runtime_class_is_unknown if {
-	_deny([_with_rc("kata-qemu-nvidia-gpu-snpp")]) == {_finding(concat("", [
+	_deny([_with_rc("kata-qemu-nvidia-gpu-snpp")]) == {_expected_finding(concat("", [
 		"unknown runtime class kata-qemu-nvidia-gpu-snpp: the confidential-computing runtime classes are ",
 		"kata-qemu-nvidia-gpu-snp, kata-qemu-nvidia-gpu-tdx (policies/data/confidential_computing.json)",
 	]))}
@@ -48,19 +48,19 @@ test_denied_typo_of_an_allowed_runtime_class_is_unknown if {
 
 test_denied_unknown_runtime_class_even_when_the_plan_declares_it if {
 	rc := object.union(fx.runtime_class("kata-qemu-nvidia-gpu-snpp", fx.cc_selector), {"inputs": {"metadata": {"name": "kata-qemu-nvidia-gpu-snpp"}, "handler": "kata-qemu-nvidia-gpu-snp"}})
-	_deny([_with_rc("kata-qemu-nvidia-gpu-snpp"), rc]) == {_finding(concat("", [
+	_deny([_with_rc("kata-qemu-nvidia-gpu-snpp"), rc]) == {_expected_finding(concat("", [
 		"unknown runtime class kata-qemu-nvidia-gpu-snpp: the confidential-computing runtime classes are ",
 		"kata-qemu-nvidia-gpu-snp, kata-qemu-nvidia-gpu-tdx (policies/data/confidential_computing.json)",
 	]))}
 }
 
 test_denied_coco_dev if {
-	_deny([_with_rc("kata-qemu-coco-dev")]) == {_finding("runtime class kata-qemu-coco-dev, a confidential-containers development runtime without a real TEE")}
+	_deny([_with_rc("kata-qemu-coco-dev")]) == {_expected_finding("runtime class kata-qemu-coco-dev, a confidential-containers development runtime without a real TEE")}
 }
 
 test_denied_genetic_on_gvisor if {
 	d := fx.deployment("nlp", "genetic", fx.pod("gvisor", [fx.container(fx.image, fx.env)], []))
-	_deny([d]) == {_finding("runtime class gvisor, which is not a confidential-computing runtime class")}
+	_deny([d]) == {_expected_finding("runtime class gvisor, which is not a confidential-computing runtime class")}
 }
 
 test_denied_runtime_class_with_wrong_handler if {
@@ -70,12 +70,12 @@ test_denied_runtime_class_with_wrong_handler if {
 
 test_missing_runtime_class if {
 	d := fx.deployment("nlp", "phi", {"containers": [fx.container(fx.image, fx.env)]})
-	_deny([d]) == {_finding("no runtime class, i.e. the node's default runtime (runc) without a TEE")}
+	_deny([d]) == {_expected_finding("no runtime class, i.e. the node's default runtime (runc) without a TEE")}
 }
 
 test_missing_classification_fails_closed if {
 	d := object.union(fx.phi_deployment, {"inputs": {"metadata": {"name": "nlp"}, "spec": {"template": {"spec": fx.pod("runc", [], [])}}}})
-	_deny([d]) == {_finding("runtime class runc, which shares the host kernel and has no TEE")}
+	_deny([d]) == {_expected_finding("runtime class runc, which shares the host kernel and has no TEE")}
 }
 
 test_unknown_runtime_class if {

@@ -31,7 +31,7 @@
 #     type: required
 #   remediation: Create the cluster with cc_mode snp or tdx so its RuntimeClass carries the CC node selector
 #     (nvidia.com/cc.mode.state=on, nvidia.com/cc.ready.state=true), or set that nodeSelector on the pod.
-package phistack.rules.phi_cc_002
+package phistack.rules.confidential_compute.phi_cc_002
 
 import rego.v1
 
@@ -44,46 +44,46 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
 	some w in ctx.phi_workloads
-	f := _cc2_finding(ctx, w)
+	f := _finding(ctx, w)
 }
 
 # One pass per workload: unknown node selection fails closed, else a missing selector denies.
-_cc2_finding(ctx, w) := lib.unknown_finding("PHI-CC-002", w.urn, "the node selection", paths) if {
-	paths := array.concat(_cc2_unknown(ctx, w), [concat("", ["nodeSelector[", k, "]"]) | some k in _cc2_unknown_values(ctx, w)])
+_finding(ctx, w) := lib.unknown_finding("PHI-CC-002", w.urn, "the node selection", paths) if {
+	paths := array.concat(_unknowns_of(ctx, w), [concat("", ["nodeSelector[", k, "]"]) | some k in _unknown_values(ctx, w)])
 	count(paths) > 0
 } else := lib.finding("PHI-CC-002", w.urn, concat("", ["PHI workload ", lib.name_of(w), " may be scheduled onto nodes without confidential computing: neither its nodeSelector nor its runtime class requires ", concat(", ", sort(missing))])) if {
-	missing := _cc2_missing(ctx, w)
+	missing := _missing(ctx, w)
 	count(missing) > 0
 }
 
 _required := data.confidential_computing.cc_node_selector
 
-_cc2_pod_selector(w) := object.get(lib.pod_spec(w), "nodeSelector", {})
+_pod_selector(w) := object.get(lib.pod_spec(w), "nodeSelector", {})
 
-_cc2_runtime_class(w) := object.get(lib.pod_spec(w), "runtimeClassName", "")
+_runtime_class(w) := object.get(lib.pod_spec(w), "runtimeClassName", "")
 
-_cc2_unknown(ctx, w) := array.concat(
+_unknowns_of(ctx, w) := array.concat(
 	[p | p := lib.unknown_path(w.inputs, array.concat(lib.pod_spec_path(w), ["nodeSelector"]))],
 	[p |
-		[_cc2_runtime_class(w), "__unknown__", ""] in ctx.runtime_class_selectors
-		p := concat("", ["RuntimeClass ", _cc2_runtime_class(w), " scheduling.nodeSelector"])
+		[_runtime_class(w), "__unknown__", ""] in ctx.runtime_class_selectors
+		p := concat("", ["RuntimeClass ", _runtime_class(w), " scheduling.nodeSelector"])
 	],
 )
 
-_cc2_unknown_values(ctx, w) := [k |
-	sel := _cc2_pod_selector(w)
+_unknown_values(ctx, w) := [k |
+	sel := _pod_selector(w)
 	is_object(sel)
 	some k # `some k, v in` does not parse inside comprehensions on regopy
 	_required[k]
 	lib.is_unknown(object.get(sel, k, null))
 ]
 
-_cc2_missing(ctx, w) := [concat("", [k, "=", v]) |
+_missing(ctx, w) := [concat("", [k, "=", v]) |
 	some k
 	v := _required[k]
-	not _cc2_selected(ctx, w, k, v)
+	not _selected(ctx, w, k, v)
 ]
 
-_cc2_selected(_, w, k, v) if object.get(_cc2_pod_selector(w), k, null) == v
+_selected(_, w, k, v) if object.get(_pod_selector(w), k, null) == v
 
-_cc2_selected(ctx, w, k, v) if [_cc2_runtime_class(w), k, v] in ctx.runtime_class_selectors
+_selected(ctx, w, k, v) if [_runtime_class(w), k, v] in ctx.runtime_class_selectors

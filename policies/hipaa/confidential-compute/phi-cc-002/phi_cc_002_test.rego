@@ -1,10 +1,10 @@
-package phistack.rules.phi_cc_002_test
+package phistack.rules.confidential_compute.phi_cc_002_test
 
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
 import data.phistack.lib.hipaa as lib
-import data.phistack.rules.phi_cc_002
+import data.phistack.rules.confidential_compute.phi_cc_002
 
 _deny(resources) := phi_cc_002.findings(fx.ctx(resources))
 

@@ -31,7 +31,7 @@
 #     type: required
 #   remediation: 'Set AttestedWorkload.key_broker to {url: https://<broker>, key_id, attestation_policy}
 #     so the runtime fetches its data key only after attestation.'
-package phistack.rules.phi_cc_003
+package phistack.rules.confidential_compute.phi_cc_003
 
 import rego.v1
 
@@ -44,12 +44,12 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
 	some w in ctx.phi_workloads
-	f := _cc3_finding(ctx, w)
+	f := _finding(ctx, w)
 }
 
 # One pass per workload: unknown values fail closed, else an ungated data key denies. The
 # environment is the effective one: envFrom sources, then env entries, the last definition winning.
-_cc3_finding(ctx, w) := lib.unknown_finding("PHI-CC-003", w.urn, "the key broker or attestation policy", lib.sorted(paths)) if {
+_finding(ctx, w) := lib.unknown_finding("PHI-CC-003", w.urn, "the key broker or attestation policy", lib.sorted(paths)) if {
 	paths := lib.unknown_effective_env(ctx, w, _names)
 	count(paths) > 0
 } else := f if {

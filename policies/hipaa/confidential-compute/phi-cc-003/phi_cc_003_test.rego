@@ -1,10 +1,10 @@
-package phistack.rules.phi_cc_003_test
+package phistack.rules.confidential_compute.phi_cc_003_test
 
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
 import data.phistack.lib.hipaa as lib
-import data.phistack.rules.phi_cc_003
+import data.phistack.rules.confidential_compute.phi_cc_003
 
 _deny(resources) := phi_cc_003.findings(fx.ctx(resources))
 

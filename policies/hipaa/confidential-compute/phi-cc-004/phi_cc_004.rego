@@ -25,7 +25,7 @@
 #     type: addressable
 #   remediation: Reference the image as name@sha256:<digest> (AttestedWorkload.image) and keep allow_unpinned_image
 #     false.
-package phistack.rules.phi_cc_004
+package phistack.rules.confidential_compute.phi_cc_004
 
 import rego.v1
 
@@ -39,11 +39,11 @@ deny contains f if {
 findings(ctx) := {f |
 	some w in ctx.phi_workloads
 	some c in lib.containers(w)
-	f := _cc4_finding(w, c)
+	f := _finding(w, c)
 }
 
 # One pass per container: an unknown image fails closed, else an image without a digest denies.
-_cc4_finding(w, c) := lib.unknown_finding("PHI-CC-004", w.urn, concat("", ["the image of container ", object.get(c.container, "name", c.path)]), [concat(".", [c.path, "image"])]) if {
+_finding(w, c) := lib.unknown_finding("PHI-CC-004", w.urn, concat("", ["the image of container ", object.get(c.container, "name", c.path)]), [concat(".", [c.path, "image"])]) if {
 	lib.is_unknown(object.get(c.container, "image", null))
 } else := f if {
 	image := object.get(c.container, "image", "")

@@ -19,7 +19,7 @@
 #     type: addressable
 #   remediation: Create volumes through EncryptedStorage with encrypted true and kms_key set to a customer-managed
 #     key, and name its storage_class_name on every PersistentVolumeClaim.
-package phistack.rules.phi_enc_001
+package phistack.rules.encryption.phi_enc_001
 
 import rego.v1
 
@@ -33,14 +33,14 @@ deny contains f if {
 findings(ctx) := {f |
 	ctx.handles_phi
 	some sc in lib.of_type(ctx, "kubernetes:storage.k8s.io/v1:StorageClass")
-	paths := _enc1_unknown(sc)
+	paths := _unknown(sc)
 	count(paths) > 0
 	f := lib.unknown_finding("PHI-ENC-001", sc.urn, "the encryption parameters", paths)
 } | {f |
 	ctx.handles_phi
 	some sc in lib.of_type(ctx, "kubernetes:storage.k8s.io/v1:StorageClass")
-	count(_enc1_unknown(sc)) == 0
-	msg := _enc1_problem(sc)
+	count(_unknown(sc)) == 0
+	msg := _problem(sc)
 	f := lib.finding("PHI-ENC-001", sc.urn, concat("", ["StorageClass ", lib.name_of(sc), " ", msg]))
 } | {f |
 	ctx.handles_phi
@@ -56,9 +56,9 @@ findings(ctx) := {f |
 	f := lib.unknown_finding("PHI-ENC-001", pvc.urn, "the StorageClass", ["spec.storageClassName"])
 }
 
-_enc1_providers := data.storage_encryption.provisioners
+_providers := data.storage_encryption.provisioners
 
-_enc1_unknown(sc) := array.concat([path |
+_unknown(sc) := array.concat([path |
 	some key in ["provisioner", "parameters"]
 	path := lib.unknown_path(sc.inputs, [key])
 ], [path |
@@ -70,14 +70,14 @@ _enc1_unknown(sc) := array.concat([path |
 	path := concat("", ["parameters.", key])
 ])
 
-_enc1_problem(sc) := "uses a provisioner with no known AES-256 customer-managed-key encryption" if {
-	not _enc1_providers[object.get(sc.inputs, "provisioner", "")]
+_problem(sc) := "uses a provisioner with no known AES-256 customer-managed-key encryption" if {
+	not _providers[object.get(sc.inputs, "provisioner", "")]
 } else := "does not turn on encryption with a customer-managed key" if {
-	rule := _enc1_providers[sc.inputs.provisioner]
-	not _enc1_encrypted(object.get(sc.inputs, "parameters", {}), rule)
+	rule := _providers[sc.inputs.provisioner]
+	not _encrypted(object.get(sc.inputs, "parameters", {}), rule)
 }
 
-_enc1_encrypted(params, rule) if {
+_encrypted(params, rule) if {
 	every key, value in rule.equals {
 		params[key] == value
 	}

@@ -24,7 +24,7 @@
 #     type: addressable
 #   remediation: 'Use PersistentVolumeClaims from EncryptedStorage for PHI, or emptyDir with medium: Memory
 #     for scratch space; remove hostPath volumes.'
-package phistack.rules.phi_enc_002
+package phistack.rules.encryption.phi_enc_002
 
 import rego.v1
 
@@ -44,11 +44,11 @@ findings(ctx) := {f |
 	volumes := object.get(lib.pod_spec(w), "volumes", [])
 	is_array(volumes)
 	some v in volumes
-	msg := _enc2_problem(v)
+	msg := _problem(v)
 	f := lib.finding("PHI-ENC-002", w.urn, concat("", ["PHI workload ", lib.name_of(w), " volume ", object.get(v, "name", "?"), " ", msg]))
 }
 
-_enc2_problem(v) := "is a hostPath on the node's disk" if {
+_problem(v) := "is a hostPath on the node's disk" if {
 	v.hostPath
 } else := "is a disk-backed emptyDir (unencrypted node scratch space); use medium: Memory or an encrypted PVC" if {
 	v.emptyDir

@@ -1,10 +1,10 @@
-package phistack.rules.phi_enc_002_test
+package phistack.rules.encryption.phi_enc_002_test
 
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
 import data.phistack.lib.hipaa as lib
-import data.phistack.rules.phi_enc_002
+import data.phistack.rules.encryption.phi_enc_002
 
 _deny(resources) := phi_enc_002.findings(fx.ctx(resources))
 

@@ -44,7 +44,7 @@
 #   remediation: Classify every workload and volume that handles PHI as phi (or genetic) so the confidential
 #     computing and encryption rules apply to it, or break the dependency; keep PHI in storage, endpoints
 #     and log sinks that phistack's components create.
-package phistack.rules.phi_flow_001
+package phistack.rules.flow.phi_flow_001
 
 import rego.v1
 
@@ -56,13 +56,13 @@ deny contains f if {
 
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
-	types := _flow_types(ctx)
-	zone := _flow_zone(ctx, types)
-	seeds := _flow_seed_set(ctx)
+	types := _types(ctx)
+	zone := _zone(ctx, types)
+	seeds := _seed_set(ctx)
 	some urn in zone
 	not urn in seeds
 	r := ctx.by_urn[urn]
-	msg := _flow_problem(ctx, types, r)
+	msg := _reachable_problem(ctx, types, r)
 	f := lib.finding("PHI-FLOW-001", urn, msg)
 } | {f |
 	# A PHI workload whose own label says otherwise: the runtime and the log forwarder read the label.
@@ -74,80 +74,80 @@ findings(ctx) := {f |
 }
 
 # Configuration objects: they never hold or serve PHI, so the mark stops at them.
-_flow_inert_kinds := {
+_inert_kinds := {
 	"Namespace", "ServiceAccount", "Secret", "ConfigMap", "Role", "ClusterRole", "RoleBinding",
 	"ClusterRoleBinding", "NetworkPolicy", "ResourceQuota", "LimitRange", "RuntimeClass",
 	"PriorityClass", "PodDisruptionBudget", "HorizontalPodAutoscaler", "Certificate", "Issuer",
 	"ClusterIssuer", "ClientTrafficPolicy", "BackendTLSPolicy", "CustomResourceDefinition",
 }
 
-_flow_storage_kinds := {"PersistentVolumeClaim", "PersistentVolume", "StorageClass"}
+_storage_kinds := {"PersistentVolumeClaim", "PersistentVolume", "StorageClass"}
 
-_flow_endpoint_kinds := {"Service", "Ingress", "Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute"}
+_endpoint_kinds := {"Service", "Ingress", "Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute"}
 
-_flow_known_components := {"AttestedWorkload", "EncryptedStorage", "TlsEndpoint", "AuditLogShipping"}
+_known_components := {"AttestedWorkload", "EncryptedStorage", "TlsEndpoint", "AuditLogShipping"}
 
-_flow_inert(r) if startswith(r.type, "pulumi:")
+_inert(r) if startswith(r.type, "pulumi:")
 
-_flow_inert(r) if startswith(r.type, "tls:")
+_inert(r) if startswith(r.type, "tls:")
 
-_flow_inert(r) if startswith(r.type, "random:")
+_inert(r) if startswith(r.type, "random:")
 
-_flow_inert(r) if lib.kind_of(r) in _flow_inert_kinds
+_inert(r) if lib.kind_of(r) in _inert_kinds
 
-_flow_inert(r) if lib.component_kind(r) in {"ProviderProfile", "ConfidentialGpuCluster"}
+_inert(r) if lib.component_kind(r) in {"ProviderProfile", "ConfidentialGpuCluster"}
 
-_flow_known(r) if lib.is_pod_workload(r)
+_known(r) if lib.is_pod_workload(r)
 
-_flow_known(r) if lib.kind_of(r) in _flow_storage_kinds
+_known(r) if lib.kind_of(r) in _storage_kinds
 
-_flow_known(r) if lib.kind_of(r) in _flow_endpoint_kinds
+_known(r) if lib.kind_of(r) in _endpoint_kinds
 
-_flow_known(r) if lib.component_kind(r) in _flow_known_components
+_known(r) if lib.component_kind(r) in _known_components
 
 # What the rule needs to know of a resource depends on its type only: decided once per type of the
 # plan (the functions above read nothing but `type`), then resources are visited by type.
-_flow_types(ctx) := {
-	"carrier": {t | some t; ctx.types[t]; not _flow_inert({"type": t})},
-	"known": {t | some t; ctx.types[t]; _flow_known({"type": t})},
-	"workload": {t | some t; ctx.types[t]; _flow_is_workload({"type": t})},
-	"storage": {t | some t; ctx.types[t]; _flow_is_storage({"type": t})},
-	"refs": {t | some t; ctx.types[t]; _flow_has_refs(t)},
+_types(ctx) := {
+	"carrier": {t | some t; ctx.types[t]; not _inert({"type": t})},
+	"known": {t | some t; ctx.types[t]; _known({"type": t})},
+	"workload": {t | some t; ctx.types[t]; _is_workload({"type": t})},
+	"storage": {t | some t; ctx.types[t]; _is_storage({"type": t})},
+	"refs": {t | some t; ctx.types[t]; _has_refs(t)},
 }
 
-_flow_carriers(ctx, types) := {ctx.resources[i].urn | some t in types.carrier; some i in ctx.types[t]}
+_carriers(ctx, types) := {ctx.resources[i].urn | some t in types.carrier; some i in ctx.types[t]}
 
-_flow_seed_set(ctx) := {r.urn | some r in ctx.phi_workloads} | {r.urn | some r in ctx.phi_attested}
+_seed_set(ctx) := {r.urn | some r in ctx.phi_workloads} | {r.urn | some r in ctx.phi_attested}
 
 # A pod names its claims by namespace/name and a claim its StorageClass by name, and names need not
 # be unique across a plan: both sides point at a "claim:..." node, so the mark reaches every
 # resource of that name without a quadratic join.
-_flow_claim_node(namespace, name) := concat("", ["claim:", namespace, "/", name])
+_claim_node(namespace, name) := concat("", ["claim:", namespace, "/", name])
 
 # Directed edges of each carrier: what it depends on, its parent, the claims it mounts and a
 # claim's StorageClass. Only carriers (and claim nodes) are nodes.
-_flow_graph(ctx, types) := _flow_edges(ctx, types, {r.urn: _flow_refs(ctx, r) |
+_graph(ctx, types) := _edges(ctx, types, {r.urn: _claim_refs(ctx, r) |
 	some t in types.refs
 	some i in ctx.types[t]
 	r := ctx.resources[i]
 })
 
-_flow_edges(ctx, types, refs) := object.union(
+_edges(ctx, types, refs) := object.union(
 	{node: [] |
 		some urn
 		some node in refs[urn]
 	},
 	{r.urn: array.concat(array.concat([n | some n in linked; n in carriers], [n | some n in linked; startswith(n, "claim:")]), object.get(refs, r.urn, [])) |
-		carriers := _flow_carriers(ctx, types)
+		carriers := _carriers(ctx, types)
 		some t in types.carrier
 		some i in ctx.types[t]
 		r := ctx.resources[i]
-		linked := _flow_linked(r)
+		linked := _linked(r)
 	},
 )
 
 # What a carrier depends on and its parent: edges when they lead to a carrier or a claim node.
-_flow_linked(r) := array.concat(
+_linked(r) := array.concat(
 	array.concat(object.get(r, "dependencies", []), [d |
 		deps := object.get(r, "property_dependencies", {})
 		some prop
@@ -157,14 +157,14 @@ _flow_linked(r) := array.concat(
 	[p | p := r.parent; is_string(p)],
 )
 
-_flow_refs(ctx, r) := [_flow_claim_node(lib.namespace_of(r), v.persistentVolumeClaim.claimName) |
+_claim_refs(ctx, r) := [_claim_node(lib.namespace_of(r), v.persistentVolumeClaim.claimName) |
 	some v in object.get(lib.pod_spec(r), "volumes", [])
 	is_string(v.persistentVolumeClaim.claimName)
 ] if lib.is_pod_workload(r)
 
 else := [
-	_flow_claim_node(lib.namespace_of(r), lib.name_of(r)),
-	concat("", ["claim:storageclass/", _flow_class_name(object.get(r.inputs, ["spec", "storageClassName"], ""))]),
+	_claim_node(lib.namespace_of(r), lib.name_of(r)),
+	concat("", ["claim:storageclass/", _class_name(object.get(r.inputs, ["spec", "storageClassName"], ""))]),
 ] if r.type == "kubernetes:core/v1:PersistentVolumeClaim"
 
 else := [concat("", ["claim:storageclass/", lib.name_of(r)])] if r.type == "kubernetes:storage.k8s.io/v1:StorageClass"
@@ -173,70 +173,70 @@ else := []
 
 # A claim's StorageClass name; an unknown or malformed one links to no class (PHI-VOL-001 and
 # PHI-ENC-001 judge the claim itself).
-_flow_class_name(name) := name if is_string(name)
+_class_name(name) := name if is_string(name)
 
 else := "(unknown)"
 
 # Only pod workloads, PersistentVolumeClaims and StorageClasses name claims.
-_flow_has_refs(type) if lib.is_pod_workload({"type": type})
+_has_refs(type) if lib.is_pod_workload({"type": type})
 
-_flow_has_refs(type) if type in {"kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:storage.k8s.io/v1:StorageClass"}
+_has_refs(type) if type in {"kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:storage.k8s.io/v1:StorageClass"}
 
 # The mark spreads along edges in both directions: forward with graph.reachable, backward (to
 # resources that depend on a marked one) and down (to children of marked components) one hop per
 # round. Three rounds bound the work linearly; a PHI path needing more backward hops is rare.
-_flow_zone(ctx, types) := zone if {
-	edges := _flow_graph(ctx, types)
-	lineage := _flow_lineage(ctx, edges)
-	first := _flow_expand(lineage, edges, _flow_seed_set(ctx))
-	second := _flow_expand(lineage, edges, first)
-	zone := _flow_expand(lineage, edges, second)
+_zone(ctx, types) := zone if {
+	edges := _graph(ctx, types)
+	lineage := _lineage(ctx, edges)
+	first := _expand(lineage, edges, _seed_set(ctx))
+	second := _expand(lineage, edges, first)
+	zone := _expand(lineage, edges, second)
 }
 
-_flow_expand(lineage, edges, marked) := graph.reachable(edges, _flow_with_descendants(lineage, marked | _flow_dependents(edges, marked)))
+_expand(lineage, edges, marked) := graph.reachable(edges, _with_descendants(lineage, marked | _dependents(edges, marked)))
 
 # Carrier urn -> its ancestors, computed once for every round.
-_flow_lineage(ctx, edges) := {urn: lib.ancestors(ctx, ctx.by_urn[urn]) |
+_lineage(ctx, edges) := {urn: lib.ancestors(ctx, ctx.by_urn[urn]) |
 	some urn
 	edges[urn]
 	ctx.by_urn[urn].parent
 }
 
-_flow_dependents(edges, marked) := {urn |
+_dependents(edges, marked) := {urn |
 	some urn
 	next := edges[urn]
 	some n in next
 	n in marked
 }
 
-_flow_with_descendants(lineage, marked) := marked | {urn |
+_with_descendants(lineage, marked) := marked | {urn |
 	some urn
 	ancestors := lineage[urn]
 	some a in ancestors
 	a in marked
 }
 
-_flow_problem(ctx, types, r) := concat("", [lib.name_of(r), " (", r.type, ") is reachable from a PHI workload but no HIPAA rule verifies resources of this type"]) if {
+_reachable_problem(ctx, types, r) := concat("", [lib.name_of(r), " (", r.type, ") is reachable from a PHI workload but no HIPAA rule verifies resources of this type"]) if {
 	not r.type in types.known
-} else := concat("", ["workload ", lib.name_of(r), " is reachable from a PHI workload but classified ", _flow_classes(ctx, r), ", so the confidential-computing rules skip it"]) if {
+} else := concat("", ["workload ", lib.name_of(r), " is reachable from a PHI workload but classified ", _classes(ctx, r), ", so the confidential-computing rules skip it"]) if {
 	r.type in types.workload
 	not lib.is_sensitive(ctx, r)
 	not lib.under_infra(ctx, r)
-} else := concat("", ["storage ", lib.name_of(r), " receives data from a PHI workload but is classified ", _flow_classes(ctx, r)]) if {
+} else := concat("", ["storage ", lib.name_of(r), " receives data from a PHI workload but is classified ", _classes(ctx, r)]) if {
 	r.type in types.storage
 	classes := lib.declared_classes(r)
 	count(classes) > 0
 	count(classes & lib.sensitive) == 0
 }
 
-_flow_is_workload(r) if lib.is_pod_workload(r)
+_is_workload(r) if lib.is_pod_workload(r)
 
-_flow_is_workload(r) if lib.component_kind(r) == "AttestedWorkload"
+_is_workload(r) if lib.component_kind(r) == "AttestedWorkload"
 
-_flow_is_storage(r) if lib.kind_of(r) == "PersistentVolumeClaim"
+_is_storage(r) if lib.kind_of(r) == "PersistentVolumeClaim"
 
-_flow_is_storage(r) if lib.component_kind(r) == "EncryptedStorage"
+_is_storage(r) if lib.component_kind(r) == "EncryptedStorage"
 
-_flow_classes(ctx, r) := concat(", ", lib.sorted(lib.classes_of(ctx, r))) if count(lib.classes_of(ctx, r)) > 0
+_classes(ctx, r) := concat(", ", lib.sorted(lib.classes_of(ctx, r))) if count(lib.classes_of(ctx, r)) > 0
 
 else := "nothing"

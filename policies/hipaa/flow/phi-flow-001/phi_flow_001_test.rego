@@ -1,10 +1,10 @@
-package phistack.rules.phi_flow_001_test
+package phistack.rules.flow.phi_flow_001_test
 
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
 import data.phistack.lib.hipaa as lib
-import data.phistack.rules.phi_flow_001
+import data.phistack.rules.flow.phi_flow_001
 
 _deny(resources) := phi_flow_001.findings(fx.ctx(resources))
 

@@ -29,7 +29,7 @@
 #     type: required
 #   remediation: Set AttestedWorkload.purpose to the permitted use (protocol or indication) of the genetic
 #     data.
-package phistack.rules.phi_gen_001
+package phistack.rules.genomics.phi_gen_001
 
 import rego.v1
 

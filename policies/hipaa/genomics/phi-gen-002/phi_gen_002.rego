@@ -36,7 +36,7 @@
 #     type: required
 #   remediation: Declare the namespace with data_classification genetic in ConfidentialGpuCluster, set AttestedWorkload.authorized_groups,
 #     and grant access_grants in that namespace only to those groups.
-package phistack.rules.phi_gen_002
+package phistack.rules.genomics.phi_gen_002
 
 import rego.v1
 
@@ -48,32 +48,32 @@ deny contains f if {
 
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
-	some w in _gen2_workloads(ctx)
-	not _gen2_groups_ok(object.get(w.inputs, "authorized_groups", []))
+	some w in _workloads(ctx)
+	not _groups_ok(object.get(w.inputs, "authorized_groups", []))
 	f := lib.finding("PHI-GEN-002", w.urn, concat("", ["genetic-data workload ", w.name, " names no authorised groups (authorized_groups, without wildcards)"]))
 } | {f |
-	some w in _gen2_workloads(ctx)
+	some w in _workloads(ctx)
 	ns := object.get(w.inputs, "namespace", "")
 	lib.namespace_classes(ctx, ns) != {"genetic"}
 	f := lib.finding("PHI-GEN-002", w.urn, concat("", ["genetic-data workload ", w.name, " runs in namespace ", ns, ", which is not dedicated to genetic data"]))
 } | {f |
-	genetic := _gen2_workloads(ctx)
+	genetic := _workloads(ctx)
 	count(genetic) > 0
-	allowed_by_namespace := _gen2_allowed(genetic)
+	allowed_by_namespace := _allowed(genetic)
 	some b in lib.of_type(ctx, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
 	allowed := allowed_by_namespace[lib.namespace_of(b)]
 	outsiders := [concat("", [s.kind, " ", s.name]) |
 		some s in object.get(b.inputs, "subjects", [])
-		not _gen2_member(s, allowed)
+		not _member(s, allowed)
 	]
 	count(outsiders) > 0
 	f := lib.finding("PHI-GEN-002", b.urn, concat("", ["RoleBinding ", lib.name_of(b), " grants genetic-data namespace ", lib.namespace_of(b), " to ", concat(", ", sort(outsiders)), ", outside its authorised groups"]))
 }
 
-_gen2_workloads(ctx) := [w | some w in lib.components(ctx, "AttestedWorkload"); lib.is_genetic(ctx, w)]
+_workloads(ctx) := [w | some w in lib.components(ctx, "AttestedWorkload"); lib.is_genetic(ctx, w)]
 
 # Namespace -> the groups authorised by the genetic workloads in it (there are few of those).
-_gen2_allowed(genetic) := {ns: {g |
+_allowed(genetic) := {ns: {g |
 	some other in genetic
 	object.get(other.inputs, "namespace", "") == ns
 	some g in object.get(other.inputs, "authorized_groups", [])
@@ -82,12 +82,12 @@ _gen2_allowed(genetic) := {ns: {g |
 	ns := object.get(w.inputs, "namespace", "")
 }
 
-_gen2_member(subject, allowed) if {
+_member(subject, allowed) if {
 	subject.kind == "Group"
 	subject.name in allowed
 }
 
-_gen2_groups_ok(groups) if {
+_groups_ok(groups) if {
 	is_array(groups)
 	count(groups) > 0
 	every g in groups {

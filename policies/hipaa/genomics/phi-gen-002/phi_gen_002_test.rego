@@ -1,10 +1,10 @@
-package phistack.rules.phi_gen_002_test
+package phistack.rules.genomics.phi_gen_002_test
 
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
 import data.phistack.lib.hipaa as lib
-import data.phistack.rules.phi_gen_002
+import data.phistack.rules.genomics.phi_gen_002
 
 _genetic(props) := fx.attested("variants", props)
 

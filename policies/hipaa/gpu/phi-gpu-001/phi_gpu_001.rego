@@ -37,7 +37,7 @@
 #     (H100, H200, B200, ...) and enough GPUs per node, that their scheduling constraints admit; make
 #     cc_capable agree with the catalogue; add a new GPU model to policies/data/gpu_profiles.json with its
 #     vendor source before using it; or run only de-identified data on GPUs without confidential computing.
-package phistack.rules.phi_gpu_001
+package phistack.rules.gpu.phi_gpu_001
 
 import rego.v1
 
@@ -50,96 +50,96 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 # The subjects are computed once here and handed on: regorus and regopy do not memoise function calls, and
 # building them is most of this rule's cost on a large plan.
-findings(ctx) := (_gpu1_hardware_findings(ctx) | _gpu1_subject_findings(subjects)) | _gpu1_reliance_findings(subjects) if {
-	subjects := _gpu1_subjects(ctx)
+findings(ctx) := (_hardware_findings(ctx) | _subject_findings(subjects)) | _reliance_findings(subjects) if {
+	subjects := _subjects(ctx)
 }
 
 # --- the hardware catalogue -----------------------------------------------------------------------
 
-_gpu1_catalogue := data.gpu_profiles.gpus if is_object(data.gpu_profiles.gpus)
+_catalogue := data.gpu_profiles.gpus if is_object(data.gpu_profiles.gpus)
 
 else := {}
 
 # Catalogue key of a model name: lower case, no spaces or dashes, no vendor prefix ("NVIDIA H100-SXM"
 # -> "h100sxm"). stacks/spec.py gpu_key() is the same function.
-_gpu1_key(model) := trim_prefix(replace(replace(lower(model), " ", ""), "-", ""), "nvidia")
+_key(model) := trim_prefix(replace(replace(lower(model), " ", ""), "-", ""), "nvidia")
 
-_gpu1_entry(model) := e if {
+_entry(model) := e if {
 	is_string(model)
-	e := _gpu1_catalogue[_gpu1_key(model)]
+	e := _catalogue[_key(model)]
 	is_object(e)
 }
 
 # The catalogue, not the pool's cc_capable, says whether a GPU model has a CC mode.
-_gpu1_cc(model) if _gpu1_entry(model).confidential_computing == true
+_cc(model) if _entry(model).confidential_computing == true
 
 # --- clusters and node pools ----------------------------------------------------------------------
 
-_gpu1_clusters(ctx) := lib.components(ctx, "ConfidentialGpuCluster")
+_clusters(ctx) := lib.components(ctx, "ConfidentialGpuCluster")
 
 # The node pools of a cluster: the raw entry, the entry as an object ({} when it is not one) and its path.
-_gpu1_pools(c) := [p |
+_pools(c) := [p |
 	pools := object.get(c.inputs, "node_pools", [])
 	is_array(pools)
 	some i
 	raw := pools[i]
-	p := {"cluster": c.urn, "path": concat("", ["node_pools[", format_int(i, 10), "]"]), "raw": raw, "spec": _gpu1_object(raw)}
+	p := {"cluster": c.urn, "path": concat("", ["node_pools[", format_int(i, 10), "]"]), "raw": raw, "spec": _object(raw)}
 ]
 
-_gpu1_object(x) := x if {
+_object(x) := x if {
 	is_object(x)
 	not lib.is_unknown(x)
 } else := {}
 
-_gpu1_array(x) := x if is_array(x)
+_array(x) := x if is_array(x)
 
 else := []
 
-_gpu1_pool_name(p) := p.spec.name if is_string(p.spec.name)
+_pool_name(p) := p.spec.name if is_string(p.spec.name)
 
 else := p.path
 
-_gpu1_model(p) := object.get(p.spec, "gpu_model", null)
+_model(p) := object.get(p.spec, "gpu_model", null)
 
-_gpu1_model_text(p) := _gpu1_entry(_gpu1_model(p)).name if is_string(_gpu1_entry(_gpu1_model(p)).name)
+_model_text(p) := _entry(_model(p)).name if is_string(_entry(_model(p)).name)
 
-else := _gpu1_model(p)
+else := _model(p)
 
 # Whether any pool of the cluster declares labels (then a pod's node selection decides which pools it
 # can land on; a pool without labels then has none) or taints.
-_gpu1_pools_declare(c, key) if {
-	some p in _gpu1_pools(c)
+_pools_declare(c, key) if {
+	some p in _pools(c)
 	object.get(p.spec, key, null) != null
 }
 
 # A JSON value that holds a value unknown at plan time anywhere inside it.
-_gpu1_has_unknown(x) if contains(json.marshal(x), "__unknown__")
+_has_unknown(x) if contains(json.marshal(x), "__unknown__")
 
 # --- hardware: every pool, PHI or not -------------------------------------------------------------
 
-_gpu1_hardware_findings(ctx) := {f |
-	some c in _gpu1_clusters(ctx)
-	some f in _gpu1_cluster_findings(c)
+_hardware_findings(ctx) := {f |
+	some c in _clusters(ctx)
+	some f in _cluster_findings(c)
 }
 
-_gpu1_cluster_findings(c) := {lib.unknown_finding("PHI-GPU-001", c.urn, "the node pools", ["node_pools"])} if {
+_cluster_findings(c) := {lib.unknown_finding("PHI-GPU-001", c.urn, "the node pools", ["node_pools"])} if {
 	lib.is_unknown(object.get(c.inputs, "node_pools", []))
 } else := {f |
-	some p in _gpu1_pools(c)
-	f := _gpu1_pool_finding(c, p)
+	some p in _pools(c)
+	f := _pool_finding(c, p)
 }
 
-_gpu1_pool_finding(c, p) := lib.unknown_finding("PHI-GPU-001", c.urn, "a node pool", [p.path]) if {
+_pool_finding(c, p) := lib.unknown_finding("PHI-GPU-001", c.urn, "a node pool", [p.path]) if {
 	lib.is_unknown(p.raw)
-} else := lib.unknown_finding("PHI-GPU-001", c.urn, concat("", ["the GPU model of node pool ", _gpu1_pool_name(p)]), [concat("", [p.path, ".gpu_model"])]) if {
-	lib.is_unknown(_gpu1_model(p))
-} else := lib.finding("PHI-GPU-001", c.urn, concat("", ["node pool ", _gpu1_pool_name(p), " declares no GPU model: unknown hardware cannot be trusted"])) if {
-	not is_string(_gpu1_model(p))
-} else := lib.finding("PHI-GPU-001", c.urn, concat("", ["node pool ", _gpu1_pool_name(p), ": GPU model '", _gpu1_model(p), "' is not in the hardware catalogue policies/data/gpu_profiles.json: unknown hardware cannot be trusted"])) if {
-	not _gpu1_entry(_gpu1_model(p))
-} else := lib.finding("PHI-GPU-001", c.urn, concat("", ["node pool ", _gpu1_pool_name(p), " declares cc_capable: true but its GPU ", _gpu1_model_text(p), " has no NVIDIA Confidential Computing mode (policies/data/gpu_profiles.json)"])) if {
+} else := lib.unknown_finding("PHI-GPU-001", c.urn, concat("", ["the GPU model of node pool ", _pool_name(p)]), [concat("", [p.path, ".gpu_model"])]) if {
+	lib.is_unknown(_model(p))
+} else := lib.finding("PHI-GPU-001", c.urn, concat("", ["node pool ", _pool_name(p), " declares no GPU model: unknown hardware cannot be trusted"])) if {
+	not is_string(_model(p))
+} else := lib.finding("PHI-GPU-001", c.urn, concat("", ["node pool ", _pool_name(p), ": GPU model '", _model(p), "' is not in the hardware catalogue policies/data/gpu_profiles.json: unknown hardware cannot be trusted"])) if {
+	not _entry(_model(p))
+} else := lib.finding("PHI-GPU-001", c.urn, concat("", ["node pool ", _pool_name(p), " declares cc_capable: true but its GPU ", _model_text(p), " has no NVIDIA Confidential Computing mode (policies/data/gpu_profiles.json)"])) if {
 	p.spec.cc_capable == true
-	not _gpu1_cc(_gpu1_model(p))
+	not _cc(_model(p))
 }
 
 # --- subjects: the PHI workloads that need a CC GPU -----------------------------------------------
@@ -147,62 +147,62 @@ _gpu1_pool_finding(c, p) := lib.unknown_finding("PHI-GPU-001", c.urn, "a node po
 # Every PHI or genetic AttestedWorkload (it declares no placement: every pool of its cluster is
 # eligible) and every PHI or genetic pod workload that requests GPUs (its pod spec decides).
 # Each subject with the pools it may land on ("eligible"), worked out once: several findings read them.
-_gpu1_subjects(ctx) := [s |
-	some base in _gpu1_subject_bases(ctx)
-	s := object.union(base, {"eligible": _gpu1_eligible(base)})
+_subjects(ctx) := [s |
+	some base in _subject_bases(ctx)
+	s := object.union(base, {"eligible": _eligible(base)})
 ]
 
-_gpu1_subject_bases(ctx) := array.concat(
+_subject_bases(ctx) := array.concat(
 	[s |
 		some w in ctx.phi_attested
 		s := {
 			"urn": w.urn,
 			"what": concat("", ["PHI workload ", w.name]),
 			"pod": null,
-			"need": _gpu1_prop_need(object.get(w.inputs, "gpus", 1)),
-			"clusters": _gpu1_clusters_for(ctx, object.get(w.inputs, "namespace", null)),
+			"need": _prop_need(object.get(w.inputs, "gpus", 1)),
+			"clusters": _clusters_for(ctx, object.get(w.inputs, "namespace", null)),
 		}
 	],
 	[s |
 		some r in ctx.phi_workloads
-		need := _gpu1_pod_need(r)
-		_gpu1_requests_gpus(need)
+		need := _pod_need(r)
+		_requests_gpus(need)
 		s := {
 			"urn": r.urn,
 			"what": concat("", ["PHI ", lib.kind_of(r), " ", lib.name_of(r)]),
 			"pod": r,
 			"need": need,
-			"clusters": _gpu1_clusters_for(ctx, lib.namespace_of(r)),
+			"clusters": _clusters_for(ctx, lib.namespace_of(r)),
 		}
 	],
 )
 
 # The clusters that declare the namespace; else the plan's only cluster; else none.
-_gpu1_clusters_for(ctx, ns) := declared if {
-	declared := [c | some c in _gpu1_clusters(ctx); _gpu1_declares(c, ns)]
+_clusters_for(ctx, ns) := declared if {
+	declared := [c | some c in _clusters(ctx); _declares(c, ns)]
 	count(declared) > 0
 } else := every_cluster if {
-	every_cluster := _gpu1_clusters(ctx)
+	every_cluster := _clusters(ctx)
 	count(every_cluster) == 1
 } else := []
 
-_gpu1_declares(c, ns) if {
+_declares(c, ns) if {
 	is_string(ns)
-	some entry in _gpu1_array(object.get(c.inputs, "namespaces", []))
+	some entry in _array(object.get(c.inputs, "namespaces", []))
 	is_object(entry)
 	entry.name == ns
 }
 
 # GPUs a workload needs on one node: {"value": n}, {"unknown": paths} or {"unreadable": paths}.
-_gpu1_prop_need(n) := {"unknown": ["gpus"]} if lib.is_unknown(n)
+_prop_need(n) := {"unknown": ["gpus"]} if lib.is_unknown(n)
 
 else := {"value": q} if {
-	q := _gpu1_quantity(n)
+	q := _quantity(n)
 }
 
 else := {"unreadable": ["gpus"]}
 
-_gpu1_quantity(v) := v if {
+_quantity(v) := v if {
 	is_number(v)
 	v >= 0
 } else := to_number(v) if {
@@ -210,278 +210,278 @@ _gpu1_quantity(v) := v if {
 	regex.match(`^[0-9]+$`, v)
 }
 
-_gpu1_requests_gpus(need) if need.value > 0
+_requests_gpus(need) if need.value > 0
 
-_gpu1_requests_gpus(need) if need.unknown
+_requests_gpus(need) if need.unknown
 
-_gpu1_requests_gpus(need) if need.unreadable
+_requests_gpus(need) if need.unreadable
 
 # A pod needs on one node the sum of its containers' GPUs, or its largest init container's if more.
-_gpu1_pod_need(r) := {"unknown": [path]} if {
+_pod_need(r) := {"unknown": [path]} if {
 	path := lib.unknown_path(r.inputs, lib.pod_spec_path(r))
 } else := {"unknown": lib.sorted(paths)} if {
-	paths := {e.path | some e in _gpu1_gpu_entries(r); e.unknown}
+	paths := {e.path | some e in _gpu_entries(r); e.unknown}
 	count(paths) > 0
 } else := {"unreadable": lib.sorted(paths)} if {
-	paths := {e.path | some e in _gpu1_gpu_entries(r); e.unreadable}
+	paths := {e.path | some e in _gpu_entries(r); e.unreadable}
 	count(paths) > 0
-} else := {"value": _gpu1_max([
-	sum([_gpu1_container_gpus(r, e.container) | some e in _gpu1_container_entries(r); e.field == "containers"]),
-	_gpu1_max([_gpu1_container_gpus(r, e.container) | some e in _gpu1_container_entries(r); e.field == "initContainers"]),
+} else := {"value": _max([
+	sum([_container_gpus(r, e.container) | some e in _container_entries(r); e.field == "containers"]),
+	_max([_container_gpus(r, e.container) | some e in _container_entries(r); e.field == "initContainers"]),
 ])}
 
 # Containers and init containers of a pod workload with their paths ({"unknown": true} entries where
 # a list or an entry is unknown at plan time).
-_gpu1_container_entries(r) := [e |
+_container_entries(r) := [e |
 	spec := lib.pod_spec(r)
 	prefix := concat(".", lib.pod_spec_path(r))
 	some field in ["initContainers", "containers"]
 	listed := object.get(spec, field, [])
-	some e in _gpu1_list_entries(concat("", [prefix, ".", field]), field, listed)
+	some e in _list_entries(concat("", [prefix, ".", field]), field, listed)
 ]
 
-_gpu1_list_entries(path, field, listed) := [{"path": path, "field": field, "unknown": true}] if lib.is_unknown(listed)
+_list_entries(path, field, listed) := [{"path": path, "field": field, "unknown": true}] if lib.is_unknown(listed)
 
 else := [e |
 	is_array(listed)
 	some i
 	c := listed[i]
-	e := {"path": concat("", [path, "[", format_int(i, 10), "]"]), "field": field, "container": c, "unknown": _gpu1_unknown(c)}
+	e := {"path": concat("", [path, "[", format_int(i, 10), "]"]), "field": field, "container": c, "unknown": _unknown(c)}
 ]
 
-_gpu1_unknown(x) if lib.is_unknown(x)
+_unknown(x) if lib.is_unknown(x)
 
 else := false
 
 # Each GPU resource a container names, with its path; {"unknown": true} where the resources, limits,
 # requests or the value are unknown, {"unreadable": true} where the value is not a whole number.
-_gpu1_gpu_entries(r) := [g |
-	some e in _gpu1_container_entries(r)
-	some g in _gpu1_container_gpu_entries(e)
+_gpu_entries(r) := [g |
+	some e in _container_entries(r)
+	some g in _container_gpu_entries(e)
 ]
 
-_gpu1_container_gpu_entries(e) := [{"path": e.path, "unknown": true}] if e.unknown
+_container_gpu_entries(e) := [{"path": e.path, "unknown": true}] if e.unknown
 
 else := [{"path": concat("", [e.path, ".resources"]), "unknown": true}] if {
-	lib.is_unknown(object.get(_gpu1_object(e.container), "resources", {}))
+	lib.is_unknown(object.get(_object(e.container), "resources", {}))
 } else := [g |
-	resources := _gpu1_object(object.get(_gpu1_object(e.container), "resources", {}))
+	resources := _object(object.get(_object(e.container), "resources", {}))
 	some part in ["limits", "requests"]
 	values := object.get(resources, part, {})
-	some g in _gpu1_resource_entries(concat("", [e.path, ".resources.", part]), values)
+	some g in _resource_entries(concat("", [e.path, ".resources.", part]), values)
 ]
 
-_gpu1_resource_entries(path, values) := [{"path": path, "unknown": true}] if lib.is_unknown(values)
+_resource_entries(path, values) := [{"path": path, "unknown": true}] if lib.is_unknown(values)
 
 else := [g |
 	is_object(values)
 	some key
 	v := values[key]
-	_gpu1_gpu_resource(key)
-	g := _gpu1_value_entry(concat("", [path, "[\"", key, "\"]"]), v)
+	_gpu_resource(key)
+	g := _value_entry(concat("", [path, "[\"", key, "\"]"]), v)
 ]
 
-_gpu1_value_entry(path, v) := {"path": path, "unknown": true} if lib.is_unknown(v)
+_value_entry(path, v) := {"path": path, "unknown": true} if lib.is_unknown(v)
 
-else := {"path": path, "unreadable": true} if not _gpu1_quantity(v)
+else := {"path": path, "unreadable": true} if not _quantity(v)
 
-else := {"path": path, "value": _gpu1_quantity(v)}
+else := {"path": path, "value": _quantity(v)}
 
 # NVIDIA devices (whole GPUs, passthrough GPUs, MIG slices) and any other vendor's `<domain>/gpu`.
-_gpu1_gpu_resource(key) if startswith(key, "nvidia.com/")
+_gpu_resource(key) if startswith(key, "nvidia.com/")
 
-_gpu1_gpu_resource(key) if endswith(key, "/gpu")
+_gpu_resource(key) if endswith(key, "/gpu")
 
 # GPUs of one container: the larger of its limits and requests (a limit alone sets the request).
-_gpu1_container_gpus(r, c) := _gpu1_max([_gpu1_sum_gpus(c, "limits"), _gpu1_sum_gpus(c, "requests")])
+_container_gpus(r, c) := _max([_sum_gpus(c, "limits"), _sum_gpus(c, "requests")])
 
 # The largest of some whole numbers, 0 for none. Not the max builtin: regopy's max (and sort) order
 # numbers as text (max([17, 8]) is 8 there), while its comparison operators are numeric.
-_gpu1_max(xs) := m if {
+_max(xs) := m if {
 	some m in array.concat([0], xs)
 	count([x | some x in xs; x > m]) == 0
 }
 
-_gpu1_sum_gpus(c, part) := sum([q |
-	values := _gpu1_object(object.get(_gpu1_object(object.get(_gpu1_object(c), "resources", {})), part, {}))
+_sum_gpus(c, part) := sum([q |
+	values := _object(object.get(_object(object.get(_object(c), "resources", {})), part, {}))
 	some key
 	v := values[key]
-	_gpu1_gpu_resource(key)
-	q := _gpu1_quantity(v)
+	_gpu_resource(key)
+	q := _quantity(v)
 ])
 
 # --- where a subject can land ---------------------------------------------------------------------
 
 # "yes", "no" or "unknown" (the pool's labels or taints are unknown at plan time).
-_gpu1_admits(s, c, p) := "yes" if {
+_admits(s, c, p) := "yes" if {
 	s.pod == null
 } else := "unknown" if {
-	count(_gpu1_pool_placement_unknowns(c, p)) > 0
+	count(_pool_placement_unknowns(c, p)) > 0
 } else := "yes" if {
-	_gpu1_labels_admit(lib.pod_spec(s.pod), c, p)
-	_gpu1_taints_admit(lib.pod_spec(s.pod), p)
+	_labels_admit(lib.pod_spec(s.pod), c, p)
+	_taints_admit(lib.pod_spec(s.pod), p)
 } else := "no"
 
-_gpu1_pool_placement_unknowns(c, p) := {path |
+_pool_placement_unknowns(c, p) := {path |
 	some key in ["labels", "taints"]
-	_gpu1_pools_declare(c, key)
-	_gpu1_has_unknown(object.get(p.spec, key, null))
+	_pools_declare(c, key)
+	_has_unknown(object.get(p.spec, key, null))
 	path := concat("", [p.path, ".", key])
 }
 
-_gpu1_labels_admit(spec, c, p) if not _gpu1_pools_declare(c, "labels")
+_labels_admit(spec, c, p) if not _pools_declare(c, "labels")
 
-_gpu1_labels_admit(spec, c, p) if {
-	_gpu1_pools_declare(c, "labels")
-	labels := _gpu1_object(object.get(p.spec, "labels", {}))
-	_gpu1_selector_admits(spec, labels)
-	_gpu1_affinity_admits(spec, labels)
+_labels_admit(spec, c, p) if {
+	_pools_declare(c, "labels")
+	labels := _object(object.get(p.spec, "labels", {}))
+	_selector_admits(spec, labels)
+	_affinity_admits(spec, labels)
 }
 
-_gpu1_selector_admits(spec, labels) if {
-	selector := _gpu1_object(object.get(spec, "nodeSelector", {}))
+_selector_admits(spec, labels) if {
+	selector := _object(object.get(spec, "nodeSelector", {}))
 	count([k | some k; v := selector[k]; object.get(labels, k, null) != v]) == 0
 }
 
-_gpu1_terms(spec) := _gpu1_array(object.get(spec, ["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"], []))
+_terms(spec) := _array(object.get(spec, ["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"], []))
 
-_gpu1_affinity_admits(spec, labels) if count(_gpu1_terms(spec)) == 0
+_affinity_admits(spec, labels) if count(_terms(spec)) == 0
 
 # Terms are ORed, expressions ANDed; a term with matchFields names nodes, not pools (fails closed).
-_gpu1_affinity_admits(spec, labels) if {
-	some term in _gpu1_terms(spec)
+_affinity_admits(spec, labels) if {
+	some term in _terms(spec)
 	is_object(term)
-	count(_gpu1_array(object.get(term, "matchFields", []))) == 0
-	exprs := _gpu1_array(object.get(term, "matchExpressions", []))
+	count(_array(object.get(term, "matchFields", []))) == 0
+	exprs := _array(object.get(term, "matchExpressions", []))
 	count(exprs) > 0
-	count([x | some x in exprs; not _gpu1_expression_admits(x, labels)]) == 0
+	count([x | some x in exprs; not _expression_admits(x, labels)]) == 0
 }
 
-_gpu1_expression_admits(x, labels) if {
+_expression_admits(x, labels) if {
 	is_object(x)
 	x.operator == "In"
-	labels[x.key] in _gpu1_array(object.get(x, "values", []))
+	labels[x.key] in _array(object.get(x, "values", []))
 }
 
-_gpu1_expression_admits(x, labels) if {
+_expression_admits(x, labels) if {
 	is_object(x)
 	x.operator == "NotIn"
-	not labels[x.key] in _gpu1_array(object.get(x, "values", []))
+	not labels[x.key] in _array(object.get(x, "values", []))
 }
 
-_gpu1_expression_admits(x, labels) if {
+_expression_admits(x, labels) if {
 	is_object(x)
 	x.operator == "Exists"
-	_gpu1_has_label(labels, x.key)
+	_has_label(labels, x.key)
 }
 
-_gpu1_expression_admits(x, labels) if {
+_expression_admits(x, labels) if {
 	is_object(x)
 	x.operator == "DoesNotExist"
-	not _gpu1_has_label(labels, x.key)
+	not _has_label(labels, x.key)
 }
 
-_gpu1_expression_admits(x, labels) if {
+_expression_admits(x, labels) if {
 	is_object(x)
 	x.operator in {"Gt", "Lt"}
-	value := _gpu1_integer(labels[x.key])
-	values := _gpu1_array(object.get(x, "values", []))
+	value := _integer(labels[x.key])
+	values := _array(object.get(x, "values", []))
 	count(values) == 1
-	bound := _gpu1_integer(values[0])
-	_gpu1_compare(x.operator, value, bound)
+	bound := _integer(values[0])
+	_compare(x.operator, value, bound)
 }
 
-_gpu1_has_label(labels, key) if {
+_has_label(labels, key) if {
 	is_string(key)
 	_ = labels[key]
 }
 
-_gpu1_integer(v) := to_number(v) if {
+_integer(v) := to_number(v) if {
 	is_string(v)
 	regex.match(`^-?[0-9]+$`, v)
 }
 
-_gpu1_compare(op, value, bound) if {
+_compare(op, value, bound) if {
 	op == "Gt"
 	value > bound
 }
 
-_gpu1_compare(op, value, bound) if {
+_compare(op, value, bound) if {
 	op == "Lt"
 	value < bound
 }
 
 # Every NoSchedule / NoExecute taint of the pool (a taint without an effect counts) is tolerated.
-_gpu1_taints_admit(spec, p) if {
-	tolerations := _gpu1_array(object.get(spec, "tolerations", []))
+_taints_admit(spec, p) if {
+	tolerations := _array(object.get(spec, "tolerations", []))
 	count([t |
-		some t in _gpu1_array(object.get(p.spec, "taints", []))
-		_gpu1_blocking_taint(t)
-		not _gpu1_tolerated(tolerations, t)
+		some t in _array(object.get(p.spec, "taints", []))
+		_blocking_taint(t)
+		not _tolerated(tolerations, t)
 	]) == 0
 }
 
-_gpu1_blocking_taint(t) if not is_object(t)
+_blocking_taint(t) if not is_object(t)
 
-_gpu1_blocking_taint(t) if {
+_blocking_taint(t) if {
 	is_object(t)
 	object.get(t, "effect", "NoSchedule") in {"NoSchedule", "NoExecute"}
 }
 
-_gpu1_tolerated(tolerations, t) if {
+_tolerated(tolerations, t) if {
 	is_object(t)
 	some tol in tolerations
 	is_object(tol)
-	_gpu1_toleration_key(tol, t)
-	_gpu1_toleration_effect(tol, t)
+	_toleration_key(tol, t)
+	_toleration_effect(tol, t)
 }
 
 # Exists with no key tolerates every taint; Exists with a key, any value of that key; Equal (the
 # default), that key and value.
-_gpu1_toleration_key(tol, t) if {
+_toleration_key(tol, t) if {
 	object.get(tol, "operator", "Equal") == "Exists"
 	object.get(tol, "key", "") == ""
 }
 
-_gpu1_toleration_key(tol, t) if {
+_toleration_key(tol, t) if {
 	object.get(tol, "operator", "Equal") == "Exists"
 	object.get(tol, "key", "") != ""
 	object.get(tol, "key", "") == object.get(t, "key", "")
 }
 
-_gpu1_toleration_key(tol, t) if {
+_toleration_key(tol, t) if {
 	object.get(tol, "operator", "Equal") == "Equal"
 	object.get(tol, "key", "") == object.get(t, "key", "")
 	object.get(tol, "value", "") == object.get(t, "value", "")
 }
 
-_gpu1_toleration_effect(tol, t) if object.get(tol, "effect", "") == ""
+_toleration_effect(tol, t) if object.get(tol, "effect", "") == ""
 
-_gpu1_toleration_effect(tol, t) if object.get(tol, "effect", "") == object.get(t, "effect", "NoSchedule")
+_toleration_effect(tol, t) if object.get(tol, "effect", "") == object.get(t, "effect", "NoSchedule")
 
 # Scheduling fields of a subject's pod spec that are unknown at plan time and matter: nodeName
 # always (it bypasses the scheduler), node selection where pools declare labels, tolerations where
 # they declare taints.
-_gpu1_placement_unknowns(s) := set() if s.pod == null
+_placement_unknowns(s) := set() if s.pod == null
 
 else := {path |
 	spec := lib.pod_spec(s.pod)
 	prefix := concat(".", lib.pod_spec_path(s.pod))
-	some field in _gpu1_placement_fields(s)
-	_gpu1_has_unknown(object.get(spec, field, null))
+	some field in _placement_fields(s)
+	_has_unknown(object.get(spec, field, null))
 	path := concat("", [prefix, ".", field])
 }
 
-_gpu1_placement_fields(s) := {"nodeName"} | {field |
+_placement_fields(s) := {"nodeName"} | {field |
 	some c in s.clusters
 	some key in ["labels", "taints"]
-	_gpu1_pools_declare(c, key)
-	some field in _gpu1_fields_for[key]
+	_pools_declare(c, key)
+	some field in _fields_for[key]
 }
 
-_gpu1_fields_for := {"labels": ["nodeSelector", "affinity"], "taints": ["tolerations"]}
+_fields_for := {"labels": ["nodeSelector", "affinity"], "taints": ["tolerations"]}
 
-_gpu1_node_name(s) := name if {
+_node_name(s) := name if {
 	s.pod != null
 	name := object.get(lib.pod_spec(s.pod), "nodeName", "")
 	is_string(name)
@@ -489,82 +489,82 @@ _gpu1_node_name(s) := name if {
 }
 
 # [pool, admission, cluster] for each pool of the subject's clusters that it may land on.
-_gpu1_eligible(s) := [[p, a, c] |
+_eligible(s) := [[p, a, c] |
 	some c in s.clusters
-	some p in _gpu1_pools(c)
-	a := _gpu1_admits(s, c, p)
+	some p in _pools(c)
+	a := _admits(s, c, p)
 	a != "no"
 ]
 
 # A pool proven to be a CC GPU with at least n GPUs per node that the subject can land on.
-_gpu1_proven(s, n) if {
+_proven(s, n) if {
 	some pa in s.eligible
 	pa[1] == "yes"
 	p := pa[0]
-	_gpu1_cc(_gpu1_model(p))
+	_cc(_model(p))
 	per_node := object.get(p.spec, "gpu_count", null)
 	is_number(per_node)
 	per_node >= n
 }
 
 # A pool that may be one, but a value the plan does not know decides (reported where it is).
-_gpu1_undecided(s) if {
+_undecided(s) if {
 	some pa in s.eligible
-	_gpu1_undecided_pool(pa[0], pa[1])
+	_undecided_pool(pa[0], pa[1])
 }
 
-_gpu1_undecided(s) if {
+_undecided(s) if {
 	some c in s.clusters
 	lib.is_unknown(object.get(c.inputs, "node_pools", []))
 }
 
-_gpu1_undecided_pool(p, a) if a == "unknown"
+_undecided_pool(p, a) if a == "unknown"
 
-_gpu1_undecided_pool(p, a) if lib.is_unknown(p.raw)
+_undecided_pool(p, a) if lib.is_unknown(p.raw)
 
-_gpu1_undecided_pool(p, a) if lib.is_unknown(_gpu1_model(p))
+_undecided_pool(p, a) if lib.is_unknown(_model(p))
 
-_gpu1_undecided_pool(p, a) if {
-	_gpu1_cc(_gpu1_model(p))
+_undecided_pool(p, a) if {
+	_cc(_model(p))
 	lib.is_unknown(object.get(p.spec, "gpu_count", null))
 }
 
 # --- findings per subject -------------------------------------------------------------------------
 
-_gpu1_subject_findings(subjects) := {f |
+_subject_findings(subjects) := {f |
 	some s in subjects
-	f := _gpu1_subject_finding(s)
+	f := _subject_finding(s)
 }
 
-_gpu1_subject_finding(s) := lib.unknown_finding("PHI-GPU-001", s.urn, concat("", ["the GPUs ", s.what, " requests"]), s.need.unknown) if {
+_subject_finding(s) := lib.unknown_finding("PHI-GPU-001", s.urn, concat("", ["the GPUs ", s.what, " requests"]), s.need.unknown) if {
 	s.need.unknown
 } else := lib.finding("PHI-GPU-001", s.urn, concat("", [s.what, " requests GPUs in a form the gate cannot read (", concat(", ", s.need.unreadable), ")"])) if {
 	s.need.unreadable
 } else := lib.unknown_finding("PHI-GPU-001", s.urn, concat("", ["where ", s.what, " can be scheduled"]), lib.sorted(paths)) if {
-	paths := _gpu1_placement_unknowns(s)
+	paths := _placement_unknowns(s)
 	count(paths) > 0
-} else := lib.finding("PHI-GPU-001", s.urn, concat("", [s.what, " is pinned to node ", _gpu1_node_name(s), " by nodeName, which bypasses the scheduler: the gate cannot tell the node's pool, so it cannot verify a confidential-computing GPU"])) if {
-	_gpu1_node_name(s)
-} else := lib.finding("PHI-GPU-001", s.urn, concat("", [s.what, " can be scheduled on no node pool whose GPU the hardware catalogue lists with NVIDIA Confidential Computing and that has at least ", format_int(s.need.value, 10), " GPUs per node (", _gpu1_eligible_text(s), ")"])) if {
+} else := lib.finding("PHI-GPU-001", s.urn, concat("", [s.what, " is pinned to node ", _node_name(s), " by nodeName, which bypasses the scheduler: the gate cannot tell the node's pool, so it cannot verify a confidential-computing GPU"])) if {
+	_node_name(s)
+} else := lib.finding("PHI-GPU-001", s.urn, concat("", [s.what, " can be scheduled on no node pool whose GPU the hardware catalogue lists with NVIDIA Confidential Computing and that has at least ", format_int(s.need.value, 10), " GPUs per node (", _eligible_text(s), ")"])) if {
 	n := s.need.value
-	not _gpu1_proven(s, n)
-	not _gpu1_undecided(s)
+	not _proven(s, n)
+	not _undecided(s)
 }
 
-_gpu1_eligible_text(s) := concat("", ["eligible pools: ", concat(", ", sort(pools))]) if {
-	pools := [_gpu1_pool_text(pa[0]) | some pa in s.eligible]
+_eligible_text(s) := concat("", ["eligible pools: ", concat(", ", sort(pools))]) if {
+	pools := [_pool_text(pa[0]) | some pa in s.eligible]
 	count(pools) > 0
 } else := "no eligible node pool"
 
-_gpu1_pool_text(p) := concat("", [_gpu1_pool_name(p), " (", _gpu1_model_text(p), ", ", _gpu1_cc_text(p), ", ", _gpu1_count_text(p), ")"]) if {
-	is_string(_gpu1_model_text(p))
-} else := concat("", [_gpu1_pool_name(p), " (GPU model unknown)"])
+_pool_text(p) := concat("", [_pool_name(p), " (", _model_text(p), ", ", _cc_text(p), ", ", _count_text(p), ")"]) if {
+	is_string(_model_text(p))
+} else := concat("", [_pool_name(p), " (GPU model unknown)"])
 
-_gpu1_cc_text(p) := "CC" if _gpu1_cc(_gpu1_model(p))
+_cc_text(p) := "CC" if _cc(_model(p))
 
 else := "no CC"
 
-_gpu1_count_text(p) := concat("", [format_int(p.spec.gpu_count, 10), " per node"]) if is_number(p.spec.gpu_count)
+_count_text(p) := concat("", [format_int(p.spec.gpu_count, 10), " per node"]) if is_number(p.spec.gpu_count)
 
 else := "GPUs per node unknown"
 
@@ -573,33 +573,33 @@ else := "GPUs per node unknown"
 # A CC GPU declared without CC mode, or a CC pool whose size or labels the plan does not know, where
 # a PHI workload can land (the catalogue says the GPU could protect PHI; the declaration says the pool
 # does not run that way, or the plan cannot tell).
-_gpu1_reliance_findings(subjects) := {f |
+_reliance_findings(subjects) := {f |
 	some s in subjects
 	some pa in s.eligible
 	c := pa[2]
-	_gpu1_relies(s, c)
-	f := _gpu1_reliance_finding(c, pa[0], pa[1])
+	_relies(s, c)
+	f := _reliance_finding(c, pa[0], pa[1])
 }
 
 # An AttestedWorkload declares no placement: where pools declare labels or taints, its pods' own
 # scheduling constraints say which pools PHI relies on.
-_gpu1_relies(s, c) if s.pod != null
+_relies(s, c) if s.pod != null
 
-_gpu1_relies(s, c) if {
+_relies(s, c) if {
 	s.pod == null
-	not _gpu1_pools_declare(c, "labels")
-	not _gpu1_pools_declare(c, "taints")
+	not _pools_declare(c, "labels")
+	not _pools_declare(c, "taints")
 }
 
-_gpu1_reliance_finding(c, p, a) := lib.unknown_finding("PHI-GPU-001", c.urn, concat("", ["where node pool ", _gpu1_pool_name(p), " admits PHI workloads"]), lib.sorted(_gpu1_pool_placement_unknowns(c, p))) if {
+_reliance_finding(c, p, a) := lib.unknown_finding("PHI-GPU-001", c.urn, concat("", ["where node pool ", _pool_name(p), " admits PHI workloads"]), lib.sorted(_pool_placement_unknowns(c, p))) if {
 	a == "unknown"
-} else := lib.unknown_finding("PHI-GPU-001", c.urn, concat("", ["the GPUs per node of node pool ", _gpu1_pool_name(p)]), [concat("", [p.path, ".gpu_count"])]) if {
-	_gpu1_cc(_gpu1_model(p))
+} else := lib.unknown_finding("PHI-GPU-001", c.urn, concat("", ["the GPUs per node of node pool ", _pool_name(p)]), [concat("", [p.path, ".gpu_count"])]) if {
+	_cc(_model(p))
 	lib.is_unknown(object.get(p.spec, "gpu_count", null))
-} else := lib.unknown_finding("PHI-GPU-001", c.urn, concat("", ["whether node pool ", _gpu1_pool_name(p), " runs in confidential-computing mode"]), [concat("", [p.path, ".cc_capable"])]) if {
-	_gpu1_cc(_gpu1_model(p))
+} else := lib.unknown_finding("PHI-GPU-001", c.urn, concat("", ["whether node pool ", _pool_name(p), " runs in confidential-computing mode"]), [concat("", [p.path, ".cc_capable"])]) if {
+	_cc(_model(p))
 	lib.is_unknown(object.get(p.spec, "cc_capable", null))
-} else := lib.finding("PHI-GPU-001", c.urn, concat("", ["node pool ", _gpu1_pool_name(p), " declares cc_capable: false for its ", _gpu1_model_text(p), ", a confidential-computing GPU, while PHI workloads can be scheduled on it: declare the pool in CC mode, or keep PHI off it with labels or taints"])) if {
-	_gpu1_cc(_gpu1_model(p))
+} else := lib.finding("PHI-GPU-001", c.urn, concat("", ["node pool ", _pool_name(p), " declares cc_capable: false for its ", _model_text(p), ", a confidential-computing GPU, while PHI workloads can be scheduled on it: declare the pool in CC mode, or keep PHI off it with labels or taints"])) if {
+	_cc(_model(p))
 	p.spec.cc_capable == false
 }

@@ -1,9 +1,9 @@
-package phistack.rules.phi_gpu_001_test
+package phistack.rules.gpu.phi_gpu_001_test
 
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
-import data.phistack.rules.phi_gpu_001
+import data.phistack.rules.gpu.phi_gpu_001
 
 _g1t_findings(resources) := phi_gpu_001.findings(fx.ctx(resources))
 

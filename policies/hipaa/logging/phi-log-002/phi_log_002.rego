@@ -30,12 +30,12 @@
 #     type: required
 #   remediation: Set AuditLogShipping.buffer to disk and buffer_max_size to a size that covers the longest
 #     expected SIEM outage, and do not edit the forwarder's ConfigMap or DaemonSet by hand.
-package phistack.rules.phi_log_002
+package phistack.rules.logging.phi_log_002
 
 import rego.v1
 
 import data.phistack.lib.hipaa as lib
-import data.phistack.rules.phi_log_001 as log1
+import data.phistack.rules.logging.phi_log_001 as log1
 
 deny contains f if {
 	some f in findings(lib.ctx)
@@ -45,41 +45,41 @@ deny contains f if {
 findings(ctx) := {f |
 	ctx.handles_phi
 	some s in lib.components(ctx, "AuditLogShipping")
-	f := _log2_declared_finding(s)
+	f := _declared_finding(s)
 } | {f |
 	ctx.handles_phi
 	some fw in log1.forwarders(ctx)
-	f := _log2_forwarder_finding(fw)
+	f := _forwarder_finding(fw)
 }
 
 # Declared settings: a cross-check of the component, never the only evidence.
-_log2_declared_finding(s) := lib.unknown_finding("PHI-LOG-002", s.urn, "the log buffer", paths) if {
+_declared_finding(s) := lib.unknown_finding("PHI-LOG-002", s.urn, "the log buffer", paths) if {
 	paths := lib.unknown_props(s, ["buffer", "buffer_max_size"])
 	count(paths) > 0
 } else := lib.finding("PHI-LOG-002", s.urn, "the log forwarder is not declared to buffer on disk with a maximum size (buffer: disk, buffer_max_size): audit records are lost when the SIEM is unreachable") if {
-	not _log2_disk_buffer(s.inputs)
+	not _disk_buffer(s.inputs)
 }
 
-_log2_disk_buffer(p) if {
+_disk_buffer(p) if {
 	p.buffer == "disk"
 	lib.non_empty_string(p.buffer_max_size)
 }
 
-_log2_forwarder_finding(fw) := lib.unknown_finding("PHI-LOG-002", fw.launch.unknown.urn, "the log forwarder's buffering", fw.launch.unknown.paths) if {
+_forwarder_finding(fw) := lib.unknown_finding("PHI-LOG-002", fw.launch.unknown.urn, "the log forwarder's buffering", fw.launch.unknown.paths) if {
 	fw.launch.unknown
-} else := lib.finding("PHI-LOG-002", fw.resource.urn, concat("", ["log forwarder ", _log2_display(fw.resource), " loads a configuration the gate cannot read, so its disk buffering cannot be verified: ", concat("; ", lib.sorted(problems))])) if {
+} else := lib.finding("PHI-LOG-002", fw.resource.urn, concat("", ["log forwarder ", _display(fw.resource), " loads a configuration the gate cannot read, so its disk buffering cannot be verified: ", concat("; ", lib.sorted(problems))])) if {
 	problems := {p | some p in fw.launch.problems}
 	count(problems) > 0
-} else := lib.finding("PHI-LOG-002", fw.resource.urn, concat("", ["log forwarder ", _log2_display(fw.resource), " does not buffer audit records on disk: ", concat("; ", lib.sorted(problems))])) if {
-	problems := _log2_problems(fw)
+} else := lib.finding("PHI-LOG-002", fw.resource.urn, concat("", ["log forwarder ", _display(fw.resource), " does not buffer audit records on disk: ", concat("; ", lib.sorted(problems))])) if {
+	problems := _buffer_problems(fw)
 	count(problems) > 0
 }
 
-_log2_display(r) := concat("/", [lib.namespace_of(r), lib.name_of(r)])
+_display(r) := concat("/", [lib.namespace_of(r), lib.name_of(r)])
 
-_log2_problems(fw) := (_log2_input_problems(fw.launch.config) | _log2_storage_path_problems(fw)) | _log2_output_problems(fw.launch.config)
+_buffer_problems(fw) := (_input_problems(fw.launch.config) | _storage_path_problems(fw)) | _output_buffer_problems(fw.launch.config)
 
-_log2_input_problems(cfg) := {m |
+_input_problems(cfg) := {m |
 	some i
 	x := cfg.inputs[i]
 	log1.fluent_string(x, "storage.type") != "filesystem"
@@ -88,15 +88,15 @@ _log2_input_problems(cfg) := {m |
 	some i
 	f := cfg.filters[i]
 	log1.fluent_string(f, "name") == "rewrite_tag"
-	not _log2_keeps_originals(f)
+	not _keeps_originals(f)
 	log1.fluent_string(f, "emitter_storage.type") != "filesystem"
 	m := concat("", ["filter[", format_int(i, 10), "] (rewrite_tag) moves records into an in-memory emitter (emitter_storage.type is not filesystem)"])
 }
 
 # Every rule of a rewrite_tag filter keeps the original record (its last word is true), which stays
 # in the input's buffer.
-_log2_keeps_originals(f) if {
-	rules := _log2_rules(f)
+_keeps_originals(f) if {
+	rules := _rules(f)
 	count(rules) > 0
 	every rule in rules {
 		is_string(rule)
@@ -105,7 +105,7 @@ _log2_keeps_originals(f) if {
 	}
 }
 
-_log2_rules(f) := [f.rule] if is_string(f.rule)
+_rules(f) := [f.rule] if is_string(f.rule)
 
 else := f.rule if is_array(f.rule)
 
@@ -113,7 +113,7 @@ else := []
 
 # Filesystem buffering writes its chunks under service.storage.path: a writable hostPath of the
 # forwarder keeps them across restarts (the container's own filesystem is read-only or lost with it).
-_log2_storage_path_problems(fw) := {"service.storage.path is not set"} if {
+_storage_path_problems(fw) := {"service.storage.path is not set"} if {
 	not lib.non_empty_string(object.get(fw.launch.config.service, "storage.path", null))
 } else := {"service.storage.path is not a plain absolute path"} if {
 	not log1.plain_path(fw.launch.config.service["storage.path"])
@@ -121,34 +121,34 @@ _log2_storage_path_problems(fw) := {"service.storage.path is not set"} if {
 	log1.host_path(fw.resource, fw.launch.container, fw.launch.config.service["storage.path"]).writable
 } else := {concat("", ["service.storage.path ", fw.launch.config.service["storage.path"], " is not on a writable hostPath volume of the forwarder, so the buffer does not survive the pod"])}
 
-_log2_output_problems(cfg) := {m |
+_output_buffer_problems(cfg) := {m |
 	some i
 	o := cfg.outputs[i]
-	not _log2_total_limit(object.get(o, "storage.total_limit_size", null))
+	not _total_limit(object.get(o, "storage.total_limit_size", null))
 	m := concat("", ["output[", format_int(i, 10), "] (", log1.fluent_string(o, "name"), ") has no storage.total_limit_size"])
 } | {m |
 	some i
 	o := cfg.outputs[i]
-	not _log2_unlimited_retries(object.get(o, "retry_limit", null))
+	not _unlimited_retries(object.get(o, "retry_limit", null))
 	m := concat("", ["output[", format_int(i, 10), "] (", log1.fluent_string(o, "name"), ") retry_limit is not no_limits or false: records are dropped after bounded retries"])
 }
 
 # A Fluent Bit size (10G, 512M, 1.5GB, ...) or a positive number of bytes.
-_log2_total_limit(v) if {
+_total_limit(v) if {
 	is_string(v)
 	regex.match(`^[1-9][0-9]*(\.[0-9]+)? ?[kmgt]?b?$`, lower(trim_space(v)))
 }
 
-_log2_total_limit(v) if {
+_total_limit(v) if {
 	is_number(v)
 	v > 0
 }
 
 # Fluent Bit reads no_limits, false and off (any case) as unlimited retries (flb_output.c); a number
 # or no_retries drops records.
-_log2_unlimited_retries(v) if v == false
+_unlimited_retries(v) if v == false
 
-_log2_unlimited_retries(v) if {
+_unlimited_retries(v) if {
 	is_string(v)
 	lower(trim_space(v)) in {"no_limits", "false", "off"}
 }

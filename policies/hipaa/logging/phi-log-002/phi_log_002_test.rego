@@ -1,9 +1,9 @@
-package phistack.rules.phi_log_002_test
+package phistack.rules.logging.phi_log_002_test
 
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
-import data.phistack.rules.phi_log_002
+import data.phistack.rules.logging.phi_log_002
 
 # Texts are built from lines joined with a newline decoded at run time: regopy keeps the escapes of
 # string literals (a literal newline reads as a backslash and an n), so only decoded characters

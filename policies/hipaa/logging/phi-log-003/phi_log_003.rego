@@ -30,12 +30,12 @@
 #   remediation: Set AuditLogShipping.retention_days to at least 2192 (it writes the phistack.io/retention-days
 #     annotation of the forwarder's ConfigMap) and configure the SIEM index or bucket to keep the records that
 #     long.
-package phistack.rules.phi_log_003
+package phistack.rules.logging.phi_log_003
 
 import rego.v1
 
 import data.phistack.lib.hipaa as lib
-import data.phistack.rules.phi_log_001 as log1
+import data.phistack.rules.logging.phi_log_001 as log1
 
 deny contains f if {
 	some f in findings(lib.ctx)
@@ -53,48 +53,48 @@ findings(ctx) := ({f |
 	ctx.handles_phi
 	some s in lib.components(ctx, "AuditLogShipping")
 	count(lib.unknown_props(s, ["retention_days"])) == 0
-	not _log3_retained(s.inputs)
-	f := lib.finding("PHI-LOG-003", s.urn, concat("", ["audit logs are not declared to be kept at least ", format_int(_log3_minimum, 10), " days (retention_days)"]))
+	not _retained(s.inputs)
+	f := lib.finding("PHI-LOG-003", s.urn, concat("", ["audit logs are not declared to be kept at least ", format_int(_minimum, 10), " days (retention_days)"]))
 }) | {f |
 	ctx.handles_phi
 	some fw in log1.forwarders(ctx)
-	f := _log3_forwarder_finding(fw)
+	f := _forwarder_finding(fw)
 }
 
-_log3_minimum := data.hipaa_parameters.min_log_retention_days
+_minimum := data.hipaa_parameters.min_log_retention_days
 
-_log3_annotation := "phistack.io/retention-days"
+_annotation := "phistack.io/retention-days"
 
-_log3_retained(p) if {
+_retained(p) if {
 	is_number(p.retention_days)
-	p.retention_days >= _log3_minimum
+	p.retention_days >= _minimum
 }
 
 # The forwarder's ConfigMap carries the retention; without one the retention cannot be verified.
-_log3_forwarder_finding(fw) := f if {
-	f := _log3_config_map_finding(fw.launch.configmap)
+_forwarder_finding(fw) := f if {
+	f := _config_map_finding(fw.launch.configmap)
 } else := f if {
 	not fw.launch.configmap
 	fw.launch.unknown
 	f := lib.unknown_finding("PHI-LOG-003", fw.launch.unknown.urn, "the log forwarder's ConfigMap", fw.launch.unknown.paths)
 } else := f if {
 	not fw.launch.configmap
-	f := lib.finding("PHI-LOG-003", fw.resource.urn, concat("", ["log forwarder ", lib.namespace_of(fw.resource), "/", lib.name_of(fw.resource), " loads no ConfigMap of the plan, so the retention of its audit logs (annotation ", _log3_annotation, ") cannot be verified"]))
+	f := lib.finding("PHI-LOG-003", fw.resource.urn, concat("", ["log forwarder ", lib.namespace_of(fw.resource), "/", lib.name_of(fw.resource), " loads no ConfigMap of the plan, so the retention of its audit logs (annotation ", _annotation, ") cannot be verified"]))
 }
 
-_log3_config_map_finding(cm) := f if {
+_config_map_finding(cm) := f if {
 	path := lib.unknown_path(cm.inputs, ["metadata", "annotations"])
 	f := lib.unknown_finding("PHI-LOG-003", cm.urn, "the log retention", [path])
 } else := f if {
-	lib.is_unknown(object.get(cm.inputs, ["metadata", "annotations", _log3_annotation], null))
-	f := lib.unknown_finding("PHI-LOG-003", cm.urn, "the log retention", [concat("", ["metadata.annotations[\"", _log3_annotation, "\"]"])])
+	lib.is_unknown(object.get(cm.inputs, ["metadata", "annotations", _annotation], null))
+	f := lib.unknown_finding("PHI-LOG-003", cm.urn, "the log retention", [concat("", ["metadata.annotations[\"", _annotation, "\"]"])])
 } else := f if {
-	not _log3_days_at_least_minimum(object.get(cm.inputs, ["metadata", "annotations", _log3_annotation], null))
-	f := lib.finding("PHI-LOG-003", cm.urn, concat("", ["the log forwarder's ConfigMap ", lib.namespace_of(cm), "/", lib.name_of(cm), " does not state a retention of at least ", format_int(_log3_minimum, 10), " days (annotation ", _log3_annotation, ": a whole number of days)"]))
+	not _days_at_least_minimum(object.get(cm.inputs, ["metadata", "annotations", _annotation], null))
+	f := lib.finding("PHI-LOG-003", cm.urn, concat("", ["the log forwarder's ConfigMap ", lib.namespace_of(cm), "/", lib.name_of(cm), " does not state a retention of at least ", format_int(_minimum, 10), " days (annotation ", _annotation, ": a whole number of days)"]))
 }
 
-_log3_days_at_least_minimum(v) if {
+_days_at_least_minimum(v) if {
 	is_string(v)
 	regex.match(`^[0-9]{1,9}$`, v)
-	to_number(v) >= _log3_minimum
+	to_number(v) >= _minimum
 }

@@ -25,7 +25,7 @@
 #     type: required
 #   remediation: Set AttestedWorkload.audit_sink to the SIEM's host:port (the same SIEM AuditLogShipping
 #     ships to).
-package phistack.rules.phi_log_004
+package phistack.rules.logging.phi_log_004
 
 import rego.v1
 
@@ -38,20 +38,20 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
 	some w in ctx.phi_workloads
-	f := _log4_finding(ctx, w)
+	f := _finding(ctx, w)
 }
 
 # One pass per workload: an unknown sink fails closed, else a missing sink denies. The environment
 # is the effective one: envFrom sources, then env entries, the last definition winning.
-_log4_finding(ctx, w) := lib.unknown_finding("PHI-LOG-004", w.urn, "the runtime audit sink", lib.sorted(paths)) if {
+_finding(ctx, w) := lib.unknown_finding("PHI-LOG-004", w.urn, "the runtime audit sink", lib.sorted(paths)) if {
 	paths := lib.unknown_effective_env(ctx, w, {"PHISTACK_AUDIT_SINK"})
 	count(paths) > 0
 } else := f if {
-	not _log4_sink(ctx, w)
+	not _sink(ctx, w)
 	f := lib.finding("PHI-LOG-004", w.urn, concat("", ["PHI workload ", lib.name_of(w), " has no runtime audit sink: no container's effective environment sets PHISTACK_AUDIT_SINK to host:port"]))
 }
 
-_log4_sink(ctx, w) if {
+_sink(ctx, w) if {
 	some c in lib.containers(w)
 	sink := lib.effective_env_value(ctx, c, w, "PHISTACK_AUDIT_SINK")
 	is_string(sink)

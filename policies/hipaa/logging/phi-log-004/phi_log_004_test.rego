@@ -1,10 +1,10 @@
-package phistack.rules.phi_log_004_test
+package phistack.rules.logging.phi_log_004_test
 
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
 import data.phistack.lib.hipaa as lib
-import data.phistack.rules.phi_log_004
+import data.phistack.rules.logging.phi_log_004
 
 _deny(resources) := phi_log_004.findings(fx.ctx(resources))
 

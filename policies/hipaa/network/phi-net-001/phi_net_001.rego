@@ -39,7 +39,7 @@
 #     as a host or small CIDR (peer_cidr, /24 or longer for IPv4, /64 for IPv6) or, for ingress, a namespace
 #     (peer_namespace); egress to another namespace names its pods as well as the namespace (as allow-dns
 #     does for kube-dns).
-package phistack.rules.phi_net_001
+package phistack.rules.network.phi_net_001
 
 import rego.v1
 
@@ -49,38 +49,38 @@ deny contains f if {
 	some f in findings(lib.ctx)
 }
 
-_net1_type := "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+_type := "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
 # Every finding of this rule for a rule context (lib.context of a gate input).
-findings(ctx) := _net1_findings(ctx, _net1_phi_namespaces(ctx), lib.of_type(ctx, _net1_type))
+findings(ctx) := _policy_findings(ctx, _phi_namespaces(ctx), lib.of_type(ctx, _type))
 
-_net1_findings(ctx, phi_ns, policies) := _net1_report(ctx, phi_ns, policies, phi_policies, verdicts, covered) if {
+_policy_findings(ctx, phi_ns, policies) := _policy_report(ctx, phi_ns, policies, phi_policies, verdicts, covered) if {
 	phi_policies := [p | some p in policies; lib.namespace_of(p) in phi_ns]
-	verdicts := _net1_verdicts(phi_policies)
-	covered := {lib.namespace_of(p) | some p in phi_policies; verdicts[_net1_key(p)].default_deny}
+	verdicts := _verdicts(phi_policies)
+	covered := {lib.namespace_of(p) | some p in phi_policies; verdicts[_key(p)].default_deny}
 }
 
-# `verdicts` judges each distinct spec of the PHI namespaces' policies once (see _net1_verdict);
+# `verdicts` judges each distinct spec of the PHI namespaces' policies once (see _spec_verdict);
 # `covered` are the PHI namespaces with a default-deny egress policy.
-_net1_report(ctx, phi_ns, policies, phi_policies, verdicts, covered) := {f |
+_policy_report(ctx, phi_ns, policies, phi_policies, verdicts, covered) := {f |
 	some ns in phi_ns
 	not ns in covered
-	some f in _net1_missing_default_deny(ctx, phi_policies, verdicts, ns)
+	some f in _missing_default_deny(ctx, phi_policies, verdicts, ns)
 } | {f |
 	some p in phi_policies
-	f := _net1_policy_finding(p, verdicts[_net1_key(p)])
+	f := _policy_finding(p, verdicts[_key(p)])
 } | {f |
 	count(phi_ns) > 0
 	some p in policies
 	path := lib.unknown_path(p.inputs, ["metadata", "namespace"])
 	f := lib.unknown_finding("PHI-NET-001", p.urn, "the namespace of a NetworkPolicy in a stack with PHI namespaces", [path])
-} | _net1_unknown_scope(ctx)
+} | _unknown_scope(ctx)
 
 # --- scope ------------------------------------------------------------------------------------------
 
 # Namespaces that hold PHI or genetic data: classified so (Namespace labels, ConfidentialGpuCluster
 # declarations), or running a PHI workload. Candidate for the HIPAA library (PHI-IAM-002 needs it too).
-_net1_phi_namespaces(ctx) := {ns |
+_phi_namespaces(ctx) := {ns |
 	some entry in ctx.namespaces
 	entry[1] in lib.sensitive
 	ns := entry[0]
@@ -92,10 +92,10 @@ _net1_phi_namespaces(ctx) := {ns |
 }
 
 # A namespace that may hold PHI, or a PHI workload, whose name the plan cannot tell: fail closed.
-_net1_unknown_scope(ctx) := {f |
+_unknown_scope(ctx) := {f |
 	some r in lib.of_type(ctx, "kubernetes:core/v1:Namespace")
 	path := lib.unknown_path(r.inputs, ["metadata", "name"])
-	_net1_maybe_sensitive(r)
+	_maybe_sensitive(r)
 	f := lib.unknown_finding("PHI-NET-001", r.urn, "the name of a PHI namespace", [path])
 } | {f |
 	some w in ctx.phi_workloads
@@ -103,46 +103,46 @@ _net1_unknown_scope(ctx) := {f |
 	f := lib.unknown_finding("PHI-NET-001", w.urn, "the namespace of a PHI workload", [path])
 }
 
-_net1_maybe_sensitive(r) if count(lib.declared_classes(r) & lib.sensitive) > 0
+_maybe_sensitive(r) if count(lib.declared_classes(r) & lib.sensitive) > 0
 
-_net1_maybe_sensitive(r) if lib.unknown_path(r.inputs, ["metadata", "labels", lib.class_label])
+_maybe_sensitive(r) if lib.unknown_path(r.inputs, ["metadata", "labels", lib.class_label])
 
 # --- (a) default-deny egress ------------------------------------------------------------------------
 
 # An unknown selector, policy type or egress list may hide the default deny: fail closed on the
 # policies that could be it, else deny for the missing policy.
-_net1_missing_default_deny(ctx, phi_policies, verdicts, ns) := fs if {
+_missing_default_deny(ctx, phi_policies, verdicts, ns) := fs if {
 	fs := {f |
 		some p in phi_policies
 		lib.namespace_of(p) == ns
-		paths := verdicts[_net1_key(p)].deny_unknown
+		paths := verdicts[_key(p)].deny_unknown
 		count(paths) > 0
 		f := lib.unknown_finding("PHI-NET-001", p.urn, "whether a NetworkPolicy denies egress by default", paths)
 	}
 	count(fs) > 0
-} else := {lib.finding("PHI-NET-001", _net1_anchor(ctx, ns), concat("", [
+} else := {lib.finding("PHI-NET-001", _anchor(ctx, ns), concat("", [
 	"PHI namespace ", ns,
 	" has no default-deny egress NetworkPolicy (podSelector {}, policyTypes including Egress, no egress rules), so its pods may send data anywhere the network reaches",
 ]))}
 
 # Selects every pod of its namespace, governs egress and allows none.
-_net1_default_deny(spec) if {
+_default_deny(spec) if {
 	is_object(spec)
-	_net1_empty_selector(object.get(spec, "podSelector", {}))
+	_empty_selector(object.get(spec, "podSelector", {}))
 	types := object.get(spec, "policyTypes", [])
 	is_array(types)
 	"Egress" in types
-	_net1_none(object.get(spec, "egress", []))
+	_none(object.get(spec, "egress", []))
 }
 
-_net1_deny_relevant(path) if count(path) == 0
+_deny_relevant(path) if count(path) == 0
 
-_net1_deny_relevant(path) if path[0] in {"podSelector", "policyTypes"}
+_deny_relevant(path) if path[0] in {"podSelector", "policyTypes"}
 
-_net1_deny_relevant(path) if path == ["egress"]
+_deny_relevant(path) if path == ["egress"]
 
 # Where a missing policy is reported: the Namespace, else a PHI workload in it, else the stack.
-_net1_anchor(ctx, ns) := urns[0] if {
+_anchor(ctx, ns) := urns[0] if {
 	urns := sort([r.urn | some r in lib.of_type(ctx, "kubernetes:core/v1:Namespace"); lib.name_of(r) == ns])
 	count(urns) > 0
 } else := urns[0] if {
@@ -153,10 +153,10 @@ _net1_anchor(ctx, ns) := urns[0] if {
 # --- (b) narrow peers -------------------------------------------------------------------------------
 
 # One pass per policy: unknown peers fail closed, else broad peers deny.
-_net1_policy_finding(p, verdict) := lib.unknown_finding("PHI-NET-001", p.urn, "a peer of a NetworkPolicy in a PHI namespace", verdict.peer_unknown) if {
+_policy_finding(p, verdict) := lib.unknown_finding("PHI-NET-001", p.urn, "a peer of a NetworkPolicy in a PHI namespace", verdict.peer_unknown) if {
 	count(verdict.peer_unknown) > 0
 } else := lib.finding("PHI-NET-001", p.urn, concat("", [
-	"NetworkPolicy ", _net1_name(p), " in PHI namespace ", lib.namespace_of(p),
+	"NetworkPolicy ", _name(p), " in PHI namespace ", lib.namespace_of(p),
 	" allows traffic beyond narrow peers: ", concat("; ", verdict.problems),
 ])) if {
 	count(verdict.problems) > 0
@@ -167,65 +167,65 @@ _net1_policy_finding(p, verdict) := lib.unknown_finding("PHI-NET-001", p.urn, "a
 # Plans repeat a few policy shapes across many namespaces and clones: each distinct spec and each
 # distinct CIDR is judged once. Verdicts are keyed by the spec itself (json.marshal would be a
 # cheaper key, but regopy's fails on input values holding arrays of objects).
-_net1_key(p) := object.get(p.inputs, "spec", null)
+_key(p) := object.get(p.inputs, "spec", null)
 
-_net1_verdicts(phi_policies) := _net1_judge_specs(specs, _net1_judged(specs)) if {
-	specs := {_net1_key(p) | some p in phi_policies}
+_verdicts(phi_policies) := _judge_specs(specs, _judged_cidrs(specs)) if {
+	specs := {_key(p) | some p in phi_policies}
 }
 
-_net1_judge_specs(specs, judged) := {spec: verdict |
+_judge_specs(specs, judged) := {spec: verdict |
 	some spec in specs
-	verdict := _net1_verdict(spec, judged)
+	verdict := _spec_verdict(spec, judged)
 }
 
 # {"default_deny", "deny_unknown": unknown paths that may hide a default deny, "peer_unknown":
 # unknown paths that decide a peer, "problems": broad peers}, paths relative to the policy's inputs.
-_net1_verdict(spec, judged) := {
-	"default_deny": _net1_is_default_deny(spec),
-	"deny_unknown": lib.sorted({_net1_path(path) | some path in unknown; _net1_deny_relevant(path)}),
-	"peer_unknown": lib.sorted({_net1_path(path) | some path in unknown; _net1_peer_relevant(path)}),
-	"problems": lib.sorted(_net1_direction_problems(spec, "egress", "to", judged) | _net1_direction_problems(spec, "ingress", "from", judged)),
+_spec_verdict(spec, judged) := {
+	"default_deny": _is_default_deny(spec),
+	"deny_unknown": lib.sorted({_path(path) | some path in unknown; _deny_relevant(path)}),
+	"peer_unknown": lib.sorted({_path(path) | some path in unknown; _peer_relevant(path)}),
+	"problems": lib.sorted(_direction_problems(spec, "egress", "to", judged) | _direction_problems(spec, "ingress", "from", judged)),
 } if {
-	unknown := _net1_unknown_paths(spec)
+	unknown := _unknown_paths(spec)
 }
 
-_net1_is_default_deny(spec) if _net1_default_deny(spec)
+_is_default_deny(spec) if _default_deny(spec)
 
 else := false
 
 # Where under spec a policy has values unknown at plan time.
-_net1_unknown_paths(spec) := [path |
+_unknown_paths(spec) := [path |
 	walk(spec, [path, value])
 	lib.is_unknown(value)
 ]
 
 # Unknown values under spec that decide a policy's peers; ports and except lists cannot widen them.
-_net1_peer_relevant(path) if count(path) == 0
+_peer_relevant(path) if count(path) == 0
 
-_net1_peer_relevant(path) if {
+_peer_relevant(path) if {
 	path[0] in {"egress", "ingress"}
-	not _net1_narrowing(path)
+	not _narrowing(path)
 }
 
-_net1_narrowing(path) if path[2] == "ports"
+_narrowing(path) if path[2] == "ports"
 
-_net1_narrowing(path) if {
+_narrowing(path) if {
 	path[4] == "ipBlock"
 	path[5] == "except"
 }
 
-_net1_path(path) := concat("", array.concat(["spec"], [s | some x in path; s := _net1_segment(x)]))
+_path(path) := concat("", array.concat(["spec"], [s | some x in path; s := _segment(x)]))
 
-_net1_segment(x) := concat("", ["[", format_int(x, 10), "]"]) if is_number(x)
+_segment(x) := concat("", ["[", format_int(x, 10), "]"]) if is_number(x)
 
 else := concat("", ["[\"", x, "\"]"]) if regex.match(`[./\[]`, x) # a label key such as kubernetes.io/metadata.name
 
 else := concat("", [".", x])
 
 # Every CIDR of the specs' peers, judged once: what is wrong with it ("" when it is narrow).
-_net1_judged(specs) := {cidr: _net1_cidr_problem(cidr) | some cidr in _net1_cidrs(specs)}
+_judged_cidrs(specs) := {cidr: _cidr_problem(cidr) | some cidr in _cidrs(specs)}
 
-_net1_cidrs(specs) := {cidr |
+_cidrs(specs) := {cidr |
 	some spec in specs
 	is_object(spec)
 	some direction in ["egress", "ingress"]
@@ -242,7 +242,7 @@ _net1_cidrs(specs) := {cidr |
 	is_string(cidr)
 }
 
-_net1_direction_problems(spec, direction, field, judged) := set() if not is_object(spec)
+_direction_problems(spec, direction, field, judged) := set() if not is_object(spec)
 
 else := {concat("", ["spec.", direction, " is not a list of rules"])} if {
 	rules := object.get(spec, direction, [])
@@ -253,104 +253,104 @@ else := {concat("", ["spec.", direction, " is not a list of rules"])} if {
 	is_array(rules)
 	some i
 	rule := rules[i]
-	some msg in _net1_rule_problems(rule, concat("", ["spec.", direction, "[", format_int(i, 10), "]"]), direction, field, judged)
+	some msg in _rule_problems(rule, concat("", ["spec.", direction, "[", format_int(i, 10), "]"]), direction, field, judged)
 }
 
-_net1_rule_problems(rule, path, direction, field, judged) := {concat("", [path, " is not a rule"])} if not is_object(rule)
+_rule_problems(rule, path, direction, field, judged) := {concat("", [path, " is not a rule"])} if not is_object(rule)
 
 else := {concat("", [path, " lists no peers in ", field, ", so it allows every address"])} if {
-	_net1_none(object.get(rule, field, null))
+	_none(object.get(rule, field, null))
 } else := {concat("", [path, ".", field, " is not a list of peers"])} if {
 	not is_array(object.get(rule, field, null))
-} else := _net1_peers_problems(object.get(rule, field, []), concat("", [path, ".", field]), direction, judged)
+} else := _peers_problems(object.get(rule, field, []), concat("", [path, ".", field]), direction, judged)
 
 # (A separate function: regopy misreads `rule[field][j]` with `field` an argument.)
-_net1_peers_problems(peers, path, direction, judged) := {msg |
+_peers_problems(peers, path, direction, judged) := {msg |
 	some j
 	peer := peers[j]
-	some msg in _net1_peer_problems(peer, concat("", [path, "[", format_int(j, 10), "]"]), direction, judged)
+	some msg in _peer_problems(peer, concat("", [path, "[", format_int(j, 10), "]"]), direction, judged)
 }
 
-_net1_peer_problems(peer, path, direction, judged) := {concat("", [path, " is not a peer"])} if not is_object(peer)
+_peer_problems(peer, path, direction, judged) := {concat("", [path, " is not a peer"])} if not is_object(peer)
 
 else := {concat("", [path, " is an empty peer, which matches every address"])} if {
 	count([k | some k in ["ipBlock", "namespaceSelector", "podSelector"]; object.get(peer, k, null) != null]) == 0
-} else := _net1_block_problems(peer, path, judged) | _net1_selector_problems(peer, path, direction)
+} else := _block_problems(peer, path, judged) | _peer_selector_problems(peer, path, direction)
 
-_net1_block_problems(peer, path, judged) := {msg |
+_block_problems(peer, path, judged) := {msg |
 	block := object.get(peer, "ipBlock", null)
 	block != null
-	msg := _net1_block_problem(block, concat("", [path, ".ipBlock"]), judged)
+	msg := _block_problem(block, concat("", [path, ".ipBlock"]), judged)
 }
 
-_net1_block_problem(block, path, judged) := concat("", [path, " is not an ipBlock"]) if not is_object(block)
+_block_problem(block, path, judged) := concat("", [path, " is not an ipBlock"]) if not is_object(block)
 
-else := concat("", [path, ".cidr ", _net1_text(cidr), _net1_unparsed]) if {
+else := concat("", [path, ".cidr ", _text(cidr), _unparsed]) if {
 	cidr := object.get(block, "cidr", null)
 	not is_string(cidr)
 } else := concat("", [path, ".cidr ", block.cidr, judged[block.cidr]]) if {
 	judged[block.cidr] != ""
 }
 
-_net1_unparsed := " is not an IPv4 or IPv6 CIDR the gate can verify"
+_unparsed := " is not an IPv4 or IPv6 CIDR the gate can verify"
 
 # What is wrong with a CIDR as a peer, as the end of a sentence; "" when it is narrow.
-_net1_cidr_problem(cidr) := _net1_net_problem(_net1_parsed(cidr))
+_cidr_problem(cidr) := _net_problem(_parsed(cidr))
 
-_net1_net_problem(net) := _net1_unparsed if {
+_net_problem(net) := _unparsed if {
 	net == {}
 } else := concat("", [" covers ", covered[0], " (an except list never narrows it enough)"]) if {
-	covered := [b.label | some b in _net1_broad; _net1_contains(net, b.net)]
+	covered := [b.label | some b in _broad; _contains(net, b.net)]
 	count(covered) > 0
 } else := " reaches link-local addresses (cloud instance metadata)" if {
-	some b in _net1_link_local
-	_net1_overlap(net, b)
+	some b in _link_local
+	_overlap(net, b)
 } else := concat("", [" is broader than /", format_int(minimum, 10), " (an except list never narrows it enough)"]) if {
-	minimum := _net1_min_prefix(net.family)
+	minimum := _min_prefix(net.family)
 	net.len < minimum
 } else := ""
 
-_net1_parsed(cidr) := net if {
-	net := _net1_parse(cidr)
+_parsed(cidr) := net if {
+	net := _parse(cidr)
 } else := {}
 
-_net1_selector_problems(peer, path, direction) := {msg |
+_peer_selector_problems(peer, path, direction) := {msg |
 	sel := object.get(peer, "namespaceSelector", null)
 	sel != null
-	some msg in _net1_namespace_problems(peer, sel, path, direction)
+	some msg in _namespace_problems(peer, sel, path, direction)
 }
 
-_net1_namespace_problems(peer, sel, path, direction) := {concat("", [path, ".namespaceSelector is empty, so it selects every namespace"])} if {
-	_net1_empty_selector(sel)
+_namespace_problems(peer, sel, path, direction) := {concat("", [path, ".namespaceSelector is empty, so it selects every namespace"])} if {
+	_empty_selector(sel)
 } else := {concat("", [path, ".namespaceSelector names no namespace (no matchLabels, no In expression), so it selects every namespace it does not exclude"])} if {
-	not _net1_narrow(sel)
+	not _narrow(sel)
 } else := {concat("", [path, " selects every pod of the namespaces it names; egress to another namespace names the pods too (podSelector with matchLabels)"])} if {
 	direction == "egress"
-	not _net1_narrow(object.get(peer, "podSelector", null))
+	not _narrow(object.get(peer, "podSelector", null))
 } else := set()
 
 # --- selectors --------------------------------------------------------------------------------------
 
-_net1_none(value) if value == null
+_none(value) if value == null
 
-_net1_none(value) if value == []
+_none(value) if value == []
 
-_net1_none(value) if value == {}
+_none(value) if value == {}
 
-_net1_empty_selector(sel) if {
+_empty_selector(sel) if {
 	is_object(sel)
-	_net1_none(object.get(sel, "matchLabels", null))
-	_net1_none(object.get(sel, "matchExpressions", null))
+	_none(object.get(sel, "matchLabels", null))
+	_none(object.get(sel, "matchExpressions", null))
 }
 
 # A selector that names what it selects: a label to match, or an In expression with values.
-_net1_narrow(sel) if {
+_narrow(sel) if {
 	labels := sel.matchLabels
 	is_object(labels)
 	count(labels) > 0
 }
 
-_net1_narrow(sel) if {
+_narrow(sel) if {
 	is_array(sel.matchExpressions)
 	some e in sel.matchExpressions
 	e.operator == "In"
@@ -360,19 +360,19 @@ _net1_narrow(sel) if {
 
 # --- CIDRs (parsed here: regopy has no net.cidr_* builtins) ----------------------------------------
 
-_net1_min_prefix(4) := n if {
+_min_prefix(4) := n if {
 	n := data.hipaa_parameters.network_policy_min_ipv4_prefix_length
 	is_number(n)
 } else := 32
 
-_net1_min_prefix(6) := n if {
+_min_prefix(6) := n if {
 	n := data.hipaa_parameters.network_policy_min_ipv6_prefix_length
 	is_number(n)
 } else := 128
 
 # Blocks that reach a whole address family or private range, however long the limit allows;
 # broadest first (a finding names the first one a block covers).
-_net1_broad := [{"label": b[1], "net": _net1_raw(b[0])} |
+_broad := [{"label": b[1], "net": _raw(b[0])} |
 	some b in [
 		["0.0.0.0/0", "every IPv4 address"],
 		["::/0", "every IPv6 address"],
@@ -384,91 +384,91 @@ _net1_broad := [{"label": b[1], "net": _net1_raw(b[0])} |
 	]
 ]
 
-_net1_link_local := [_net1_raw("169.254.0.0/16"), _net1_raw("fe80::/10")]
+_link_local := [_raw("169.254.0.0/16"), _raw("fe80::/10")]
 
 # {"family": 4 or 6, "bits": the address as a string of 0 and 1, "len": the prefix length}; an
 # IPv4-mapped IPv6 block is read as the IPv4 block it maps. Undefined for anything else.
-_net1_parse(cidr) := _net1_unmapped(_net1_raw(cidr))
+_parse(cidr) := _unmapped(_raw(cidr))
 
-_net1_unmapped(net) := {"family": 4, "bits": substring(net.bits, 96, 32), "len": net.len - 96} if {
+_unmapped(net) := {"family": 4, "bits": substring(net.bits, 96, 32), "len": net.len - 96} if {
 	net.family == 6
 	net.len >= 96
-	substring(net.bits, 0, 96) == _net1_mapped_prefix
+	substring(net.bits, 0, 96) == _mapped_prefix
 } else := net
 
-_net1_mapped_prefix := substring(_net1_raw("::ffff:0:0/96").bits, 0, 96)
+_mapped_prefix := substring(_raw("::ffff:0:0/96").bits, 0, 96)
 
-_net1_raw(cidr) := {"family": 4, "bits": bits, "len": to_number(parts[1])} if {
+_raw(cidr) := {"family": 4, "bits": bits, "len": to_number(parts[1])} if {
 	is_string(cidr)
 	regex.match(`^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$`, cidr)
 	parts := split(cidr, "/")
-	bits := concat("", [b | some octet in split(parts[0], "."); b := _net1_octets[octet]])
+	bits := concat("", [b | some octet in split(parts[0], "."); b := _octets[octet]])
 }
 
-_net1_raw(cidr) := {"family": 6, "bits": bits, "len": to_number(parts[1])} if {
+_raw(cidr) := {"family": 6, "bits": bits, "len": to_number(parts[1])} if {
 	is_string(cidr)
 	regex.match(`^[0-9A-Fa-f:]+/(12[0-8]|1[01][0-9]|[1-9]?[0-9])$`, cidr)
 	parts := split(lower(cidr), "/")
-	groups := _net1_groups(parts[0])
+	groups := _groups(parts[0])
 	count(groups) == 8
 	count([g | some g in groups; not regex.match(`^[0-9a-f]{1,4}$`, g)]) == 0
-	bits := concat("", [b | some g in groups; b := _net1_group_bits(g)])
+	bits := concat("", [b | some g in groups; b := _group_bits(g)])
 }
 
 # The eight groups of an IPv6 address, "::" expanded.
-_net1_groups(addr) := array.concat(array.concat(left, ["0" | some _ in numbers.range(1, missing)]), right) if {
+_groups(addr) := array.concat(array.concat(left, ["0" | some _ in numbers.range(1, missing)]), right) if {
 	halves := split(addr, "::")
 	count(halves) == 2
-	left := _net1_split_groups(halves[0])
-	right := _net1_split_groups(halves[1])
+	left := _split_groups(halves[0])
+	right := _split_groups(halves[1])
 	missing := (8 - count(left)) - count(right)
 	missing >= 1
 } else := split(addr, ":") if not contains(addr, "::")
 
-_net1_split_groups(s) := [] if s == ""
+_split_groups(s) := [] if s == ""
 
 else := split(s, ":")
 
 # "0".."255" to their eight bits, computed once per query.
-_net1_octets := {format_int(n, 10): _net1_octet_bits(n) | some n in numbers.range(0, 255)}
+_octets := {format_int(n, 10): _octet_bits(n) | some n in numbers.range(0, 255)}
 
-_net1_weights := [128, 64, 32, 16, 8, 4, 2, 1]
+_weights := [128, 64, 32, 16, 8, 4, 2, 1]
 
-_net1_octet_bits(n) := concat("", [b | some k in numbers.range(0, 7); b := _net1_bit(n, _net1_weights[k])])
+_octet_bits(n) := concat("", [b | some k in numbers.range(0, 7); b := _bit(n, _weights[k])])
 
-_net1_bit(n, weight) := "1" if {
+_bit(n, weight) := "1" if {
 	floor(n / weight) % 2 == 1
 } else := "0"
 
-_net1_group_bits(g) := concat("", [_net1_hex[c] | some k in numbers.range(0, 3); c := substring(padded, k, 1)]) if {
+_group_bits(g) := concat("", [_hex[c] | some k in numbers.range(0, 3); c := substring(padded, k, 1)]) if {
 	long := concat("", ["000", g])
 	padded := substring(long, count(long) - 4, 4)
 }
 
-_net1_hex := {
+_hex := {
 	"0": "0000", "1": "0001", "2": "0010", "3": "0011", "4": "0100", "5": "0101", "6": "0110", "7": "0111",
 	"8": "1000", "9": "1001", "a": "1010", "b": "1011", "c": "1100", "d": "1101", "e": "1110", "f": "1111",
 }
 
 # Block `a` contains block `b`.
-_net1_contains(a, b) if {
+_contains(a, b) if {
 	a.family == b.family
 	a.len <= b.len
 	substring(a.bits, 0, a.len) == substring(b.bits, 0, a.len)
 }
 
-_net1_overlap(a, b) if _net1_contains(a, b)
+_overlap(a, b) if _contains(a, b)
 
-_net1_overlap(a, b) if _net1_contains(b, a)
+_overlap(a, b) if _contains(b, a)
 
 # --- text -------------------------------------------------------------------------------------------
 
-_net1_name(r) := name if {
+_name(r) := name if {
 	name := lib.name_of(r)
 	is_string(name)
 } else := r.name
 
-_net1_text(value) := value if is_string(value)
+_text(value) := value if is_string(value)
 
 else := "(none)" if value == null
 

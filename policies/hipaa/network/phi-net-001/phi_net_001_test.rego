@@ -1,10 +1,10 @@
-package phistack.rules.phi_net_001_test
+package phistack.rules.network.phi_net_001_test
 
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
 import data.phistack.lib.hipaa as lib
-import data.phistack.rules.phi_net_001
+import data.phistack.rules.network.phi_net_001
 
 _deny(resources) := phi_net_001.findings(fx.ctx(resources))
 
@@ -71,7 +71,7 @@ _missing(urn, ns) := {{"id": "PHI-NET-001", "urn": urn, "msg": concat("", [
 
 _namespace_urn := fx.urn("kubernetes:core/v1:Namespace", "clinical")
 
-_net1_test_unknown(urn, what, paths) := {{"id": "PHI-NET-001", "urn": urn, "msg": concat("", ["PHI-NET-001: ", what, " is unknown at plan time; the control cannot be verified, so it fails closed"]), "unknown": paths}}
+_test_unknown(urn, what, paths) := {{"id": "PHI-NET-001", "urn": urn, "msg": concat("", ["PHI-NET-001: ", what, " is unknown at plan time; the control cannot be verified, so it fails closed"]), "unknown": paths}}
 
 # --- allowed ---
 
@@ -297,7 +297,7 @@ test_missing_default_deny_of_a_declared_namespace if {
 # --- unknown values ---
 
 test_unknown_cidr if {
-	_deny(_with(_egress("kbs", [_cidr(fx.unknown)]))) == _net1_test_unknown(_urn("kbs"), "a peer of a NetworkPolicy in a PHI namespace", ["spec.egress[0].to[0].ipBlock.cidr"])
+	_deny(_with(_egress("kbs", [_cidr(fx.unknown)]))) == _test_unknown(_urn("kbs"), "a peer of a NetworkPolicy in a PHI namespace", ["spec.egress[0].to[0].ipBlock.cidr"])
 }
 
 test_unknown_peers_and_selectors if {
@@ -305,7 +305,7 @@ test_unknown_peers_and_selectors if {
 		{"to": fx.unknown},
 		{"to": [{"namespaceSelector": {"matchLabels": {"team": fx.unknown, "kubernetes.io/metadata.name": fx.unknown}}, "podSelector": fx.unknown}]},
 	]})
-	_deny(_with(policy)) == _net1_test_unknown(_urn("peers"), "a peer of a NetworkPolicy in a PHI namespace", [
+	_deny(_with(policy)) == _test_unknown(_urn("peers"), "a peer of a NetworkPolicy in a PHI namespace", [
 		"spec.egress[0].to",
 		"spec.egress[1].to[0].namespaceSelector.matchLabels.team",
 		"spec.egress[1].to[0].namespaceSelector.matchLabels[\"kubernetes.io/metadata.name\"]",
@@ -314,17 +314,17 @@ test_unknown_peers_and_selectors if {
 }
 
 test_unknown_spec if {
-	_deny(_with(_policy("opaque", "clinical", fx.unknown))) == _net1_test_unknown(_urn("opaque"), "a peer of a NetworkPolicy in a PHI namespace", ["spec"])
+	_deny(_with(_policy("opaque", "clinical", fx.unknown))) == _test_unknown(_urn("opaque"), "a peer of a NetworkPolicy in a PHI namespace", ["spec"])
 }
 
 test_unknown_default_deny_policy_types if {
 	maybe := _policy("default-deny", "clinical", {"podSelector": {}, "policyTypes": fx.unknown})
-	_deny([fx.phi_namespace, fx.phi_deployment, maybe]) == _net1_test_unknown(_urn("default-deny"), "whether a NetworkPolicy denies egress by default", ["spec.policyTypes"])
+	_deny([fx.phi_namespace, fx.phi_deployment, maybe]) == _test_unknown(_urn("default-deny"), "whether a NetworkPolicy denies egress by default", ["spec.policyTypes"])
 }
 
 test_unknown_policy_namespace if {
 	policy := fx.resource(_type, "open", {"kind": "NetworkPolicy", "metadata": {"name": "open", "namespace": fx.unknown}, "spec": {"podSelector": {}, "egress": [{}]}})
-	_deny(_with(policy)) == _net1_test_unknown(_urn("open"), "the namespace of a NetworkPolicy in a stack with PHI namespaces", ["metadata.namespace"])
+	_deny(_with(policy)) == _test_unknown(_urn("open"), "the namespace of a NetworkPolicy in a stack with PHI namespaces", ["metadata.namespace"])
 }
 
 test_unknown_workload_namespace if {
@@ -334,12 +334,12 @@ test_unknown_workload_namespace if {
 		"metadata": {"name": "nlp", "namespace": fx.unknown},
 		"spec": {"template": {"metadata": {"labels": {"phistack.io/data-classification": "phi"}}, "spec": fx.cc_pod}},
 	})
-	_deny([w]) == _net1_test_unknown(fx.urn("kubernetes:apps/v1:Deployment", "nlp"), "the namespace of a PHI workload", ["metadata.namespace"])
+	_deny([w]) == _test_unknown(fx.urn("kubernetes:apps/v1:Deployment", "nlp"), "the namespace of a PHI workload", ["metadata.namespace"])
 }
 
 test_unknown_namespace_name if {
 	ns := fx.resource("kubernetes:core/v1:Namespace", "clinical", {"kind": "Namespace", "metadata": {"name": fx.unknown, "labels": {"phistack.io/data-classification": "phi"}}})
-	_deny([ns]) == _net1_test_unknown(_namespace_urn, "the name of a PHI namespace", ["metadata.name"])
+	_deny([ns]) == _test_unknown(_namespace_urn, "the name of a PHI namespace", ["metadata.name"])
 }
 
 # Policies of the same shape are judged once but reported in each PHI namespace they open.

@@ -26,7 +26,7 @@
 #     type: required
 #   remediation: 'Set AttestedWorkload.model_provenance to {model_digest: sha256:..., training_data_manifest_digest:
 #     sha256:..., evaluation_report: <document reference>}.'
-package phistack.rules.phi_samd_001
+package phistack.rules.samd.phi_samd_001
 
 import rego.v1
 
@@ -49,22 +49,22 @@ findings(ctx) := {f |
 	some w in ctx.samd_workloads
 	provenance := object.get(w.inputs, "model_provenance", {})
 	not lib.is_unknown(provenance)
-	gaps := _samd1_gaps(provenance)
+	gaps := _gaps(provenance)
 	count(gaps) > 0
 	f := lib.finding("PHI-SAMD-001", w.urn, concat("", ["medical-device workload ", w.name, " lacks model provenance: ", concat(", ", gaps)]))
 }
 
-_samd1_gaps(p) := [gap |
+_gaps(p) := [gap |
 	some check in [
-		["model_digest", _samd1_digest(p, "model_digest")],
-		["training_data_manifest_digest", _samd1_digest(p, "training_data_manifest_digest")],
-		["evaluation_report", _samd1_text(p, "evaluation_report")],
+		["model_digest", _has_digest(p, "model_digest")],
+		["training_data_manifest_digest", _has_digest(p, "training_data_manifest_digest")],
+		["evaluation_report", _has_text(p, "evaluation_report")],
 	]
 	check[1] == false
 	gap := check[0]
 ]
 
-_samd1_digest(p, key) := true if {
+_has_digest(p, key) := true if {
 	is_object(p)
 	value := object.get(p, key, "")
 	is_string(value)
@@ -74,7 +74,7 @@ _samd1_digest(p, key) := true if {
 	lib.is_unknown(object.get(p, key, ""))
 } else := false
 
-_samd1_text(p, key) := true if {
+_has_text(p, key) := true if {
 	is_object(p)
 	lib.non_empty_string(object.get(p, key, ""))
 } else := true if {

@@ -36,7 +36,7 @@
 #   remediation: Keep PHI and genetic data in resources phistack's rules verify (AttestedWorkload,
 #     EncryptedStorage, Kubernetes workloads, claims and endpoints), or extend the policy set with a rule
 #     for the new type before it holds PHI.
-package phistack.rules.phi_scope_001
+package phistack.rules.scope.phi_scope_001
 
 import rego.v1
 
@@ -49,71 +49,71 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input). Only resources of
 # types no rule understands are walked, so a plan of known types costs nothing here.
 findings(ctx) := {f |
-	some r in _scope1_unknown_typed(ctx)
-	marks := _scope1_marks(r)
+	some r in _unknown_typed(ctx)
+	marks := _marks(r)
 	count(marks) > 0
 	f := lib.finding("PHI-SCOPE-001", r.urn, concat("", [lib.name_of(r), " (", r.type, ") is classified PHI or genetic at ", concat(", ", lib.sorted(marks)), " but no HIPAA rule understands resources of this type: its encryption, access and location cannot be verified"]))
 } | {f |
 	ctx.handles_phi
-	some r in _scope1_unknown_typed(ctx)
-	count(_scope1_marks(r)) == 0
-	runs := _scope1_container_paths(r)
+	some r in _unknown_typed(ctx)
+	count(_marks(r)) == 0
+	runs := _container_paths(r)
 	count(runs) > 0
 	f := lib.finding("PHI-SCOPE-001", r.urn, concat("", [lib.name_of(r), " (", r.type, ") runs containers (", concat(", ", lib.sorted(runs)), ") in a stack that handles PHI, but no HIPAA rule understands resources of this type: its pods escape the confidential-computing rules"]))
 }
 
-_scope1_unknown_typed(ctx) := [ctx.resources[i] |
+_unknown_typed(ctx) := [ctx.resources[i] |
 	some t in object.keys(ctx.types)
 	not lib.understood_type(t)
 	some i in ctx.types[t]
 ]
 
 # Paths (relative to the inputs) where a resource says it holds PHI or genetic data.
-_scope1_marks(r) := {_scope1_path(path) |
+_marks(r) := {_path(path) |
 	walk(r.inputs, [path, value])
-	_scope1_marked(path, value)
+	_marked(path, value)
 }
 
 # A value that names the class, wherever it sits (label, annotation, tag map or tag list).
-_scope1_marked(_, value) if {
+_marked(_, value) if {
 	is_string(value)
-	lower(trim_space(value)) in _scope1_class_words
+	lower(trim_space(value)) in _class_words
 }
 
 # A "key=value" tag string such as "data-classification=phi".
-_scope1_marked(_, value) if {
+_marked(_, value) if {
 	is_string(value)
 	regex.match(`classification\s*[=:]\s*(e?phi|genetic)([^a-z0-9]|$)`, lower(value))
 }
 
 # A property named for PHI or genetic data, unless it plainly says no.
-_scope1_marked(path, value) if {
+_marked(path, value) if {
 	count(path) > 0
 	key := path[count(path) - 1]
 	is_string(key)
-	_scope1_sensitive_key(key)
-	not _scope1_says_no(value)
+	_sensitive_key(key)
+	not _says_no(value)
 }
 
 # snake_case, kebab-case and dotted keys ("phi_data", "x-phi") ...
-_scope1_sensitive_key(key) if regex.match(`(^|[^a-z0-9])(e?phi|genetic|genomic)([^a-z0-9]|$)`, lower(key))
+_sensitive_key(key) if regex.match(`(^|[^a-z0-9])(e?phi|genetic|genomic)([^a-z0-9]|$)`, lower(key))
 
 # ... and camelCase ones ("containsPhi", "geneticData").
-_scope1_sensitive_key(key) if regex.match(`[a-z0-9](Phi|PHI|Ephi|Genetic|Genomic)([^a-z]|$)`, key)
+_sensitive_key(key) if regex.match(`[a-z0-9](Phi|PHI|Ephi|Genetic|Genomic)([^a-z]|$)`, key)
 
-_scope1_class_words := {"phi", "ephi", "genetic", "protected-health-information"}
+_class_words := {"phi", "ephi", "genetic", "protected-health-information"}
 
-_scope1_says_no(value) if value == false
+_says_no(value) if value == false
 
-_scope1_says_no(value) if {
+_says_no(value) if {
 	is_string(value)
 	lower(trim_space(value)) in {"", "none", "false", "no", "deidentified"}
 }
 
-_scope1_says_no(value) if value == null
+_says_no(value) if value == null
 
 # Paths of container lists (arrays of objects with an image) anywhere in the inputs.
-_scope1_container_paths(r) := {_scope1_path(path) |
+_container_paths(r) := {_path(path) |
 	walk(r.inputs, [path, value])
 	count(path) > 0
 	path[count(path) - 1] in {"containers", "initContainers", "ephemeralContainers"}
@@ -123,10 +123,10 @@ _scope1_container_paths(r) := {_scope1_path(path) |
 	c.image
 }
 
-_scope1_path(path) := "(inputs)" if count(path) == 0
+_path(path) := "(inputs)" if count(path) == 0
 
-else := concat(".", [_scope1_segment(p) | some p in path])
+else := concat(".", [_segment(p) | some p in path])
 
-_scope1_segment(p) := p if is_string(p)
+_segment(p) := p if is_string(p)
 
 else := format_int(p, 10)

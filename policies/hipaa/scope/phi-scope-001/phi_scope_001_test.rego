@@ -1,10 +1,10 @@
-package phistack.rules.phi_scope_001_test
+package phistack.rules.scope.phi_scope_001_test
 
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
 import data.phistack.lib.hipaa as lib
-import data.phistack.rules.phi_scope_001
+import data.phistack.rules.scope.phi_scope_001
 
 _deny(resources) := phi_scope_001.findings(fx.ctx(resources))
 

@@ -1,9 +1,9 @@
-package phistack.rules.phi_sec_001_test
+package phistack.rules.secrets.phi_sec_001_test
 
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
-import data.phistack.rules.phi_sec_001
+import data.phistack.rules.secrets.phi_sec_001
 
 _deny(resources) := phi_sec_001.findings(fx.ctx(resources))
 

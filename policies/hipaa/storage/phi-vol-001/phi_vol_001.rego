@@ -31,7 +31,7 @@
 #   remediation: 'Mount PHI only from PersistentVolumeClaims that EncryptedStorage creates (storage_class_name set)
 #     in the workload''s namespace; use emptyDir with medium Memory and a sizeLimit for scratch space;
 #     remove NFS, iSCSI, hostPath, inline CSI and cloud-disk volumes.'
-package phistack.rules.phi_vol_001
+package phistack.rules.storage.phi_vol_001
 
 import rego.v1
 
@@ -44,34 +44,34 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
 	some w in ctx.phi_workloads
-	f := _vol1_finding(ctx, w)
+	f := _finding(ctx, w)
 }
 
 # One finding per workload: unknown values fail closed, else every volume that does not resolve, sorted.
-_vol1_finding(ctx, w) := lib.unknown_finding("PHI-VOL-001", w.urn, "a volume of the pod or the storage it resolves to", lib.sorted(paths)) if {
-	paths := _vol1_unknown(ctx, w)
+_finding(ctx, w) := lib.unknown_finding("PHI-VOL-001", w.urn, "a volume of the pod or the storage it resolves to", lib.sorted(paths)) if {
+	paths := _unknowns_of(ctx, w)
 	count(paths) > 0
 } else := f if {
-	problems := _vol1_problems(ctx, w)
+	problems := _problems(ctx, w)
 	count(problems) > 0
 	f := lib.finding("PHI-VOL-001", w.urn, concat("", [
-		"PHI workload ", _vol1_text(lib.name_of(w), w.name), " mounts storage that does not resolve to encrypted storage the plan declares: ",
+		"PHI workload ", _string_or(lib.name_of(w), w.name), " mounts storage that does not resolve to encrypted storage the plan declares: ",
 		concat("; ", lib.sorted(problems)),
 	]))
 }
 
-_vol1_text(x, fallback) := x if is_string(x)
+_string_or(x, fallback) := x if is_string(x)
 
 else := fallback
 
-_vol1_pvc_type := "kubernetes:core/v1:PersistentVolumeClaim"
+_pvc_type := "kubernetes:core/v1:PersistentVolumeClaim"
 
-_vol1_safe_kinds := {"secret", "configMap", "projected", "downwardAPI"}
+_safe_kinds := {"secret", "configMap", "projected", "downwardAPI"}
 
 # The pod's volumes with their paths in the manifest.
 # (Comprehension heads in this file are variables bound in their bodies: regopy 1.5.2 mixes up
 # function arguments used in a comprehension head.)
-_vol1_volumes(w) := [entry |
+_volumes(w) := [entry |
 	spec := lib.pod_spec(w)
 	is_object(spec)
 	volumes := object.get(spec, "volumes", [])
@@ -83,7 +83,7 @@ _vol1_volumes(w) := [entry |
 ]
 
 # The volume sources a volume sets (a volume carries exactly one; `name` is not one).
-_vol1_kinds(v) := {k |
+_kinds(v) := {k |
 	some k in object.keys(v)
 	k != "name"
 	v[k] != null
@@ -91,7 +91,7 @@ _vol1_kinds(v) := {k |
 
 # StatefulSet volumeClaimTemplates with their paths; a pod volume of the same name is replaced by the
 # claim the controller makes from the template.
-_vol1_templates(w) := [entry |
+_templates(w) := [entry |
 	w.type == "kubernetes:apps/v1:StatefulSet"
 	templates := object.get(w.inputs, ["spec", "volumeClaimTemplates"], [])
 	is_array(templates)
@@ -100,30 +100,30 @@ _vol1_templates(w) := [entry |
 	entry := {"path": concat("", ["spec.volumeClaimTemplates[", format_int(i, 10), "]"]), "template": t}
 ]
 
-_vol1_template_names(w) := {name |
-	some t in _vol1_templates(w)
+_template_names(w) := {name |
+	some t in _templates(w)
 	is_object(t.template)
 	name := object.get(t.template, ["metadata", "name"], null)
 	is_string(name)
 }
 
 # The claims the plan declares under `claim` in the workload's namespace.
-_vol1_claims(ctx, w, claim) := [pvc |
-	some pvc in lib.of_type(ctx, _vol1_pvc_type)
+_claims(ctx, w, claim) := [pvc |
+	some pvc in lib.of_type(ctx, _pvc_type)
 	lib.name_of(pvc) == claim
 	lib.namespace_of(pvc) == lib.namespace_of(w)
 ]
 
 # --- unknown values -------------------------------------------------------------------------------
 
-_vol1_unknown(ctx, w) := {path} if {
+_unknowns_of(ctx, w) := {path} if {
 	path := lib.unknown_path(w.inputs, array.concat(lib.pod_spec_path(w), ["volumes"]))
 } else := ({path |
-	some entry in _vol1_volumes(w)
-	some path in _vol1_volume_unknown(ctx, w, entry.path, entry.volume)
-} | _vol1_templates_unknown(w)) | _vol1_namespace_unknown(w)
+	some entry in _volumes(w)
+	some path in _volume_unknown(ctx, w, entry.path, entry.volume)
+} | _templates_unknown(w)) | _namespace_unknown(w)
 
-_vol1_volume_unknown(ctx, w, path, v) := {path} if lib.is_unknown(v)
+_volume_unknown(ctx, w, path, v) := {path} if lib.is_unknown(v)
 
 else := {unknown |
 	is_object(v)
@@ -139,23 +139,23 @@ else := {unknown |
 	is_object(v)
 	claim := object.get(v, ["persistentVolumeClaim", "claimName"], null)
 	is_string(claim)
-	some pvc in _vol1_claims(ctx, w, claim)
+	some pvc in _claims(ctx, w, claim)
 	some field in [["spec", "storageClassName"], ["spec", "volumeName"], ["spec", "selector"]]
 	rel := lib.unknown_path(pvc.inputs, field)
-	unknown := concat("", [_vol1_pvc_label(pvc), " ", rel])
+	unknown := concat("", [_pvc_label(pvc), " ", rel])
 }
 
-_vol1_pvc_label(pvc) := concat("", ["PersistentVolumeClaim ", _vol1_text(lib.name_of(pvc), pvc.name)])
+_pvc_label(pvc) := concat("", ["PersistentVolumeClaim ", _string_or(lib.name_of(pvc), pvc.name)])
 
-_vol1_templates_unknown(w) := {path |
+_templates_unknown(w) := {path |
 	w.type == "kubernetes:apps/v1:StatefulSet"
 	path := lib.unknown_path(w.inputs, ["spec", "volumeClaimTemplates"])
 } | {path |
-	some t in _vol1_templates(w)
+	some t in _templates(w)
 	lib.is_unknown(t.template)
 	path := t.path
 } | {path |
-	some t in _vol1_templates(w)
+	some t in _templates(w)
 	is_object(t.template)
 	some field in [["metadata", "name"], ["spec", "storageClassName"]]
 	rel := lib.unknown_path(t.template, field)
@@ -163,8 +163,8 @@ _vol1_templates_unknown(w) := {path |
 }
 
 # The namespace decides which claim a name resolves to.
-_vol1_namespace_unknown(w) := {path |
-	some entry in _vol1_volumes(w)
+_namespace_unknown(w) := {path |
+	some entry in _volumes(w)
 	is_object(entry.volume)
 	object.get(entry.volume, "persistentVolumeClaim", null) != null
 	path := lib.unknown_path(w.inputs, ["metadata", "namespace"])
@@ -172,37 +172,37 @@ _vol1_namespace_unknown(w) := {path |
 
 # --- problems -------------------------------------------------------------------------------------
 
-_vol1_problems(ctx, w) := {msg |
-	overridden := _vol1_template_names(w)
-	some entry in _vol1_volumes(w)
+_problems(ctx, w) := {msg |
+	overridden := _template_names(w)
+	some entry in _volumes(w)
 	is_object(entry.volume)
 	not object.get(entry.volume, "name", null) in overridden
-	some problem in _vol1_volume_problems(ctx, w, entry.volume)
-	msg := concat("", [entry.path, " (", _vol1_text(object.get(entry.volume, "name", null), "unnamed"), ") ", problem])
+	some problem in _volume_source_problems(ctx, w, entry.volume)
+	msg := concat("", [entry.path, " (", _string_or(object.get(entry.volume, "name", null), "unnamed"), ") ", problem])
 } | {msg |
-	some t in _vol1_templates(w)
+	some t in _templates(w)
 	is_object(t.template)
-	problem := _vol1_class_problem(ctx, object.get(t.template, ["spec", "storageClassName"], null))
+	problem := _class_problem(ctx, object.get(t.template, ["spec", "storageClassName"], null))
 	msg := concat("", [t.path, " ", problem])
 }
 
-_vol1_volume_problems(ctx, w, v) := {"sets no volume source, so Kubernetes makes it a disk-backed emptyDir"} if {
-	count(_vol1_kinds(v)) == 0
+_volume_source_problems(ctx, w, v) := {"sets no volume source, so Kubernetes makes it a disk-backed emptyDir"} if {
+	count(_kinds(v)) == 0
 } else := {"sets more than one volume source"} if {
-	count(_vol1_kinds(v)) > 1
-} else := _vol1_source_problems(ctx, w, kind, source) if {
-	some kind in _vol1_kinds(v)
+	count(_kinds(v)) > 1
+} else := _source_problems(ctx, w, kind, source) if {
+	some kind in _kinds(v)
 	source := v[kind] # bound first: regopy does not pass v[kind] to a function here
 }
 
-_vol1_source_problems(ctx, w, kind, source) := set() if kind in _vol1_safe_kinds
+_source_problems(ctx, w, kind, source) := set() if kind in _safe_kinds
 
-else := _vol1_claim_problems(ctx, w, source) if kind == "persistentVolumeClaim"
+else := _claim_source_problems(ctx, w, source) if kind == "persistentVolumeClaim"
 
-else := _vol1_empty_dir_problems(source) if kind == "emptyDir"
+else := _empty_dir_problems(source) if kind == "emptyDir"
 
 else := {problem |
-	problem := _vol1_class_problem(ctx, object.get(_vol1_object(source), ["volumeClaimTemplate", "spec", "storageClassName"], null))
+	problem := _class_problem(ctx, object.get(_object(source), ["volumeClaimTemplate", "spec", "storageClassName"], null))
 } if {
 	kind == "ephemeral"
 } else := {concat("", [
@@ -210,25 +210,25 @@ else := {problem |
 	"Secrets, ConfigMaps, projected and downward API volumes",
 ])}
 
-_vol1_claim_problems(ctx, w, source) := {"names no claim"} if {
-	claim := object.get(_vol1_object(source), "claimName", null)
+_claim_source_problems(ctx, w, source) := {"names no claim"} if {
+	claim := object.get(_object(source), "claimName", null)
 	not lib.non_empty_string(claim)
 } else := {concat("", [
 	"mounts claim ", source.claimName, ", which the plan does not declare in namespace ",
-	_vol1_text(lib.namespace_of(w), "?"), ", so its storage cannot be verified",
+	_string_or(lib.namespace_of(w), "?"), ", so its storage cannot be verified",
 ])} if {
-	count(_vol1_claims(ctx, w, source.claimName)) == 0
+	count(_claims(ctx, w, source.claimName)) == 0
 } else := {problem |
-	some pvc in _vol1_claims(ctx, w, source.claimName)
-	some problem in _vol1_pvc_problems(ctx, pvc, source.claimName)
+	some pvc in _claims(ctx, w, source.claimName)
+	some problem in _pvc_problems(ctx, pvc, source.claimName)
 }
 
-_vol1_object(x) := x if is_object(x)
+_object(x) := x if is_object(x)
 
 else := {}
 
-_vol1_pvc_problems(ctx, pvc, claim) := {msg |
-	problem := _vol1_class_problem(ctx, object.get(pvc.inputs, ["spec", "storageClassName"], null))
+_pvc_problems(ctx, pvc, claim) := {msg |
+	problem := _class_problem(ctx, object.get(pvc.inputs, ["spec", "storageClassName"], null))
 	msg := concat("", ["mounts claim ", claim, " that ", problem])
 } | {msg |
 	some field in ["volumeName", "selector"]
@@ -240,7 +240,7 @@ _vol1_pvc_problems(ctx, pvc, claim) := {msg |
 }
 
 # What is wrong with a storageClassName (undefined when it names a StorageClass of the plan).
-_vol1_class_problem(ctx, class) := "sets no storageClassName, so the cluster's default class (unverifiable) applies" if {
+_class_problem(ctx, class) := "sets no storageClassName, so the cluster's default class (unverifiable) applies" if {
 	not lib.non_empty_string(class)
 	not lib.is_unknown(class)
 } else := concat("", ["uses StorageClass ", class, ", which the plan does not declare"]) if {
@@ -248,37 +248,37 @@ _vol1_class_problem(ctx, class) := "sets no storageClassName, so the cluster's d
 	not class in ctx.storage_class_names
 }
 
-_vol1_empty_dir_problems(source) := {"is a disk-backed emptyDir (unencrypted node scratch space); use medium: Memory with a sizeLimit"} if {
-	object.get(_vol1_object(source), "medium", "") != "Memory"
+_empty_dir_problems(source) := {"is a disk-backed emptyDir (unencrypted node scratch space); use medium: Memory with a sizeLimit"} if {
+	object.get(_object(source), "medium", "") != "Memory"
 } else := {"is a memory emptyDir without a sizeLimit"} if {
 	object.get(source, "sizeLimit", null) == null
 } else := {"has a sizeLimit that is not a quantity the gate can read"} if {
-	not _vol1_bytes(source.sizeLimit)
-} else := {concat("", ["has a sizeLimit above the maximum ", _vol1_max_text, " (max_memory_emptydir)"])} if {
-	_vol1_bytes(source.sizeLimit) > _vol1_max
+	not _bytes(source.sizeLimit)
+} else := {concat("", ["has a sizeLimit above the maximum ", _max_text, " (max_memory_emptydir)"])} if {
+	_bytes(source.sizeLimit) > _max
 } else := set()
 
 # The largest memory emptyDir allowed, in bytes (0 when the parameter is missing or unreadable: fail closed).
-_vol1_max := bytes if {
-	bytes := _vol1_bytes(data.hipaa_parameters.max_memory_emptydir)
+_max := bytes if {
+	bytes := _bytes(data.hipaa_parameters.max_memory_emptydir)
 } else := 0
 
-_vol1_max_text := text if {
+_max_text := text if {
 	text := data.hipaa_parameters.max_memory_emptydir
 	is_string(text)
-	_vol1_bytes(text)
+	_bytes(text)
 } else := "0"
 
 # A Kubernetes quantity in bytes: a number, or digits with an optional binary or decimal suffix.
-_vol1_units := {
+_units := {
 	"": 1, "k": 1000, "K": 1000, "M": 1000000, "G": 1000000000, "T": 1000000000000, "P": 1000000000000000,
 	"Ki": 1024, "Mi": 1048576, "Gi": 1073741824, "Ti": 1099511627776, "Pi": 1125899906842624,
 }
 
-_vol1_bytes(q) := q if {
+_bytes(q) := q if {
 	is_number(q)
 	q >= 0
-} else := to_number(digits) * _vol1_units[unit] if {
+} else := to_number(digits) * _units[unit] if {
 	is_string(q)
 	regex.match(`^[0-9]+(\.[0-9]+)?(k|K|M|G|T|P|Ki|Mi|Gi|Ti|Pi)?$`, q)
 	digits := regex.find_n(`^[0-9]+(\.[0-9]+)?`, q, 1)[0]

@@ -1,9 +1,9 @@
-package phistack.rules.phi_vol_001_test
+package phistack.rules.storage.phi_vol_001_test
 
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
-import data.phistack.rules.phi_vol_001
+import data.phistack.rules.storage.phi_vol_001
 
 _deny(resources) := phi_vol_001.findings(fx.ctx(resources))
 

@@ -24,7 +24,7 @@
 #     type: addressable
 #   remediation: 'Keep TlsEndpoint.min_tls_version at "1.3" (its ClientTrafficPolicy sets tls.minVersion);
 #     on an Ingress set nginx.ingress.kubernetes.io/ssl-protocols: TLSv1.3.'
-package phistack.rules.phi_tls_001
+package phistack.rules.transit.phi_tls_001
 
 import rego.v1
 
@@ -37,17 +37,17 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
 	ctx.handles_phi
-	versions := _tls1_versions(ctx)
+	versions := _versions(ctx)
 	some gw in lib.of_type(ctx, "kubernetes:gateway.networking.k8s.io/v1:Gateway")
-	_tls1_key(gw) in versions.unknown
+	_key(gw) in versions.unknown
 	f := lib.unknown_finding("PHI-TLS-001", gw.urn, "the minimum TLS version", ["ClientTrafficPolicy spec.tls.minVersion"])
 } | {f |
 	ctx.handles_phi
-	versions := _tls1_versions(ctx)
+	versions := _versions(ctx)
 	some gw in lib.of_type(ctx, "kubernetes:gateway.networking.k8s.io/v1:Gateway")
-	key := _tls1_key(gw)
+	key := _key(gw)
 	not key in versions.unknown
-	not _tls1_only(versions, key)
+	not _only(versions, key)
 	f := lib.finding("PHI-TLS-001", gw.urn, concat("", ["Gateway ", lib.name_of(gw), " does not require TLS 1.3: no ClientTrafficPolicy targeting it sets tls.minVersion 1.3 (and none sets a lower one)"]))
 } | {f |
 	ctx.handles_phi
@@ -56,26 +56,26 @@ findings(ctx) := {f |
 	f := lib.finding("PHI-TLS-001", ing.urn, concat("", ["Ingress ", lib.name_of(ing), " does not restrict TLS to TLSv1.3 (nginx.ingress.kubernetes.io/ssl-protocols)"]))
 }
 
-_tls1_key(gw) := concat("/", [lib.namespace_of(gw), lib.name_of(gw)])
+_key(gw) := concat("/", [lib.namespace_of(gw), lib.name_of(gw)])
 
 # Gateways ("namespace/name") targeted by ClientTrafficPolicies, split by their tls.minVersion;
 # built once, so each Gateway is a set lookup.
-_tls1_versions(ctx) := {
+_versions(ctx) := {
 	"strict": {key | some t in targets; t.version == "1.3"; key := t.key},
 	"weak": {key | some t in targets; not lib.is_unknown(t.version); t.version != "1.3"; key := t.key},
 	"unknown": {key | some t in targets; lib.is_unknown(t.version); key := t.key},
 } if {
 	targets := [{"key": key, "version": object.get(p.inputs, ["spec", "tls", "minVersion"], "")} |
 		some p in lib.of_type(ctx, "kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy")
-		some ref in _tls1_refs(p)
+		some ref in _target_refs(p)
 		ref.kind == "Gateway"
 		key := concat("/", [lib.namespace_of(p), ref.name])
 	]
 }
 
-_tls1_refs(p) := array.concat(object.get(p.inputs, ["spec", "targetRefs"], []), [ref | ref := p.inputs.spec.targetRef])
+_target_refs(p) := array.concat(object.get(p.inputs, ["spec", "targetRefs"], []), [ref | ref := p.inputs.spec.targetRef])
 
-_tls1_only(versions, key) if {
+_only(versions, key) if {
 	key in versions.strict
 	not key in versions.weak
 }

@@ -1,10 +1,10 @@
-package phistack.rules.phi_tls_001_test
+package phistack.rules.transit.phi_tls_001_test
 
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
 import data.phistack.lib.hipaa as lib
-import data.phistack.rules.phi_tls_001
+import data.phistack.rules.transit.phi_tls_001
 
 _gateway(listeners) := fx.resource("kubernetes:gateway.networking.k8s.io/v1:Gateway", "notes-api", {
 	"apiVersion": "gateway.networking.k8s.io/v1",

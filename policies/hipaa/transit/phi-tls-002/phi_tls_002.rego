@@ -24,7 +24,7 @@
 #     type: addressable
 #   remediation: Keep TlsEndpoint.allow_plaintext_http false; list every Ingress host under spec.tls with
 #     a certificate secret.
-package phistack.rules.phi_tls_002
+package phistack.rules.transit.phi_tls_002
 
 import rego.v1
 
@@ -49,7 +49,7 @@ findings(ctx) := {f |
 	not lib.is_unknown(l)
 	not lib.is_unknown(object.get(l, "protocol", ""))
 	not object.get(l, "protocol", "") in {"HTTPS", "TLS"}
-	f := lib.finding("PHI-TLS-002", gw.urn, concat("", ["Gateway ", lib.name_of(gw), " listener ", object.get(l, "name", "?"), " accepts plaintext (protocol ", _tls2_text(object.get(l, "protocol", "")), ")"]))
+	f := lib.finding("PHI-TLS-002", gw.urn, concat("", ["Gateway ", lib.name_of(gw), " listener ", object.get(l, "name", "?"), " accepts plaintext (protocol ", _text(object.get(l, "protocol", "")), ")"]))
 } | {f |
 	ctx.handles_phi
 	some gw in lib.of_type(ctx, "kubernetes:gateway.networking.k8s.io/v1:Gateway")
@@ -58,33 +58,33 @@ findings(ctx) := {f |
 	paths := [p |
 		some i
 		l := listeners[i]
-		p := _tls2_unknown_protocol(l, i)
+		p := _unknown_protocol(l, i)
 	]
 	count(paths) > 0
 	f := lib.unknown_finding("PHI-TLS-002", gw.urn, "a Gateway listener protocol", paths)
 } | {f |
 	ctx.handles_phi
 	some ing in lib.of_type(ctx, "kubernetes:networking.k8s.io/v1:Ingress")
-	uncovered := _tls2_uncovered(ing)
+	uncovered := _uncovered(ing)
 	count(uncovered) > 0
 	f := lib.finding("PHI-TLS-002", ing.urn, concat("", ["Ingress ", lib.name_of(ing), " serves plaintext HTTP for ", concat(", ", lib.sorted(uncovered))]))
 }
 
-_tls2_text(value) := value if lib.non_empty_string(value)
+_text(value) := value if lib.non_empty_string(value)
 
 else := "missing"
 
-_tls2_uncovered(ing) := {host |
+_uncovered(ing) := {host |
 	some rule in object.get(ing.inputs, ["spec", "rules"], [])
 	host := object.get(rule, "host", "every host")
-	not host in _tls2_covered(ing)
+	not host in _covered(ing)
 }
 
-_tls2_covered(ing) := {h |
+_covered(ing) := {h |
 	some t in object.get(ing.inputs, ["spec", "tls"], [])
 	some h in object.get(t, "hosts", [])
 }
 
-_tls2_unknown_protocol(l, i) := concat("", ["spec.listeners[", format_int(i, 10), "]"]) if lib.is_unknown(l)
+_unknown_protocol(l, i) := concat("", ["spec.listeners[", format_int(i, 10), "]"]) if lib.is_unknown(l)
 
 else := concat("", ["spec.listeners[", format_int(i, 10), "].protocol"]) if lib.is_unknown(object.get(l, "protocol", ""))

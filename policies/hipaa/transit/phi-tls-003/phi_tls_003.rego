@@ -32,7 +32,7 @@
 #     type: addressable
 #   remediation: 'Expose PHI workloads through TlsEndpoint (ClusterIP behind a TLS 1.3 Gateway); if a LoadBalancer
 #     is unavoidable, serve TLS from the pod and set appProtocol: https on every port.'
-package phistack.rules.phi_tls_003
+package phistack.rules.transit.phi_tls_003
 
 import rego.v1
 
@@ -44,15 +44,15 @@ deny contains f if {
 
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
-	some svc in _tls3_exposed(ctx)
+	some svc in _exposed(ctx)
 	lib.is_unknown(object.get(svc.inputs, ["spec", "selector"], {}))
 	f := lib.unknown_finding("PHI-TLS-003", svc.urn, "the Service selector", ["spec.selector"])
 } | {f |
-	some svc in _tls3_exposed(ctx)
+	some svc in _exposed(ctx)
 	selector := object.get(svc.inputs, ["spec", "selector"], {})
 	not lib.is_unknown(selector)
 	some w in ctx.phi_workloads
-	_tls3_selects(svc, selector, w)
+	_service_selects(svc, selector, w)
 	some port in object.get(svc.inputs, ["spec", "ports"], [])
 	not object.get(port, "appProtocol", "") in {"https", "tls"}
 	f := lib.finding("PHI-TLS-003", svc.urn, concat("", [
@@ -61,12 +61,12 @@ findings(ctx) := {f |
 	]))
 }
 
-_tls3_exposed(ctx) := [svc |
+_exposed(ctx) := [svc |
 	some svc in lib.of_type(ctx, "kubernetes:core/v1:Service")
 	object.get(svc.inputs, ["spec", "type"], "ClusterIP") in {"LoadBalancer", "NodePort"}
 ]
 
-_tls3_selects(svc, selector, w) if {
+_service_selects(svc, selector, w) if {
 	is_object(selector)
 	count(selector) > 0
 	lib.namespace_of(svc) == lib.namespace_of(w)

@@ -37,7 +37,7 @@
 #     a non-zero runAsUser, readOnlyRootFilesystem, allowPrivilegeEscalation false, privileged false,
 #     capabilities.drop ALL, seccomp RuntimeDefault); give every added init, sidecar or ephemeral container the
 #     same securityContext, and remove host namespaces, hostPath volumes and hostPorts.'
-package phistack.rules.phi_pod_001
+package phistack.rules.workload.phi_pod_001
 
 import rego.v1
 
@@ -50,23 +50,23 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
 	some w in ctx.phi_workloads
-	f := _pod1_finding(w)
+	f := _workload_finding(w)
 }
 
 # One finding per workload: unknown values fail closed, else every departure from the standard, sorted.
-_pod1_finding(w) := lib.unknown_finding("PHI-POD-001", w.urn, "the pod security settings", lib.sorted(paths)) if {
-	paths := _pod1_unknown(w)
+_workload_finding(w) := lib.unknown_finding("PHI-POD-001", w.urn, "the pod security settings", lib.sorted(paths)) if {
+	paths := _unknown(w)
 	count(paths) > 0
 } else := f if {
-	problems := _pod1_problems(w)
+	problems := _workload_problems(w)
 	count(problems) > 0
 	f := lib.finding("PHI-POD-001", w.urn, concat("", [
-		"PHI workload ", _pod1_name(w), " does not meet the restricted Pod Security Standard: ",
+		"PHI workload ", _name(w), " does not meet the restricted Pod Security Standard: ",
 		concat("; ", lib.sorted(problems)),
 	]))
 }
 
-_pod1_name(w) := name if {
+_name(w) := name if {
 	name := lib.name_of(w)
 	is_string(name)
 } else := w.name
@@ -76,90 +76,90 @@ _pod1_name(w) := name if {
 # Dotted paths (as the plan writes them) of the unknown values this rule reads: anything in the pod or
 # a container securityContext, the host namespace flags, a whole volume, container or container list,
 # a port's hostPort, a probe's or lifecycle hook's host, and the AppArmor annotations.
-_pod1_unknown(w) := {path} if {
+_unknown(w) := {path} if {
 	path := lib.unknown_path(w.inputs, lib.pod_spec_path(w))
 } else := {path |
 	walk(lib.pod_spec(w), [p, v])
 	lib.is_unknown(v)
-	_pod1_relevant(p)
-	path := _pod1_path(_pod1_prefix(w), p)
-} | _pod1_unknown_annotations(w)
+	_relevant(p)
+	path := _dotted_path(_prefix(w), p)
+} | _unknown_annotations(w)
 
-_pod1_relevant(p) if p[0] in {"hostNetwork", "hostPID", "hostIPC", "securityContext"}
+_relevant(p) if p[0] in {"hostNetwork", "hostPID", "hostIPC", "securityContext"}
 
-_pod1_relevant(p) if {
+_relevant(p) if {
 	p[0] in {"volumes", "containers", "initContainers", "ephemeralContainers"}
 	count(p) <= 2
 }
 
-_pod1_relevant(p) if {
-	p[0] in _pod1_container_fields
+_relevant(p) if {
+	p[0] in _container_fields
 	p[2] == "securityContext"
 }
 
-_pod1_relevant(p) if {
-	p[0] in _pod1_container_fields
+_relevant(p) if {
+	p[0] in _container_fields
 	p[2] == "ports"
 	count(p) <= 4
 }
 
-_pod1_relevant(p) if {
-	p[0] in _pod1_container_fields
+_relevant(p) if {
+	p[0] in _container_fields
 	p[2] == "ports"
 	p[4] == "hostPort"
 }
 
-_pod1_relevant(p) if {
-	p[0] in _pod1_container_fields
-	p[2] in _pod1_probes
-	_pod1_handler_host(array.slice(p, 3, count(p)))
+_relevant(p) if {
+	p[0] in _container_fields
+	p[2] in _probes
+	_handler_host(array.slice(p, 3, count(p)))
 }
 
-_pod1_relevant(p) if {
-	p[0] in _pod1_container_fields
+_relevant(p) if {
+	p[0] in _container_fields
 	p[2] == "lifecycle"
 	count(p) <= 4
 }
 
-_pod1_relevant(p) if {
-	p[0] in _pod1_container_fields
+_relevant(p) if {
+	p[0] in _container_fields
 	p[2] == "lifecycle"
-	_pod1_handler_host(array.slice(p, 4, count(p)))
+	_handler_host(array.slice(p, 4, count(p)))
 }
 
 # A path below a probe or lifecycle handler that can carry a host: the handler or its host field.
-_pod1_handler_host(rest) if count(rest) == 0
+_handler_host(rest) if count(rest) == 0
 
-_pod1_handler_host(rest) if {
+_handler_host(rest) if {
 	rest[0] in {"httpGet", "tcpSocket"}
 	count(rest) == 1
 }
 
-_pod1_handler_host(rest) if {
+_handler_host(rest) if {
 	rest[0] in {"httpGet", "tcpSocket"}
 	rest[1] == "host"
 }
 
-_pod1_unknown_annotations(w) := {path |
-	path := lib.unknown_path(w.inputs, _pod1_meta_path(w))
+_unknown_annotations(w) := {path |
+	path := lib.unknown_path(w.inputs, _meta_path(w))
 } | {path |
-	annotations := object.get(w.inputs, _pod1_meta_path(w), {})
+	annotations := object.get(w.inputs, _meta_path(w), {})
 	is_object(annotations)
 	some key
 	value := annotations[key]
-	startswith(key, _pod1_apparmor_prefix)
+	startswith(key, _apparmor_prefix)
 	lib.is_unknown(value)
-	path := _pod1_path(concat(".", _pod1_meta_path(w)), [key])
+	path := _dotted_path(concat(".", _meta_path(w)), [key])
 }
 
 # The dotted form of a path below `prefix`, as the plan writes paths (keys with dots in brackets).
-_pod1_path(prefix, p) := concat("", array.concat([prefix], [s |
+_dotted_path(prefix, p) := concat("", array.concat([prefix], [s |
 	some i
 	x := p[i]
-	s := _pod1_segment(x)
+	s := _segment(x)
 ]))
 
-_pod1_segment(x) := concat("", ["[", format_int(x, 10), "]"]) if is_number(x)
+_segment(x) := concat("", ["[", format_int(x, 10), "]"]) if is_number(x)
 
 else := concat("", ["[\"", x, "\"]"]) if contains(x, ".")
 
@@ -167,77 +167,77 @@ else := concat("", [".", x])
 
 # --- problems -------------------------------------------------------------------------------------
 
-_pod1_container_fields := {"containers", "initContainers", "ephemeralContainers"}
+_container_fields := {"containers", "initContainers", "ephemeralContainers"}
 
-_pod1_probes := {"livenessProbe", "readinessProbe", "startupProbe"}
+_probes := {"livenessProbe", "readinessProbe", "startupProbe"}
 
-_pod1_prefix(w) := concat(".", lib.pod_spec_path(w))
+_prefix(w) := concat(".", lib.pod_spec_path(w))
 
 # Where the pod template's annotations live (metadata.annotations for a bare Pod).
-_pod1_meta_path(w) := array.concat(array.slice(path, 0, count(path) - 1), ["metadata", "annotations"]) if {
+_meta_path(w) := array.concat(array.slice(path, 0, count(path) - 1), ["metadata", "annotations"]) if {
 	path := lib.pod_spec_path(w)
 }
 
-_pod1_spec(w) := spec if {
+_spec(w) := spec if {
 	spec := lib.pod_spec(w)
 	is_object(spec)
 } else := {}
 
-_pod1_object(x) := x if is_object(x)
+_object(x) := x if is_object(x)
 
 else := {}
 
-_pod1_pod_sc(w) := _pod1_object(object.get(_pod1_spec(w), "securityContext", {}))
+_pod_sc(w) := _object(object.get(_spec(w), "securityContext", {}))
 
-_pod1_problems(w) := ((_pod1_pod_problems(w) | _pod1_volume_problems(w)) | _pod1_annotation_problems(w)) | _pod1_container_problems(w)
+_workload_problems(w) := ((_pod_problems(w) | _volume_problems(w)) | _annotation_problems(w)) | _container_problems(w)
 
-_pod1_pod_problems(w) := {msg |
+_pod_problems(w) := {msg |
 	some field in ["hostNetwork", "hostPID", "hostIPC"]
-	not object.get(_pod1_spec(w), field, false) in {false, null}
-	msg := concat("", [_pod1_prefix(w), ".", field, " must be false"])
+	not object.get(_spec(w), field, false) in {false, null}
+	msg := concat("", [_prefix(w), ".", field, " must be false"])
 } | {msg |
-	some problem in _pod1_context_problems(_pod1_pod_sc(w))
-	msg := concat("", [_pod1_prefix(w), ".securityContext.", problem])
+	some problem in _context_problems(_pod_sc(w))
+	msg := concat("", [_prefix(w), ".securityContext.", problem])
 } | {msg |
-	sysctls := object.get(_pod1_pod_sc(w), "sysctls", [])
+	sysctls := object.get(_pod_sc(w), "sysctls", [])
 	is_array(sysctls)
 	some i
 	sysctl := sysctls[i]
-	not _pod1_safe_sysctl(sysctl)
-	msg := concat("", [_pod1_prefix(w), ".securityContext.sysctls[", format_int(i, 10), "] is not a safe sysctl"])
+	not _safe_sysctl(sysctl)
+	msg := concat("", [_prefix(w), ".securityContext.sysctls[", format_int(i, 10), "] is not a safe sysctl"])
 }
 
 # Fields that mean the same at pod and container level (a container's own value overrides the pod's).
-_pod1_context_problems(sc) := {"runAsNonRoot must be true" |
+_context_problems(sc) := {"runAsNonRoot must be true" |
 	not object.get(sc, "runAsNonRoot", null) in {true, null}
 } | {"runAsUser must be a non-zero UID" |
 	uid := object.get(sc, "runAsUser", null)
 	uid != null
-	not _pod1_non_zero(uid)
+	not _non_zero(uid)
 } | {"seccompProfile.type must be RuntimeDefault or Localhost" |
 	object.get(sc, "seccompProfile", null) != null
-	not _pod1_confined(sc.seccompProfile)
+	not _confined(sc.seccompProfile)
 } | {"appArmorProfile.type must be RuntimeDefault or Localhost" |
 	object.get(sc, "appArmorProfile", null) != null
-	not _pod1_confined(sc.appArmorProfile)
+	not _confined(sc.appArmorProfile)
 } | {"seLinuxOptions must not set a custom type, user or role" |
 	object.get(sc, "seLinuxOptions", null) != null
-	not _pod1_selinux_allowed(sc.seLinuxOptions)
+	not _selinux_allowed(sc.seLinuxOptions)
 } | {"windowsOptions.hostProcess must be false" |
 	not object.get(sc, ["windowsOptions", "hostProcess"], null) in {false, null}
 }
 
-_pod1_non_zero(uid) if {
+_non_zero(uid) if {
 	is_number(uid)
 	uid != 0
 }
 
-_pod1_confined(profile) if {
+_confined(profile) if {
 	is_object(profile)
 	object.get(profile, "type", null) in {"RuntimeDefault", "Localhost"}
 }
 
-_pod1_selinux_allowed(opts) if {
+_selinux_allowed(opts) if {
 	is_object(opts)
 	object.get(opts, "type", "") in {"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"}
 	object.get(opts, "user", "") == ""
@@ -245,7 +245,7 @@ _pod1_selinux_allowed(opts) if {
 }
 
 # The sysctls the standard allows (namespaced and isolated from other pods on the node).
-_pod1_safe_sysctls := {
+_safe_sysctls := {
 	"kernel.shm_rmid_forced",
 	"net.ipv4.ip_local_port_range",
 	"net.ipv4.ip_unprivileged_port_start",
@@ -260,16 +260,16 @@ _pod1_safe_sysctls := {
 	"net.ipv4.tcp_wmem",
 }
 
-_pod1_safe_sysctl(sysctl) if {
+_safe_sysctl(sysctl) if {
 	is_object(sysctl)
-	object.get(sysctl, "name", null) in _pod1_safe_sysctls
+	object.get(sysctl, "name", null) in _safe_sysctls
 }
 
 # The core volume types the standard allows; PHI-VOL-001 narrows them further for PHI.
-_pod1_volume_types := {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"}
+_volume_types := {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"}
 
-_pod1_volume_problems(w) := {msg |
-	volumes := object.get(_pod1_spec(w), "volumes", [])
+_volume_problems(w) := {msg |
+	volumes := object.get(_spec(w), "volumes", [])
 	is_array(volumes)
 	some i
 	volume := volumes[i]
@@ -277,99 +277,99 @@ _pod1_volume_problems(w) := {msg |
 	some kind in object.keys(volume)
 	kind != "name"
 	volume[kind] != null
-	not kind in _pod1_volume_types
-	msg := concat("", [_pod1_prefix(w), ".volumes[", format_int(i, 10), "] is a ", kind, " volume, which the standard forbids"])
+	not kind in _volume_types
+	msg := concat("", [_prefix(w), ".volumes[", format_int(i, 10), "] is a ", kind, " volume, which the standard forbids"])
 }
 
-_pod1_apparmor_prefix := "container.apparmor.security.beta.kubernetes.io/"
+_apparmor_prefix := "container.apparmor.security.beta.kubernetes.io/"
 
-_pod1_annotation_problems(w) := {msg |
-	annotations := object.get(w.inputs, _pod1_meta_path(w), {})
+_annotation_problems(w) := {msg |
+	annotations := object.get(w.inputs, _meta_path(w), {})
 	is_object(annotations)
 	some key
 	value := annotations[key]
-	startswith(key, _pod1_apparmor_prefix)
-	not _pod1_apparmor_allowed(value)
-	msg := concat("", [_pod1_path(concat(".", _pod1_meta_path(w)), [key]), " must be runtime/default or localhost/<profile>"])
+	startswith(key, _apparmor_prefix)
+	not _apparmor_allowed(value)
+	msg := concat("", [_dotted_path(concat(".", _meta_path(w)), [key]), " must be runtime/default or localhost/<profile>"])
 }
 
-_pod1_apparmor_allowed(value) if value in {"", "runtime/default"}
+_apparmor_allowed(value) if value in {"", "runtime/default"}
 
-_pod1_apparmor_allowed(value) if {
+_apparmor_allowed(value) if {
 	is_string(value)
 	startswith(value, "localhost/")
 }
 
 # lib.containers reads every container list by index: only call it when each list is an array.
-_pod1_container_lists_ok(w) if {
+_container_lists_ok(w) if {
 	spec := lib.pod_spec(w)
 	is_object(spec)
-	every field in _pod1_container_fields {
-		_pod1_list_or_absent(object.get(spec, field, null))
+	every field in _container_fields {
+		_list_or_absent(object.get(spec, field, null))
 	}
 }
 
-_pod1_list_or_absent(x) if x == null
+_list_or_absent(x) if x == null
 
-_pod1_list_or_absent(x) if is_array(x)
+_list_or_absent(x) if is_array(x)
 
-_pod1_container_problems(w) := {msg |
-	_pod1_container_lists_ok(w)
-	pod_sc := _pod1_pod_sc(w)
+_container_problems(w) := {msg |
+	_container_lists_ok(w)
+	pod_sc := _pod_sc(w)
 	some c in lib.containers(w)
-	some problem in _pod1_container(_pod1_object(c.container), pod_sc)
+	some problem in _container(_object(c.container), pod_sc)
 	msg := concat("", [c.path, problem])
 }
 
 # What is wrong with one container (given the pod-level securityContext), as suffixes of its path.
-_pod1_container(c, pod_sc) := ((_pod1_container_context(c, pod_sc) | _pod1_container_capabilities(c)) | _pod1_container_ports(c)) | _pod1_container_hosts(c)
+_container(c, pod_sc) := ((_container_context(c, pod_sc) | _container_capabilities(c)) | _container_ports(c)) | _container_hosts(c)
 
-_pod1_sc(c) := _pod1_object(object.get(c, "securityContext", {}))
+_sc(c) := _object(object.get(c, "securityContext", {}))
 
-_pod1_container_context(c, pod_sc) := {p |
-	some problem in _pod1_context_problems(_pod1_sc(c))
+_container_context(c, pod_sc) := {p |
+	some problem in _context_problems(_sc(c))
 	p := concat("", [".securityContext.", problem])
 } | {".securityContext.privileged must be false" |
-	not object.get(_pod1_sc(c), "privileged", null) in {false, null}
+	not object.get(_sc(c), "privileged", null) in {false, null}
 } | {".securityContext.allowPrivilegeEscalation must be false" |
-	object.get(_pod1_sc(c), "allowPrivilegeEscalation", null) != false
+	object.get(_sc(c), "allowPrivilegeEscalation", null) != false
 } | {".securityContext.readOnlyRootFilesystem must be true" |
-	object.get(_pod1_sc(c), "readOnlyRootFilesystem", null) != true
+	object.get(_sc(c), "readOnlyRootFilesystem", null) != true
 } | {".securityContext.procMount must be Default" |
-	not object.get(_pod1_sc(c), "procMount", null) in {"Default", null}
+	not object.get(_sc(c), "procMount", null) in {"Default", null}
 } | {".securityContext.runAsNonRoot must be true (neither the container nor the pod sets it)" |
-	object.get(_pod1_sc(c), "runAsNonRoot", null) == null
+	object.get(_sc(c), "runAsNonRoot", null) == null
 	object.get(pod_sc, "runAsNonRoot", null) != true
 } | {".securityContext.seccompProfile.type must be RuntimeDefault or Localhost (no valid pod-level profile applies)" |
-	object.get(_pod1_sc(c), "seccompProfile", null) == null
-	not _pod1_confined(object.get(pod_sc, "seccompProfile", null))
+	object.get(_sc(c), "seccompProfile", null) == null
+	not _confined(object.get(pod_sc, "seccompProfile", null))
 }
 
-_pod1_container_capabilities(c) := {".securityContext.capabilities.drop must include ALL" |
-	not _pod1_drops_all(_pod1_sc(c))
+_container_capabilities(c) := {".securityContext.capabilities.drop must include ALL" |
+	not _drops_all(_sc(c))
 } | {p |
-	added := object.get(_pod1_sc(c), ["capabilities", "add"], null)
+	added := object.get(_sc(c), ["capabilities", "add"], null)
 	added != null
-	some cap in _pod1_as_list(added)
+	some cap in _as_list(added)
 	cap != "NET_BIND_SERVICE"
-	p := concat("", [".securityContext.capabilities.add must not add ", _pod1_capability_name(cap)])
+	p := concat("", [".securityContext.capabilities.add must not add ", _capability_name(cap)])
 }
 
-_pod1_drops_all(sc) if {
+_drops_all(sc) if {
 	dropped := object.get(sc, ["capabilities", "drop"], [])
 	is_array(dropped)
 	"ALL" in dropped
 }
 
-_pod1_as_list(x) := x if is_array(x)
+_as_list(x) := x if is_array(x)
 
 else := [x]
 
-_pod1_capability_name(cap) := cap if is_string(cap)
+_capability_name(cap) := cap if is_string(cap)
 
 else := "a non-string value"
 
-_pod1_container_ports(c) := {p |
+_container_ports(c) := {p |
 	ports := object.get(c, "ports", [])
 	is_array(ports)
 	some j
@@ -379,7 +379,7 @@ _pod1_container_ports(c) := {p |
 	p := concat("", [".ports[", format_int(j, 10), "].hostPort must be unset or 0"])
 }
 
-_pod1_container_hosts(c) := {p |
+_container_hosts(c) := {p |
 	some probe in ["livenessProbe", "readinessProbe", "startupProbe"]
 	some handler in ["httpGet", "tcpSocket"]
 	not object.get(c, [probe, handler, "host"], null) in {"", null}

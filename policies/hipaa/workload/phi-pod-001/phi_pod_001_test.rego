@@ -1,9 +1,9 @@
-package phistack.rules.phi_pod_001_test
+package phistack.rules.workload.phi_pod_001_test
 
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
-import data.phistack.rules.phi_pod_001
+import data.phistack.rules.workload.phi_pod_001
 
 _deny(resources) := phi_pod_001.findings(fx.ctx(resources))
 
@@ -29,7 +29,7 @@ _container := _container_with("runtime", _container_sc)
 
 # A pod spec of the given containers with some top-level fields replaced (shallow: the engines
 # disagree on nested object.union).
-_spec(containers, extra) := _replace({
+_pod_spec_with(containers, extra) := _replace({
 	"runtimeClassName": "kata-qemu-nvidia-gpu-snp",
 	"securityContext": _pod_sc,
 	"containers": containers,
@@ -40,7 +40,7 @@ _replace(obj, fields) := object.union(object.remove(obj, object.keys(fields)), f
 
 _phi(spec) := fx.deployment("nlp", "phi", spec)
 
-_with_sc(sc) := _phi(_spec([_container_with("runtime", sc)], {}))
+_with_sc(sc) := _phi(_pod_spec_with([_container_with("runtime", sc)], {}))
 
 # The container's securityContext with one field set (or removed with `null`).
 _sc_set(key, value) := _replace(_container_sc, {key: value})
@@ -63,11 +63,11 @@ _fails_closed(paths) := {{
 # --- allowed ---
 
 test_allowed_restricted_pod if {
-	_deny([_phi(_spec([_container], {}))]) == set()
+	_deny([_phi(_pod_spec_with([_container], {}))]) == set()
 }
 
 test_allowed_container_level_settings_without_pod_context if {
-	_deny([_phi(object.remove(_spec([_container], {}), {"securityContext"}))]) == set()
+	_deny([_phi(object.remove(_pod_spec_with([_container], {}), {"securityContext"}))]) == set()
 }
 
 test_allowed_pod_level_defaults_inherited if {
@@ -84,7 +84,7 @@ test_allowed_net_bind_service_localhost_seccomp_safe_sysctl_and_apparmor if {
 		"procMount": "Default",
 	})
 	pod_sc := _replace(_pod_sc, {"sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}]})
-	w := _phi(_spec([_container_with("runtime", sc)], {"securityContext": pod_sc, "volumes": [
+	w := _phi(_pod_spec_with([_container_with("runtime", sc)], {"securityContext": pod_sc, "volumes": [
 		{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "1Gi"}},
 		{"name": "cfg", "configMap": {"name": "cfg"}},
 	]}))
@@ -92,13 +92,13 @@ test_allowed_net_bind_service_localhost_seccomp_safe_sysctl_and_apparmor if {
 }
 
 test_allowed_non_phi_privileged if {
-	w := fx.deployment("sim", "none", _spec([_container_with("runtime", _sc_set("privileged", true))], {"hostNetwork": true}))
+	w := fx.deployment("sim", "none", _pod_spec_with([_container_with("runtime", _sc_set("privileged", true))], {"hostNetwork": true}))
 	_deny([w]) == set()
 }
 
 test_allowed_unknown_env_value_is_not_read if {
 	c := _replace(_container, {"env": [{"name": "X", "value": fx.unknown}], "image": fx.unknown})
-	_deny([_phi(_spec([c], {}))]) == set()
+	_deny([_phi(_pod_spec_with([c], {}))]) == set()
 }
 
 # --- denied: the reviewer's weakenings ---
@@ -108,7 +108,7 @@ test_denied_privileged if {
 }
 
 test_denied_host_network_pid_ipc if {
-	w := _phi(_spec([_container], {"hostNetwork": true, "hostPID": true, "hostIPC": true}))
+	w := _phi(_pod_spec_with([_container], {"hostNetwork": true, "hostPID": true, "hostIPC": true}))
 	_deny([w]) == _denied([
 		"spec.template.spec.hostIPC must be false",
 		"spec.template.spec.hostNetwork must be false",
@@ -140,12 +140,12 @@ test_denied_container_run_as_non_root_false_overrides_pod if {
 }
 
 test_denied_pod_run_as_non_root_false_even_when_container_sets_true if {
-	w := _phi(_spec([_container], {"securityContext": _replace(_pod_sc, {"runAsNonRoot": false})}))
+	w := _phi(_pod_spec_with([_container], {"securityContext": _replace(_pod_sc, {"runAsNonRoot": false})}))
 	_deny([w]) == _denied(["spec.template.spec.securityContext.runAsNonRoot must be true"])
 }
 
 test_missing_run_as_non_root_at_both_levels if {
-	w := _phi(_spec([_container_with("runtime", _sc_without("runAsNonRoot"))], {"securityContext": object.remove(_pod_sc, {"runAsNonRoot"})}))
+	w := _phi(_pod_spec_with([_container_with("runtime", _sc_without("runAsNonRoot"))], {"securityContext": object.remove(_pod_sc, {"runAsNonRoot"})}))
 	_deny([w]) == _denied([concat("", [_c, ".securityContext.runAsNonRoot must be true (neither the container nor the pod sets it)"])])
 }
 
@@ -154,7 +154,7 @@ test_denied_run_as_user_zero_in_container if {
 }
 
 test_denied_run_as_user_zero_in_pod if {
-	w := _phi(_spec([_container_with("runtime", _sc_without("runAsUser"))], {"securityContext": _replace(_pod_sc, {"runAsUser": 0})}))
+	w := _phi(_pod_spec_with([_container_with("runtime", _sc_without("runAsUser"))], {"securityContext": _replace(_pod_sc, {"runAsUser": 0})}))
 	_deny([w]) == _denied(["spec.template.spec.securityContext.runAsUser must be a non-zero UID"])
 }
 
@@ -165,7 +165,7 @@ test_denied_run_as_user_string_zero if {
 # --- seccomp: the pod-level profile applies unless the container sets its own ---
 
 test_denied_pod_seccomp_unconfined_applies_to_container_without_own if {
-	w := _phi(_spec([_container_with("runtime", _sc_without("seccompProfile"))], {"securityContext": _replace(_pod_sc, {"seccompProfile": {"type": "Unconfined"}})}))
+	w := _phi(_pod_spec_with([_container_with("runtime", _sc_without("seccompProfile"))], {"securityContext": _replace(_pod_sc, {"seccompProfile": {"type": "Unconfined"}})}))
 	_deny([w]) == _denied([
 		concat("", [_c, ".securityContext.seccompProfile.type must be RuntimeDefault or Localhost (no valid pod-level profile applies)"]),
 		"spec.template.spec.securityContext.seccompProfile.type must be RuntimeDefault or Localhost",
@@ -177,7 +177,7 @@ test_denied_container_seccomp_unconfined_overrides_pod if {
 }
 
 test_missing_seccomp_at_both_levels if {
-	w := _phi(_spec([_container_with("runtime", _sc_without("seccompProfile"))], {"securityContext": object.remove(_pod_sc, {"seccompProfile"})}))
+	w := _phi(_pod_spec_with([_container_with("runtime", _sc_without("seccompProfile"))], {"securityContext": object.remove(_pod_sc, {"seccompProfile"})}))
 	_deny([w]) == _denied([concat("", [_c, ".securityContext.seccompProfile.type must be RuntimeDefault or Localhost (no valid pod-level profile applies)"])])
 }
 
@@ -208,16 +208,16 @@ test_denied_capabilities_drop_lowercase_all if {
 
 test_denied_host_port if {
 	c := _replace(_container, {"ports": [{"containerPort": 8443}, {"containerPort": 9090, "hostPort": 9090}]})
-	_deny([_phi(_spec([c], {}))]) == _denied([concat("", [_c, ".ports[1].hostPort must be unset or 0"])])
+	_deny([_phi(_pod_spec_with([c], {}))]) == _denied([concat("", [_c, ".ports[1].hostPort must be unset or 0"])])
 }
 
 test_allowed_host_port_zero if {
 	c := _replace(_container, {"ports": [{"containerPort": 8443, "hostPort": 0}]})
-	_deny([_phi(_spec([c], {}))]) == set()
+	_deny([_phi(_pod_spec_with([c], {}))]) == set()
 }
 
 test_denied_host_path_and_nfs_volumes if {
-	w := _phi(_spec([_container], {"volumes": [
+	w := _phi(_pod_spec_with([_container], {"volumes": [
 		{"name": "dev", "hostPath": {"path": "/dev"}},
 		{"name": "share", "nfs": {"server": "10.0.0.5", "path": "/phi"}},
 	]}))
@@ -232,7 +232,7 @@ test_denied_probe_and_lifecycle_host if {
 		"livenessProbe": {"httpGet": {"path": "/healthz", "port": 8443, "host": "10.0.0.1"}},
 		"lifecycle": {"preStop": {"tcpSocket": {"port": 22, "host": "node.internal"}}},
 	})
-	_deny([_phi(_spec([c], {}))]) == _denied([
+	_deny([_phi(_pod_spec_with([c], {}))]) == _denied([
 		concat("", [_c, ".lifecycle.preStop.tcpSocket.host must be unset"]),
 		concat("", [_c, ".livenessProbe.httpGet.host must be unset"]),
 	])
@@ -253,7 +253,7 @@ test_denied_apparmor_profile_unconfined if {
 }
 
 test_denied_apparmor_annotation_unconfined if {
-	spec := _spec([_container], {})
+	spec := _pod_spec_with([_container], {})
 	w := fx.resource("kubernetes:apps/v1:Deployment", "nlp", {
 		"metadata": {"name": "nlp", "namespace": "clinical"},
 		"spec": {"template": {
@@ -273,7 +273,7 @@ test_denied_selinux_custom_type_and_user if {
 
 test_denied_unsafe_sysctl if {
 	pod_sc := _replace(_pod_sc, {"sysctls": [{"name": "kernel.shm_rmid_forced", "value": "1"}, {"name": "kernel.msgmax", "value": "65536"}]})
-	_deny([_phi(_spec([_container], {"securityContext": pod_sc}))]) == _denied(["spec.template.spec.securityContext.sysctls[1] is not a safe sysctl"])
+	_deny([_phi(_pod_spec_with([_container], {"securityContext": pod_sc}))]) == _denied(["spec.template.spec.securityContext.sysctls[1] is not a safe sysctl"])
 }
 
 # --- every container counts: init, sidecar (an init container that keeps running), ephemeral ---
@@ -281,7 +281,7 @@ test_denied_unsafe_sysctl if {
 _privileged_sc := _replace(_container_sc, {"privileged": true, "allowPrivilegeEscalation": true})
 
 test_denied_privileged_init_container if {
-	w := _phi(_spec([_container], {"initContainers": [_container_with("setup", _privileged_sc)]}))
+	w := _phi(_pod_spec_with([_container], {"initContainers": [_container_with("setup", _privileged_sc)]}))
 	_deny([w]) == _denied([
 		"spec.template.spec.initContainers[0].securityContext.allowPrivilegeEscalation must be false",
 		"spec.template.spec.initContainers[0].securityContext.privileged must be false",
@@ -290,7 +290,7 @@ test_denied_privileged_init_container if {
 
 test_denied_privileged_sidecar if {
 	sidecar := _replace(_container_with("proxy", _privileged_sc), {"restartPolicy": "Always"})
-	w := _phi(_spec([_container], {"initContainers": [sidecar]}))
+	w := _phi(_pod_spec_with([_container], {"initContainers": [sidecar]}))
 	_deny([w]) == _denied([
 		"spec.template.spec.initContainers[0].securityContext.allowPrivilegeEscalation must be false",
 		"spec.template.spec.initContainers[0].securityContext.privileged must be false",
@@ -298,7 +298,7 @@ test_denied_privileged_sidecar if {
 }
 
 test_denied_ephemeral_container_without_security_context if {
-	w := _phi(_spec([_container], {"ephemeralContainers": [{"name": "debug", "image": "busybox"}]}))
+	w := _phi(_pod_spec_with([_container], {"ephemeralContainers": [{"name": "debug", "image": "busybox"}]}))
 	e := "spec.template.spec.ephemeralContainers[0]"
 	_deny([w]) == _denied([
 		concat("", [e, ".securityContext.allowPrivilegeEscalation must be false"]),
@@ -310,7 +310,7 @@ test_denied_ephemeral_container_without_security_context if {
 test_denied_second_container_of_a_bare_pod if {
 	pod := fx.resource("kubernetes:core/v1:Pod", "nlp", {
 		"metadata": {"name": "nlp", "namespace": "clinical", "labels": {"phistack.io/data-classification": "genetic"}},
-		"spec": _spec([_container, _container_with("sidecar", _sc_set("privileged", true))], {}),
+		"spec": _pod_spec_with([_container, _container_with("sidecar", _sc_set("privileged", true))], {}),
 	})
 	{f.msg | some f in _deny([pod])} == {concat("", [_head, "spec.containers[1].securityContext.privileged must be false"])}
 }
@@ -320,14 +320,14 @@ test_denied_cron_job_paths if {
 		"metadata": {"name": "nightly", "namespace": "clinical"},
 		"spec": {"jobTemplate": {"spec": {"template": {
 			"metadata": {"labels": {"phistack.io/data-classification": "phi"}},
-			"spec": _spec([_container_with("runtime", _sc_set("privileged", true))], {}),
+			"spec": _pod_spec_with([_container_with("runtime", _sc_set("privileged", true))], {}),
 		}}}},
 	})
 	{f.msg | some f in _deny([job])} == {"PHI-POD-001: PHI workload nightly does not meet the restricted Pod Security Standard: spec.jobTemplate.spec.template.spec.containers[0].securityContext.privileged must be false"}
 }
 
 test_missing_security_contexts if {
-	w := _phi(object.remove(_spec([{"name": "runtime", "image": fx.image}], {}), {"securityContext"}))
+	w := _phi(object.remove(_pod_spec_with([{"name": "runtime", "image": fx.image}], {}), {"securityContext"}))
 	_deny([w]) == _denied([
 		concat("", [_c, ".securityContext.allowPrivilegeEscalation must be false"]),
 		concat("", [_c, ".securityContext.capabilities.drop must include ALL"]),
@@ -345,7 +345,7 @@ test_unknown_privileged if {
 
 test_unknown_container_security_context if {
 	c := _replace(_container, {"securityContext": fx.unknown})
-	_deny([_phi(_spec([c], {}))]) == _fails_closed([concat("", [_c, ".securityContext"])])
+	_deny([_phi(_pod_spec_with([c], {}))]) == _fails_closed([concat("", [_c, ".securityContext"])])
 }
 
 test_unknown_capability_in_list if {
@@ -353,16 +353,16 @@ test_unknown_capability_in_list if {
 }
 
 test_unknown_pod_security_context_and_host_network if {
-	w := _phi(_spec([_container], {"securityContext": fx.unknown, "hostNetwork": fx.unknown}))
+	w := _phi(_pod_spec_with([_container], {"securityContext": fx.unknown, "hostNetwork": fx.unknown}))
 	_deny([w]) == _fails_closed(["spec.template.spec.hostNetwork", "spec.template.spec.securityContext"])
 }
 
 test_unknown_container_list if {
-	_deny([_phi(_spec(fx.unknown, {}))]) == _fails_closed(["spec.template.spec.containers"])
+	_deny([_phi(_pod_spec_with(fx.unknown, {}))]) == _fails_closed(["spec.template.spec.containers"])
 }
 
 test_unknown_init_container if {
-	_deny([_phi(_spec([_container], {"initContainers": [fx.unknown]}))]) == _fails_closed(["spec.template.spec.initContainers[0]"])
+	_deny([_phi(_pod_spec_with([_container], {"initContainers": [fx.unknown]}))]) == _fails_closed(["spec.template.spec.initContainers[0]"])
 }
 
 test_unknown_pod_spec if {
@@ -375,13 +375,13 @@ test_unknown_pod_spec if {
 
 test_unknown_volume_and_host_port if {
 	c := _replace(_container, {"ports": [{"containerPort": 8443, "hostPort": fx.unknown}]})
-	w := _phi(_spec([c], {"volumes": [fx.unknown]}))
+	w := _phi(_pod_spec_with([c], {"volumes": [fx.unknown]}))
 	_deny([w]) == _fails_closed([concat("", [_c, ".ports[0].hostPort"]), "spec.template.spec.volumes[0]"])
 }
 
 test_unknown_probe_host if {
 	c := _replace(_container, {"readinessProbe": {"httpGet": {"path": "/readyz", "port": 8443, "host": fx.unknown}}})
-	_deny([_phi(_spec([c], {}))]) == _fails_closed([concat("", [_c, ".readinessProbe.httpGet.host"])])
+	_deny([_phi(_pod_spec_with([c], {}))]) == _fails_closed([concat("", [_c, ".readinessProbe.httpGet.host"])])
 }
 
 test_unknown_apparmor_annotation if {
@@ -392,7 +392,7 @@ test_unknown_apparmor_annotation if {
 				"labels": {"phistack.io/data-classification": "phi"},
 				"annotations": {"container.apparmor.security.beta.kubernetes.io/runtime": fx.unknown, "checksum": fx.unknown},
 			},
-			"spec": _spec([_container], {}),
+			"spec": _pod_spec_with([_container], {}),
 		}},
 	})
 	_deny([w]) == _fails_closed(["spec.template.metadata.annotations[\"container.apparmor.security.beta.kubernetes.io/runtime\"]"])
@@ -401,12 +401,12 @@ test_unknown_apparmor_annotation if {
 # --- each workload is judged on its own ---
 
 test_denied_each_workload_on_its_own if {
-	clean := fx.deployment("clean", "phi", _spec([_container], {}))
+	clean := fx.deployment("clean", "phi", _pod_spec_with([_container], {}))
 	job := fx.resource("kubernetes:batch/v1:Job", "batch", {
 		"metadata": {"name": "batch", "namespace": "clinical"},
 		"spec": {"template": {
 			"metadata": {"labels": {"phistack.io/data-classification": "genetic"}},
-			"spec": _spec([_container], {"hostPID": true}),
+			"spec": _pod_spec_with([_container], {"hostPID": true}),
 		}},
 	})
 	_deny([clean, _with_sc(_sc_set("privileged", true)), job]) == {

@@ -34,7 +34,7 @@
 #   remediation: 'Declare the namespace in ConfidentialGpuCluster.namespaces (pod_security_level restricted) so the
 #     plan creates it with pod-security.kubernetes.io/enforce=restricted and enforce-version latest, and run
 #     PHI workloads only in namespaces the plan creates.'
-package phistack.rules.phi_pod_002
+package phistack.rules.workload.phi_pod_002
 
 import rego.v1
 
@@ -46,19 +46,19 @@ deny contains f if {
 
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := f if {
-	created := {name | some n in lib.of_type(ctx, _pod2_type); name := lib.name_of(n)}
-	f := (_pod2_workload_findings(ctx, created) | _pod2_cluster_findings(ctx, created)) | _pod2_namespace_findings(ctx)
+	created := {name | some n in lib.of_type(ctx, _type); name := lib.name_of(n)}
+	f := (_workload_findings(ctx, created) | _declared_namespace_findings(ctx, created)) | _namespace_findings(ctx)
 }
 
-_pod2_type := "kubernetes:core/v1:Namespace"
+_type := "kubernetes:core/v1:Namespace"
 
-_pod2_enforce := "pod-security.kubernetes.io/enforce"
+_enforce := "pod-security.kubernetes.io/enforce"
 
-_pod2_version := "pod-security.kubernetes.io/enforce-version"
+_version := "pod-security.kubernetes.io/enforce-version"
 
 # --- where PHI runs: each PHI workload's namespace is one the plan creates ----------------------------
 
-_pod2_workload_findings(ctx, created) := {f |
+_workload_findings(ctx, created) := {f |
 	some w in ctx.phi_workloads
 	path := lib.unknown_path(w.inputs, ["metadata", "namespace"])
 	f := lib.unknown_finding("PHI-POD-002", w.urn, "the namespace of a PHI workload", [path])
@@ -68,16 +68,16 @@ _pod2_workload_findings(ctx, created) := {f |
 	ns := lib.namespace_of(w)
 	not ns in created
 	f := lib.finding("PHI-POD-002", w.urn, concat("", [
-		"PHI workload ", _pod2_text(lib.name_of(w), w.name), " runs in namespace ", _pod2_text(ns, "(not a name)"),
+		"PHI workload ", _string_or(lib.name_of(w), w.name), " runs in namespace ", _string_or(ns, "(not a name)"),
 		", which the plan does not create, so its Pod Security admission level cannot be verified",
 	]))
 }
 
 # --- what the cluster declares: each phi or genetic namespace entry is a Namespace of the plan --------
 
-_pod2_cluster_findings(ctx, created) := {f |
+_declared_namespace_findings(ctx, created) := {f |
 	some cluster in lib.components(ctx, "ConfidentialGpuCluster")
-	paths := _pod2_cluster_unknown(cluster)
+	paths := _cluster_unknown(cluster)
 	count(paths) > 0
 	f := lib.unknown_finding("PHI-POD-002", cluster.urn, "the namespaces a cluster declares", lib.sorted(paths))
 } | {f |
@@ -97,17 +97,17 @@ _pod2_cluster_findings(ctx, created) := {f |
 	]))
 }
 
-_pod2_cluster_unknown(cluster) := {path |
+_cluster_unknown(cluster) := {path |
 	path := lib.unknown_path(cluster.inputs, ["namespaces"])
 } | {path |
 	entries := object.get(cluster.inputs, "namespaces", [])
 	is_array(entries)
 	some i
 	entry := entries[i]
-	some path in _pod2_entry_unknown(entry, concat("", ["namespaces[", format_int(i, 10), "]"]))
+	some path in _entry_unknown(entry, concat("", ["namespaces[", format_int(i, 10), "]"]))
 }
 
-_pod2_entry_unknown(entry, path) := {path} if lib.is_unknown(entry)
+_entry_unknown(entry, path) := {path} if lib.is_unknown(entry)
 
 else := {concat("", [path, ".name"])} if {
 	is_object(entry)
@@ -121,7 +121,7 @@ else := set()
 # Namespaces that must enforce the standard: classified phi or genetic (labels, cluster declarations;
 # an unknown class counts as phi) or running a PHI workload. The same set PHI-NET-001 computes; a
 # candidate for the HIPAA library, kept here because that library is being changed.
-_pod2_required(ctx) := {name |
+_required(ctx) := {name |
 	some entry in ctx.namespaces
 	entry[1] in lib.sensitive
 	name := entry[0]
@@ -132,31 +132,31 @@ _pod2_required(ctx) := {name |
 	is_string(name)
 }
 
-_pod2_namespace_findings(ctx) := {f |
-	some n in lib.of_type(ctx, _pod2_type)
+_namespace_findings(ctx) := {f |
+	some n in lib.of_type(ctx, _type)
 	path := lib.unknown_path(n.inputs, ["metadata", "name"])
-	_pod2_maybe_sensitive(n)
+	_maybe_sensitive(n)
 	f := lib.unknown_finding("PHI-POD-002", n.urn, "the name of a namespace that may hold PHI", [path])
 } | {f |
-	required := _pod2_required(ctx)
-	some n in lib.of_type(ctx, _pod2_type)
+	required := _required(ctx)
+	some n in lib.of_type(ctx, _type)
 	name := lib.name_of(n)
 	name in required
-	f := _pod2_namespace_finding(n, name)
+	f := _namespace_finding(n, name)
 }
 
-_pod2_maybe_sensitive(n) if count(lib.declared_classes(n) & lib.sensitive) > 0
+_maybe_sensitive(n) if count(lib.declared_classes(n) & lib.sensitive) > 0
 
-_pod2_maybe_sensitive(n) if lib.unknown_path(n.inputs, ["metadata", "labels", lib.class_label])
+_maybe_sensitive(n) if lib.unknown_path(n.inputs, ["metadata", "labels", lib.class_label])
 
-_pod2_namespace_finding(n, name) := lib.unknown_finding("PHI-POD-002", n.urn, "the Pod Security admission labels of a PHI namespace", lib.sorted(paths)) if {
+_namespace_finding(n, name) := lib.unknown_finding("PHI-POD-002", n.urn, "the Pod Security admission labels of a PHI namespace", lib.sorted(paths)) if {
 	paths := {path |
-		some label in [_pod2_enforce, _pod2_version]
+		some label in [_enforce, _version]
 		path := lib.unknown_path(n.inputs, ["metadata", "labels", label])
 	}
 	count(paths) > 0
 } else := f if {
-	problems := _pod2_problems(n)
+	problems := _pss_problems(n)
 	count(problems) > 0
 	f := lib.finding("PHI-POD-002", n.urn, concat("", [
 		"Namespace ", name, " holds PHI or genetic data but does not enforce the restricted Pod Security Standard: ",
@@ -164,23 +164,23 @@ _pod2_namespace_finding(n, name) := lib.unknown_finding("PHI-POD-002", n.urn, "t
 	]))
 }
 
-_pod2_problems(n) := {p |
-	object.get(n.inputs, ["metadata", "labels", _pod2_enforce], null) != "restricted"
-	p := concat("", ["label ", _pod2_enforce, " must be restricted"])
+_pss_problems(n) := {p |
+	object.get(n.inputs, ["metadata", "labels", _enforce], null) != "restricted"
+	p := concat("", ["label ", _enforce, " must be restricted"])
 } | {p |
-	not _pod2_version_ok(object.get(n.inputs, ["metadata", "labels", _pod2_version], "latest"))
-	p := concat("", ["label ", _pod2_version, " must be latest or v1.25 or later"])
+	not _version_ok(object.get(n.inputs, ["metadata", "labels", _version], "latest"))
+	p := concat("", ["label ", _version, " must be latest or v1.25 or later"])
 }
 
 # Pod Security admission reads "latest" or "v1.<minor>"; the restricted checks are complete from v1.25.
-_pod2_version_ok(v) if v == "latest"
+_version_ok(v) if v == "latest"
 
-_pod2_version_ok(v) if {
+_version_ok(v) if {
 	is_string(v)
 	regex.match(`^v1\.(0|[1-9][0-9]*)$`, v)
 	to_number(substring(v, 3, -1)) >= 25
 }
 
-_pod2_text(x, fallback) := x if is_string(x)
+_string_or(x, fallback) := x if is_string(x)
 
 else := fallback

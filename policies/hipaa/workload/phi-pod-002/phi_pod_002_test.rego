@@ -1,9 +1,9 @@
-package phistack.rules.phi_pod_002_test
+package phistack.rules.workload.phi_pod_002_test
 
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
-import data.phistack.rules.phi_pod_002
+import data.phistack.rules.workload.phi_pod_002
 
 _deny(resources) := phi_pod_002.findings(fx.ctx(resources))
 
