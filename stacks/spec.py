@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from phistack.hardware import gpu_catalogue
 from phistack.stackconfig import NAMESPACE, config_key, phistack_keys, read_stack_settings, stack_file
+from runtime.classification import ClassificationName
 from runtime.configfile import explain, line_of, load_yaml_nodes, more_suffix
 from runtime.errors import InputError
 
@@ -25,7 +26,7 @@ DIGEST_RE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
 REFERENCE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$")
 
 DnsLabel = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
-Classification = Literal["phi", "deidentified", "genetic", "none"]
+Classification = ClassificationName  # the one vocabulary (runtime/classification.py)
 Quantity = Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
 
