@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from phistack.approvers import load_approvers
 from phistack.engine import UNDEFINED, PolicySet, make_evaluator
 from phistack.errors import PolicyError
 from phistack.findings import SEVERITIES, Citation, Coverage, Decision, Enforcement, Finding, Scope, holds_no_data
-from phistack.plan import plan_digest
+from phistack.plan.view import Plan
 from phistack.waivers import Waiver, apply_waivers, check_distinct_ids, check_rules_exist
 from runtime.classification import CLASSIFICATIONS, SENSITIVE
 
 ENTRYPOINT = "data.phistack.main.result"
 
 
-def gate_input(plan: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+def gate_input(plan: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
     """The engine's input: the plan and the evaluation time (rules need no time builtins)."""
     now = now.astimezone(dt.UTC).replace(microsecond=0)
     return {"plan": plan, "now": now.isoformat().replace("+00:00", "Z"), "today": now.date().isoformat()}
@@ -72,7 +73,7 @@ def _count(raw: Any, key: str) -> int:
     return value
 
 
-def _coverage(raw: Any, plan: dict[str, Any]) -> Coverage:
+def _coverage(raw: Any, plan: Plan) -> Coverage:
     """The policy set's statement of how much of the plan its rules understand, checked against the plan.
 
     Missing, malformed or inconsistent with the plan is a policy error (exit 3): a report must never
@@ -89,9 +90,9 @@ def _coverage(raw: Any, plan: dict[str, Any]) -> Coverage:
         raise PolicyError(f"{where}.unknown_types must be a list of resource type strings, got {unknown!r}")
     if unknown != sorted(set(unknown)):
         raise PolicyError(f"{where}.unknown_types must be sorted and distinct")
-    counts = Counter(str(r.get("type")) for r in plan["resources"])
-    if resources != len(plan["resources"]):
-        raise PolicyError(f"{where}.resources is {resources}, but the plan has {len(plan['resources'])} resources")
+    counts = Counter(resource.type for resource in plan.resources)
+    if resources != len(plan.resources):
+        raise PolicyError(f"{where}.resources is {resources}, but the plan has {len(plan.resources)} resources")
     absent = [t for t in unknown if t not in counts]
     if absent:
         raise PolicyError(f"{where}.unknown_types names types the plan does not have: {', '.join(absent)}")
@@ -128,7 +129,7 @@ def _scope(raw: Any) -> Scope:
 
 
 def evaluate(
-    plan: dict[str, Any],
+    plan: Mapping[str, Any],
     policies: PolicySet,
     *,
     engine: str = "regorus",
@@ -136,7 +137,9 @@ def evaluate(
     waivers: list[Waiver] | None = None,
     engine_options: dict[str, Any] | None = None,
 ) -> Decision:
-    """Run the gate once. Engine failures and contract violations raise PolicyError (exit 3)."""
+    """Run the gate once. Engine failures and contract violations raise PolicyError (exit 3); a plan that
+    is not yet a :class:`Plan` is validated first (InputError, exit 2)."""
+    plan = Plan.validated(plan)
     now = now or dt.datetime.now(dt.UTC)
     rules = policies.rules_metadata()
     # A waiver naming a rule the policy set lacks is bad input before anything is evaluated.
@@ -158,11 +161,11 @@ def evaluate(
     findings.sort(key=Finding.sort_key)
     coverage = _coverage(result.get("coverage"), plan)
     today = dt.date.fromisoformat(document["today"])
-    outcome = apply_waivers(findings, waivers or [], plan["stack"], today, rules=rules, approvers=approvers)
+    outcome = apply_waivers(findings, waivers or [], plan.stack, today, rules=rules, approvers=approvers)
     return Decision(
-        stack=plan["stack"],
+        stack=plan.stack,
         findings=findings,
-        plan_digest=plan_digest(plan),
+        plan_digest=plan.digest,
         policy_digest=policies.digest,
         engine=engine,
         evaluated_at=document["now"],

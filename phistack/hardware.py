@@ -24,7 +24,7 @@ GPU_CATALOGUE = POLICIES / "data" / "gpu_profiles.json"
 def gpu_key(model: str) -> str:
     """The catalogue key of a GPU model name: ``NVIDIA H100-SXM`` → ``h100sxm``.
 
-    Lower case, no spaces or dashes, no vendor prefix; PHI-GPU-001's ``_gpu1_key`` is the same function.
+    Lower case, no spaces or dashes, no vendor prefix; PHI-GPU-001's ``_key`` is the same function.
     """
     return model.lower().replace(" ", "").replace("-", "").removeprefix("nvidia")
 

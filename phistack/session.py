@@ -17,6 +17,7 @@ from phistack.engine import PolicySet
 from phistack.errors import InputError
 from phistack.findings import Decision
 from phistack.gate import evaluate
+from phistack.plan.view import Plan
 from phistack.waivers import Waiver, load_waivers, waiver_files
 
 
@@ -60,7 +61,7 @@ class GateSettings:
         return [waiver for path in paths for waiver in load_waivers(path, today)]
 
 
-def decide(settings: GateSettings, plan: dict[str, Any]) -> Decision:
+def decide(settings: GateSettings, plan: Plan) -> Decision:
     """The gate's decision on ``plan``. Bad waivers raise InputError (exit 2); policy or engine failures
     raise PolicyError (exit 3)."""
     return evaluate(
@@ -68,6 +69,6 @@ def decide(settings: GateSettings, plan: dict[str, Any]) -> Decision:
         settings.policies,
         engine=settings.engine,
         now=settings.now,
-        waivers=settings.waivers(str(plan["stack"])),
+        waivers=settings.waivers(plan.stack),
         engine_options=dict(settings.engine_options),
     )

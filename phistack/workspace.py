@@ -6,13 +6,12 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from phistack import shipped
 from phistack.engine import PolicySet, load_policy_set
 from phistack.errors import InputError
 from phistack.plan.document import load_plan
-from phistack.waivers import Waiver, load_waivers, waiver_files
+from phistack.plan.view import Plan
 
 _PACKAGE_ROOT = shipped.ROOT  # the checkout, or the copy of its data an installed wheel carries
 
@@ -57,7 +56,7 @@ def relative(path: Path) -> str:
 
 @dataclass(frozen=True)
 class PlanSource:
-    plan: dict[str, Any]
+    plan: Plan
     artifact: str  # the file a reviewer would open to fix a finding
 
 
@@ -88,13 +87,3 @@ def parse_now(text: str | None) -> dt.datetime:
     except ValueError:
         raise InputError(f"--now: not an RFC 3339 time: {text!r}") from None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def waivers_for(
-    explicit: list[str] | None, policies: PolicySet, project: Path, stack: str, today: dt.date
-) -> list[Waiver]:
-    paths = [Path(p) for p in explicit] if explicit else waiver_files(policies.root, project, stack)
-    waivers: list[Waiver] = []
-    for path in paths:
-        waivers.extend(load_waivers(path, today))
-    return waivers

@@ -15,6 +15,7 @@ from phistack.cost import PoolCost, StackCost
 from phistack.evidence import cost as cost_module
 from phistack.evidence.facts import node_pools, providers, show, workloads
 from phistack.plan.document import finalize_plan
+from phistack.plan.view import thaw
 from tests.support.scope import rego_scope
 
 PROJECT = "phistack"
@@ -311,7 +312,7 @@ def test_samd_workload_brings_a_deidentified_stack_into_scope() -> None:
 def test_unknown_classification_counts_as_phi() -> None:
     builder = PlanBuilder("unknown-class")
     builder.workload(data_classification="deidentified")
-    plan = builder.plan()
+    plan = thaw(builder.plan())  # a validated plan is read-only: weaken a copy
     for resource in plan["resources"]:
         if resource["type"] == "phistack:workload:AttestedWorkload":
             resource["inputs"]["data_classification"] = {"__unknown__": True}
@@ -353,7 +354,7 @@ def test_cost_priced_lines_sum_to_hourly_and_monthly() -> None:
     assert estimate.total_gpus == 5
     assert estimate.hourly == pytest.approx(4 * 1.49 + 0.18)
     assert estimate.monthly == pytest.approx((4 * 1.49 + 0.18) * 730)
-    assert estimate.to_json()["lines"][0]["hourly_usd"] == pytest.approx(5.96)
+    assert estimate.to_json()["lines"][0]["hourly"] == pytest.approx(5.96)
 
 
 # --- provenance -------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from phistack.errors import InputError, PhistackError
 from phistack.evidence.catalogue import Catalogue
@@ -19,6 +18,7 @@ from phistack.evidence.facts import providers, workloads
 from phistack.evidence.model import MatrixRow, StackEvidence
 from phistack.evidence.status import assess
 from phistack.plan.offline import load_project, plan_stack
+from phistack.plan.view import Plan
 from phistack.session import GateSettings, decide
 from phistack.workspace import relative
 
@@ -40,7 +40,7 @@ def build_stack(settings: PackSettings, stack: str) -> StackEvidence:
     return evidence_for_plan(settings, plan, relative(load_project(root).stack_file(stack)))
 
 
-def evidence_for_plan(settings: PackSettings, plan: dict[str, Any], artifact: str) -> StackEvidence:
+def evidence_for_plan(settings: PackSettings, plan: Plan, artifact: str) -> StackEvidence:
     """Gate a plan document (from any source) and assess every control."""
     stack = str(plan["stack"])
     decision = decide(settings.gate, plan)

@@ -61,7 +61,7 @@ _catalogue := data.gpu_profiles.gpus if is_object(data.gpu_profiles.gpus)
 else := {}
 
 # Catalogue key of a model name: lower case, no spaces or dashes, no vendor prefix ("NVIDIA H100-SXM"
-# -> "h100sxm"). stacks/spec.py gpu_key() is the same function.
+# -> "h100sxm"). phistack/hardware.py gpu_key() is the same function.
 _key(model) := trim_prefix(replace(replace(lower(model), " ", ""), "-", ""), "nvidia")
 
 _entry(model) := e if {
