@@ -12,20 +12,26 @@ and key ids are :mod:`runtime.ed25519`'s, the same as the audit log's checkpoint
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from phistack.errors import InputError, VerificationError
 from phistack.findings import Decision
 
-# Key files, key ids and conversions are runtime.ed25519's, shared with the audit log's checkpoints;
-# they are re-exported for the gate's commands.
-from runtime.ed25519 import key_id, load_private_key, load_public_key, public_key_from_text, write_keypair
+# Key files, key ids, conversions and payload signatures are runtime.ed25519's, shared with the audit
+# log's checkpoints and de-identification manifests; they are re-exported for the gate's commands.
+from runtime.ed25519 import (
+    canonical,
+    check_signature,
+    key_id,
+    load_private_key,
+    load_public_key,
+    public_key_from_text,
+    sign,
+    write_keypair,
+)
 
 __all__ = [
     "RECORD_SCHEMA",
@@ -43,28 +49,6 @@ __all__ = [
 ]
 
 RECORD_SCHEMA = "phistack.decision-record/v1"
-
-
-def canonical(payload: dict[str, Any]) -> bytes:
-    """The bytes a signature covers: JSON with sorted keys, no spaces, UTF-8."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def sign(key: Ed25519PrivateKey, payload: dict[str, Any]) -> dict[str, Any]:
-    """``{"alg": "Ed25519", "key_id", "value"}`` over the canonical JSON of ``payload``."""
-    return {
-        "alg": "Ed25519",
-        "key_id": key_id(key.public_key()),
-        "value": base64.b64encode(key.sign(canonical(payload))).decode("ascii"),
-    }
-
-
-def check_signature(public_key: Ed25519PublicKey, value: str, payload: dict[str, Any]) -> None:
-    """Raise VerificationError unless ``value`` (base64) is ``public_key``'s signature over ``payload``."""
-    try:
-        public_key.verify(base64.b64decode(value, validate=True), canonical(payload))
-    except (InvalidSignature, ValueError):
-        raise VerificationError("signature does not match: the content was altered or forged") from None
 
 
 def sign_decision(decision: Decision, key: Ed25519PrivateKey, artifact: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Ed25519 keys, for everything that signs: audit checkpoints, decision records, waiver approvals.
+"""Ed25519 keys, for everything that signs: audit checkpoints, decision records, waiver approvals,
+de-identification manifests; and signatures over JSON payloads (:func:`sign`, :func:`check_signature`).
 
 One file format and one name for every key. A private key is unencrypted PKCS#8 PEM (mode 0600), a
 public key SubjectPublicKeyInfo PEM; :func:`write_keypair` writes both as ``PREFIX.key`` and
@@ -12,14 +13,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 from pathlib import Path
+from typing import Any
 
-from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from runtime.errors import InputError
+from runtime.errors import InputError, VerificationError
 from runtime.fileio import write_atomic
 
 KEY_ID_PREFIX = "sha256:"
@@ -128,3 +131,25 @@ def write_keypair(prefix: str | os.PathLike[str], *, replace_link: bool = False)
         private.unlink(missing_ok=True)
         raise
     return private, public
+
+
+def canonical(payload: dict[str, Any]) -> bytes:
+    """The bytes a payload signature covers: JSON with sorted keys, no spaces, UTF-8."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def sign(key: Ed25519PrivateKey, payload: dict[str, Any]) -> dict[str, Any]:
+    """``{"alg": "Ed25519", "key_id", "value"}`` over the canonical JSON of ``payload``."""
+    return {
+        "alg": "Ed25519",
+        "key_id": key_id(key.public_key()),
+        "value": base64.b64encode(key.sign(canonical(payload))).decode("ascii"),
+    }
+
+
+def check_signature(public_key: Ed25519PublicKey, value: str, payload: dict[str, Any]) -> None:
+    """Raise VerificationError unless ``value`` (base64) is ``public_key``'s signature over ``payload``."""
+    try:
+        public_key.verify(base64.b64decode(value, validate=True), canonical(payload))
+    except (InvalidSignature, ValueError):
+        raise VerificationError("signature does not match: the content was altered or forged") from None

@@ -13,6 +13,7 @@ SUMMARIES = {
     "cost": "estimate a stack's GPU cost per hour and per month from the price catalogue",
     "data": "encrypt, decrypt and re-wrap PHI objects at rest (AES-256-GCM envelope encryption)",
     "decision": "create signing keys and verify signed decision records",
+    "deid": "de-identify DICOM files and structured extracts before they leave the hospital, with a signed manifest",
     "demo": "plan every reference stack offline, gate it and print a verdict per stack",
     "evidence": "write an evidence pack for auditors (HTML + Markdown): HIPAA controls, waivers, cost, provenance",
     "keybroker": "run the key broker that releases data keys only to attested GPU machines",

@@ -1,0 +1,1 @@
+"""De-identification proofs: the signed manifest every de-identified dataset carries (:mod:`.manifest`)."""
