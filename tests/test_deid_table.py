@@ -246,7 +246,7 @@ def test_a_declared_column_missing_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "fragment"),
-    [(b"", "empty CSV file"), (b"patient_id\xff\n", "not UTF-8 text"), (b'a,"b\n', "malformed CSV")],
+    [(b"", "empty CSV file"), (b"patient_id\xff\n", "not UTF-8 text"), (b'a,"b\n', "extract.csv:1: malformed CSV")],
 )
 def test_unreadable_csv_is_refused(tmp_path: Path, content: bytes, fragment: str) -> None:
     path = tmp_path / "extract.csv"

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from typing import TextIO
+from typing import Any, TextIO
 
 from phistack.deid.table_schema import TableSchema
 from phistack.deid.values import Transforms
 from runtime.errors import InputError
 
 
-def _rows(reader: Iterator[list[str]], where: str) -> Iterator[list[str]]:
+def _rows(reader: Any, where: str) -> Iterator[list[str]]:
     try:
         yield from reader
     except csv.Error as err:
-        raise InputError(f"{where}: malformed CSV: {err}") from None
+        raise InputError(f"{where}:{reader.line_num}: malformed CSV: {err}") from None
 
 
 def _check_header(header: list[str], schema: TableSchema, where: str) -> None:

@@ -110,3 +110,10 @@ def test_a_world_readable_secret_is_refused(tmp_path: Path, keys: dict[str, Path
     out = tmp_path / "deid"
     assert_one_line_error(_table(keys, out, DEID / "patients.csv"), 2, "readable by other users")
     _nothing_written(tmp_path, out)
+
+
+def test_a_manifest_that_cannot_be_written_leaves_nothing(tmp_path: Path, keys: dict[str, Path]) -> None:
+    out = tmp_path / "deid"
+    proc = _table(keys, out, DEID / "patients.csv", extra=("--manifest", str(tmp_path / "no" / "m.json")))
+    assert_one_line_error(proc, 2, "m.json: cannot write output")
+    _nothing_written(tmp_path, out)
