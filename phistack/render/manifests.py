@@ -143,6 +143,10 @@ def manifests_from_plan(plan: Mapping[str, Any]) -> tuple[list[Manifest], list[S
     return manifests, skipped
 
 
+# Not libyaml's CSafeDumper: it folds long double-quoted strings differently, and rendered files must not
+# change between phistack versions for the same plan (GitOps diffs).
+
+
 def to_yaml(body: dict[str, Any]) -> str:
     """Block-style YAML with keys in a stable order (apiVersion, kind, metadata first)."""
     head: dict[str, Any] = {k: body[k] for k in ("apiVersion", "kind", "metadata") if k in body}
