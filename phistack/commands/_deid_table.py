@@ -67,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
     with outdir.staging(target) as staged:
         dataset = deidentify_files(inputs, staged, schema, pseudonymizer, now.date())
         method = {
-            "kind": "safe-harbor",
+            # Shifted dates are still full dates: Safe Harbor (b)(2)(i)(C) allows only the year, so such an
+            # output is a limited data set (164.514(e)), still PHI, and its manifest says so.
+            "kind": "safe-harbor" if schema.dates == "year" else "limited-data-set",
             "profile": PROFILE,
             "schema_sha256": file_sha256(schema_path),
             "dates": schema.dates,
@@ -92,8 +94,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if schema.dates == "shift":
         print(
-            "phistack: warning: dates: shift keeps shifted full dates, which Safe Harbor (C) does not allow "
-            "on its own; release them only under an Expert Determination",
+            "phistack: warning: dates: shift keeps shifted full dates, which Safe Harbor (C) does not allow: "
+            "the manifest records a limited data set (45 CFR 164.514(e)), still PHI, not de-identified data",
             file=sys.stderr,
         )
     return ExitCode.OK

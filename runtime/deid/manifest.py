@@ -5,7 +5,7 @@ A de-identification run writes its output directory and a manifest beside it::
     {"payload": {
         "schema_version": "phistack.deid-manifest/v1",
         "dataset": "<name>",
-        "method": {"kind": "safe-harbor" | "expert-determination" | "dicom-annex-e", "profile": "...", "edition": "...",
+        "method": {"kind": "<one of METHODS>", "profile": "...", "edition": "...",
                    "options": [...], ...},
         "tool": {"name": "phistack", "version": "..."},
         "created_at": "<RFC 3339 UTC>",
@@ -41,7 +41,9 @@ from runtime.errors import InputError, VerificationError
 from runtime.fileio import write_atomic
 
 SCHEMA = "phistack.deid-manifest/v1"
-METHODS = ("safe-harbor", "expert-determination", "dicom-annex-e")
+METHODS = ("safe-harbor", "expert-determination", "dicom-annex-e", "limited-data-set")
+"""What a run did. ``limited-data-set`` (identifiers removed but dates kept, e.g. shifted; 45 CFR 164.514(e)) is
+recorded truthfully and is still PHI: no signer may vouch for it as de-identified."""
 _HEX64 = frozenset("0123456789abcdef")
 _CHUNK = 1 << 20
 

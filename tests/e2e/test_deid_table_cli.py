@@ -117,3 +117,15 @@ def test_a_manifest_that_cannot_be_written_leaves_nothing(tmp_path: Path, keys: 
     proc = _table(keys, out, DEID / "patients.csv", extra=("--manifest", str(tmp_path / "no" / "m.json")))
     assert_one_line_error(proc, 2, "m.json: cannot write output")
     _nothing_written(tmp_path, out)
+
+
+def test_shifted_dates_are_recorded_as_a_limited_data_set(tmp_path: Path, keys: dict[str, Path]) -> None:
+    """A manifest never claims Safe Harbor for full (shifted) dates: (b)(2)(i)(C) allows only the year."""
+    schema = tmp_path / "shift.yaml"
+    schema.write_text((DEID / "schema.yaml").read_text().replace("dates: year", "dates: shift\npatient: patient_id"))
+    out = tmp_path / "deid"
+    proc = _table(keys, out, DEID / "patients.csv", schema=schema)
+    assert proc.returncode == 0, proc.stderr
+    assert "limited data set" in proc.stderr
+    payload = load_manifest(tmp_path / "deid.manifest.json")["payload"]
+    assert payload["method"]["kind"] == "limited-data-set"
