@@ -7,7 +7,8 @@ of a ratio alike):
 
 * ``phistack --help`` and ``phistack-runtime --help`` against ``python -c pass`` (interpreter start-up);
 * ``phistack check --plan`` on a reference plan (tests/fixtures/plans/phi-compliant.json) and on a synthetic
-  compliant plan of ``--gate-workloads`` workloads (bench/plan_rate.py's stack shape, planned once);
+  compliant plan of ``--gate-workloads`` workloads (bench/plan_rate.py's stack shape, planned once), and
+  ``phistack render --plan`` of that plan into tmpfs (every manifest written and schema-validated);
 * ``phistack data encrypt`` / ``decrypt`` of ``--size-mib`` on tmpfs (/dev/shm: the disk is excluded) against
   ``openssl speed -elapsed -evp aes-256-gcm -bytes 1048576`` on one core, as throughput ratios, and against
   ``cp`` of the same file on the same tmpfs: a file-to-file command cannot beat the copy the kernel makes.
@@ -107,6 +108,13 @@ def main() -> int:
         if large is not None:
             check_large = [phistack, "check", "--plan", str(large), *NOW, "-o", os.devnull]
             rows["check --plan large (s)"] = lambda: wall(check_large)
+            rendered = work / "rendered"
+
+            def render_large() -> float:
+                shutil.rmtree(rendered, ignore_errors=True)
+                return wall([phistack, "render", "--plan", str(large), "-o", str(rendered)])
+
+            rows["render --plan large (s)"] = render_large
         for rep in range(args.reps):
             for name, run in rows.items():
                 samples.setdefault(name, []).append(run())
@@ -123,6 +131,7 @@ def main() -> int:
     print(f"{'check --plan reference':<32}{median['check --plan reference (s)']:>11.3f}s")
     if "check --plan large (s)" in median:
         print(f"{f'check --plan {args.gate_workloads} workloads':<32}{median['check --plan large (s)']:>11.3f}s")
+        print(f"{f'render --plan {args.gate_workloads} workloads':<32}{median['render --plan large (s)']:>11.3f}s")
     copy = median["cp (s)"]
     print(f"{f'cp {args.size_mib} MiB (I/O floor)':<32}{copy:>11.3f}s  {size / copy / 1e9:.2f} GB/s")
     for op in ("encrypt", "decrypt"):
