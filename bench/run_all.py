@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "plan_rate.py": ([], ["--repeat", "1", "--sizes", "10"]),
     "gate_scale.py": ([], ["--repeat", "1", "--regopy-max", "100", "--sizes", "100"]),
     "pipeline_overhead.py": ([], ["--images", "256", "--repeats", "1"]),
+    "deid_throughput.py": ([], ["--repeat", "1"]),
 }
 
 
