@@ -92,7 +92,11 @@ _list(container, field) := object.get(container, field, [])
 
 # --- unknown values -------------------------------------------------------------------------------
 
-_unknowns_of(ctx, w) := {path} if {
+# Nothing in the workload's own inputs is unknown (no "__unknown__" key anywhere in them): only the
+# ConfigMaps its envFrom loads can be. One serialisation instead of walking every path below.
+_unknowns_of(ctx, w) := _config_map_unknowns(ctx, w) if {
+	not contains(json.marshal(w.inputs), `"__unknown__"`)
+} else := {path} if {
 	path := lib.unknown_path(w.inputs, lib.pod_spec_path(w))
 } else := paths if {
 	spec := lib.pod_spec(w)
@@ -107,6 +111,11 @@ _unknowns_of(ctx, w) := {path} if {
 } else := {path |
 	some c in _containers(w)
 	some path in _container_unknown(ctx, w, c)
+}
+
+_config_map_unknowns(ctx, w) := {path |
+	some c in _containers(w)
+	some path in _env_from_unknown(ctx, w, c)
 }
 
 # The path of a list that is unknown, or of its unknown items. (Comprehension heads here are variables
@@ -211,7 +220,8 @@ _problems(ctx, w) := {msg |
 	some msg in _container_leaks(ctx, w, c)
 }
 
-_container_leaks(ctx, w, c) := ((_env_problems(c) | _env_from_problems(ctx, w, c)) | _argv_problems(c)) | _header_problems(c)
+# Each container's command lines and headers are gathered once here and handed on.
+_container_leaks(ctx, w, c) := ((_env_problems(c) | _env_from_problems(ctx, w, c)) | _argv_problems(_argvs(c))) | _header_problems(_headers(c))
 
 _env_problems(c) := {msg |
 	env := _list(c.container, "env")
@@ -344,19 +354,19 @@ _args(c, field) := [arg |
 	arg := {"path": concat("", [c.path, ".", field, "[", format_int(i, 10), "]"]), "value": value}
 ]
 
-_argv_problems(c) := {msg |
-	some argv in _argvs(c)
+_argv_problems(argvs) := {msg |
+	some argv in argvs
 	some arg in argv
 	is_string(arg.value)
 	_credential_value(arg.value, "")
 	msg := concat("", [arg.path, " passes a credential on the command line"])
 } | {msg |
-	some argv in _argvs(c)
+	some argv in argvs
 	some arg in argv
 	_pulumi_secret(arg.value)
 	msg := concat("", [arg.path, " passes a Pulumi secret on the command line, in clear in the pod spec"])
 } | {msg |
-	some argv in _argvs(c)
+	some argv in argvs
 	some i in numbers.range(0, count(argv) - 2)
 	flag := argv[i].value
 	is_string(flag)
@@ -390,14 +400,14 @@ _credential_header(name) if {
 
 _credential_header(name) if _credential_name(name)
 
-_header_problems(c) := {msg |
-	some header in _headers(c)
+_header_problems(headers) := {msg |
+	some header in headers
 	is_string(header.name)
 	_credential_header(header.name)
 	not _harmless(header.name, header.value)
 	msg := concat("", [header.path, " (", header.name, ") sends a literal credential"])
 } | {msg |
-	some header in _headers(c)
+	some header in headers
 	is_string(header.name)
 	is_string(header.value)
 	_credential_value(header.value, header.name)
@@ -415,12 +425,9 @@ _flag_value(flag, value) if {
 
 # --- credential names -------------------------------------------------------------------------------
 
-# The words of a name, upper-cased: split at non-alphanumerics and at camelCase boundaries.
-_tokens(name) := [token |
-	some part in regex.split(`[^A-Za-z0-9]+`, name)
-	some t in regex.find_n(`[A-Z]?[a-z0-9]+|[A-Z]+`, part, -1)
-	token := upper(t)
-]
+# The words of a name, upper-cased: split at non-alphanumerics and at camelCase boundaries (a match of
+# the word pattern never spans a non-alphanumeric, so one pass over the whole name splits at both).
+_tokens(name) := [upper(t) | some t in regex.find_n(`[A-Z]?[a-z0-9]+|[A-Z]+`, name, -1)]
 
 _last_token(name) := tokens[count(tokens) - 1] if {
 	is_string(name)
@@ -444,30 +451,32 @@ _pairs := {
 	["SESSION", "KEY"], ["CONN", "STR"], ["CONN", "STRING"], ["CONNECTION", "STRING"],
 }
 
+# The name is split into words once: names are checked for every env entry, flag and header of every
+# PHI workload, and an engine evaluates a function again at each call.
 _credential_name(name) if {
 	is_string(name)
-	some infix in _infixes
-	contains(upper(name), infix)
+	_credential_words(upper(name), _tokens(name))
 }
 
-_credential_name(name) if {
-	is_string(name)
-	some t in _tokens(name)
+_credential_words(upper_name, _) if {
+	some infix in _infixes
+	contains(upper_name, infix)
+}
+
+_credential_words(_, tokens) if {
+	some t in tokens
 	t in _words
 }
 
 # PWD alone is the shell's working directory; DB_PWD is a password.
-_credential_name(name) if {
-	is_string(name)
-	some t in _tokens(name)
+_credential_words(upper_name, tokens) if {
+	some t in tokens
 	some suffix in _suffixes
 	endswith(t, suffix)
-	upper(name) != "PWD"
+	upper_name != "PWD"
 }
 
-_credential_name(name) if {
-	is_string(name)
-	tokens := _tokens(name)
+_credential_words(_, tokens) if {
 	some i in numbers.range(0, count(tokens) - 2)
 	[tokens[i], tokens[i + 1]] in _pairs
 }
@@ -476,28 +485,53 @@ _credential_name(name) if {
 
 # `s` holds something shaped like a credential; `name` (the variable, "" for an argument) only
 # exempts hex digests under names that say so.
-_credential_value(s, _) if regex.match(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY`, s)
+# Each shape first checks something cheap that every match must have (a substring, a length): values are
+# checked for every env entry, argument and header of every PHI workload, and most are short and plain.
+_credential_value(s, _) if {
+	contains(s, "PRIVATE KEY")
+	regex.match(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY`, s)
+}
 
-_credential_value(s, _) if regex.match(`(^|[^A-Za-z0-9])(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}([^A-Za-z0-9]|$)`, s)
+_credential_value(s, _) if {
+	count(s) >= 20
+	regex.match(`(^|[^A-Za-z0-9])(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}([^A-Za-z0-9]|$)`, s)
+}
 
-_credential_value(s, _) if regex.match(`eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`, s)
+_credential_value(s, _) if {
+	contains(s, "eyJ")
+	regex.match(`eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`, s)
+}
 
-_credential_value(s, _) if regex.match(`(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,}|glpat-[A-Za-z0-9_-]{20,})`, s)
+_credential_value(s, _) if {
+	count(s) >= 26
+	regex.match(`(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,}|glpat-[A-Za-z0-9_-]{20,})`, s)
+}
 
-_credential_value(s, _) if regex.match(`(xox[abposr]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9_/]+)`, s)
+_credential_value(s, _) if {
+	count(s) >= 15
+	regex.match(`(xox[abposr]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9_/]+)`, s)
+}
 
-_credential_value(s, _) if regex.match(`((sk|rk)_live_[A-Za-z0-9]{20,}|AIza[A-Za-z0-9_-]{35}|hf_[A-Za-z0-9]{30,})`, s)
+_credential_value(s, _) if {
+	count(s) >= 28
+	regex.match(`((sk|rk)_live_[A-Za-z0-9]{20,}|AIza[A-Za-z0-9_-]{35}|hf_[A-Za-z0-9]{30,})`, s)
+}
 
-_credential_value(s, _) if regex.match(`(authorization|authentication):\s*(bearer|basic|token|digest)\s+[^\s'"]+`, lower(s))
+_credential_value(s, _) if {
+	contains(s, ":")
+	regex.match(`(authorization|authentication):\s*(bearer|basic|token|digest)\s+[^\s'"]+`, lower(s))
+}
 
 # A URL with a password in its user info (a $(VAR) password is a reference, not a literal).
 _credential_value(s, _) if {
+	contains(s, "@")
 	some m in regex.find_all_string_submatch_n(`[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:([^/\s@]+)@`, s, -1)
 	not _reference(m[1])
 }
 
 # key=value (flags, query strings, connection strings) or "key": "value" (JSON) with a credential key.
 _credential_value(s, _) if {
+	contains(s, "=")
 	some m in regex.find_all_string_submatch_n(`([A-Za-z][A-Za-z0-9_.-]*)=([^\s;&|'",]+)`, s, -1)
 	_credential_name(m[1])
 	not _harmless(m[1], m[2])
@@ -505,6 +539,7 @@ _credential_value(s, _) if {
 
 # Double quotes are turned into single ones first: regopy matches a string's `"` as `\"`.
 _credential_value(s, _) if {
+	contains(s, ":")
 	some m in regex.find_all_string_submatch_n(`'([A-Za-z][A-Za-z0-9_.-]*)'\s*:\s*'([^']+)'`, replace(s, "\"", "'"), -1)
 	_credential_name(m[1])
 	not _harmless(m[1], m[2])
@@ -513,6 +548,7 @@ _credential_value(s, _) if {
 # A long random-looking run: base64 with upper case, lower case and digits (not a path), or hex that
 # is no algorithm-tagged digest and is not under a name that says digest.
 _credential_value(s, name) if {
+	count(s) >= 32
 	not _public_key(s)
 	some run in regex.find_n(`[A-Za-z0-9+/_=-]{32,}`, s, -1)
 	_random(s, run, name)
