@@ -21,6 +21,7 @@ from modules._common import (
 )
 
 TYPE = "phistack:workload:AttestedWorkload"
+LABEL_DATASET = "phistack.io/dataset"  # read by the HIPAA library (policies/hipaa/lib/hipaa.rego)
 
 
 @dataclass(kw_only=True)
@@ -113,6 +114,9 @@ class AttestedWorkloadArgs:
     """Runtime image, ``name@sha256:<digest>``."""
     data_classification: DataClassification
     """``phi``, ``deidentified``, ``genetic`` or ``none``."""
+    dataset: str | None = None
+    """The de-identified dataset it processes (pod label ``phistack.io/dataset``); the gate holds a
+    ``deidentified`` workload to PHI rules unless this dataset's signed manifest verifies."""
     kind: Literal["Deployment", "Job"] = "Deployment"
     """``Deployment`` (a service) or ``Job`` (a batch run)."""
     allow_unpinned_image: bool = False
@@ -208,6 +212,7 @@ class AttestedWorkload(pulumi.ComponentResource):
                 **self.selector,
                 LABEL_CLASSIFICATION: args.data_classification,
                 "phistack.io/samd": "true" if args.samd else "false",
+                **({LABEL_DATASET: args.dataset} if args.dataset is not None else {}),
             },
         )
         resources = {"cpu": args.cpu, "memory": args.memory}

@@ -18,10 +18,19 @@ from runtime.classification import CLASSIFICATIONS, SENSITIVE
 ENTRYPOINT = "data.phistack.main.result"
 
 
-def gate_input(plan: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
-    """The engine's input: the plan and the evaluation time (rules need no time builtins)."""
+def gate_input(
+    plan: Mapping[str, Any], now: dt.datetime, deid: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The engine's input: the plan, the evaluation time (rules need no time builtins) and the verified
+    de-identification manifests of its datasets (``deid``, phistack/deid/facts.py). ``deid`` sits beside
+    ``plan``, not in it, so no plan can claim a manifest was verified."""
     now = now.astimezone(dt.UTC).replace(microsecond=0)
-    return {"plan": plan, "now": now.isoformat().replace("+00:00", "Z"), "today": now.date().isoformat()}
+    return {
+        "plan": plan,
+        "now": now.isoformat().replace("+00:00", "Z"),
+        "today": now.date().isoformat(),
+        "deid": dict(deid or {}),
+    }
 
 
 def _citations(raw: Any, rule_id: str) -> list[Citation]:
@@ -136,9 +145,11 @@ def evaluate(
     now: dt.datetime | None = None,
     waivers: list[Waiver] | None = None,
     engine_options: dict[str, Any] | None = None,
+    deid: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Decision:
     """Run the gate once. Engine failures and contract violations raise PolicyError (exit 3); a plan that
-    is not yet a :class:`Plan` is validated first (InputError, exit 2)."""
+    is not yet a :class:`Plan` is validated first (InputError, exit 2). ``deid`` is ``input.deid``: without
+    it no dataset counts as de-identified."""
     plan = Plan.validated(plan)
     now = now or dt.datetime.now(dt.UTC)
     rules = policies.rules_metadata()
@@ -148,7 +159,7 @@ def evaluate(
     # Who may approve is policy data: read (and validated) before anything is evaluated.
     approvers = load_approvers(policies)
     evaluator = make_evaluator(engine, policies, **(engine_options or {}))
-    document = gate_input(plan, now)
+    document = gate_input(plan, now, deid)
     result = evaluator.query(ENTRYPOINT, document)
     if result is UNDEFINED or not isinstance(result, dict):
         raise PolicyError(f"{ENTRYPOINT} is undefined: is policies/main.rego present and valid?")

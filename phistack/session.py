@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from phistack.deid.facts import dataset_facts
+from phistack.deid.signers import load_signers
 from phistack.engine import PolicySet
 from phistack.errors import InputError
 from phistack.findings import Decision
@@ -51,6 +53,11 @@ class GateSettings:
         """The same settings evaluated at ``now`` (the CrossGuard pack reads its clock per decision)."""
         return replace(self, now=now)
 
+    def deid_facts(self, plan: Plan) -> dict[str, dict[str, Any]]:
+        """``input.deid``: each dataset of the plan's stack spec with its manifest verified against the policy
+        set's trusted signers, read from the project (malformed signer data raises PolicyError, exit 3)."""
+        return dataset_facts(plan.spec, self.project, load_signers(self.policies))
+
     def waivers(self, stack: str) -> list[Waiver]:
         """The waivers that may apply to ``stack``, read and validated (bad input raises InputError)."""
         if self.waiver_files is not None:
@@ -62,8 +69,8 @@ class GateSettings:
 
 
 def decide(settings: GateSettings, plan: Plan) -> Decision:
-    """The gate's decision on ``plan``. Bad waivers raise InputError (exit 2); policy or engine failures
-    raise PolicyError (exit 3)."""
+    """The gate's decision on ``plan``, with the plan's de-identification manifests verified. Bad waivers
+    raise InputError (exit 2); policy or engine failures raise PolicyError (exit 3)."""
     return evaluate(
         plan,
         settings.policies,
@@ -71,4 +78,5 @@ def decide(settings: GateSettings, plan: Plan) -> Decision:
         now=settings.now,
         waivers=settings.waivers(plan.stack),
         engine_options=dict(settings.engine_options),
+        deid=settings.deid_facts(plan),
     )

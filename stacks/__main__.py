@@ -129,6 +129,7 @@ def compose(spec: StackSpec) -> None:
                 namespace=w.namespace,
                 image=w.image,
                 data_classification=w.data_classification,
+                dataset=w.dataset,
                 kind=w.kind,
                 allow_unpinned_image=w.allow_unpinned_image,
                 replicas=w.replicas,

@@ -424,6 +424,29 @@ class WorkloadVolume(_Model):
         return self
 
 
+def _project_relative(value: str) -> str:
+    parts = value.split("/")
+    if value.startswith("/") or "\\" in value or any(part in ("", ".", "..") for part in parts):
+        raise ValueError("must be a relative path inside the project (no leading /, no .. or empty parts)")
+    return value
+
+
+class Dataset(_Model):
+    """A de-identified dataset and the signed manifest that proves how it was de-identified."""
+
+    name: DnsLabel
+    """Dataset name, unique in the stack; workloads name it in ``dataset``."""
+    manifest: str
+    """The signed ``phistack.deid-manifest/v1`` file, relative to the project; the gate verifies it."""
+    path: str | None = None
+    """Where the de-identified data lives for the runtime (informational)."""
+
+    @field_validator("manifest")
+    @classmethod
+    def _manifest(cls, value: str) -> str:
+        return _project_relative(value)
+
+
 class Workload(_Model):
     """An attested workload."""
 
@@ -435,6 +458,8 @@ class Workload(_Model):
     """Runtime image, pinned by digest (``name@sha256:<64 hex>``) unless ``allow_unpinned_image``."""
     data_classification: Classification
     """Data processed."""
+    dataset: DnsLabel | None = None
+    """The de-identified dataset it processes (one of ``phistack:datasets``); a ``deidentified`` workload needs one."""
     kind: Literal["Deployment", "Job"] = "Deployment"
     """Deployment or Job."""
     allow_unpinned_image: bool = False
@@ -499,12 +524,23 @@ class StackSpec(_Model):
     """TLS endpoints."""
     logging: Logging | None = None
     """Log shipping; absent = none."""
+    datasets: list[Dataset] = []
+    """De-identified datasets, each with its signed manifest."""
 
     @model_validator(mode="after")
     def _references(self) -> StackSpec:
         namespaces = {ns.name for ns in self.cluster.namespaces}
+        datasets: set[str] = set()
+        for i, d in enumerate(self.datasets):
+            if d.name in datasets:
+                raise _PathError(("datasets", i, "name"), f"duplicate dataset name {d.name!r}")
+            datasets.add(d.name)
         names: set[str] = set()
         for i, w in enumerate(self.workloads):
+            if w.dataset is not None and w.dataset not in datasets:
+                raise _PathError(("workloads", i, "dataset"), f"no dataset named {w.dataset!r} in datasets")
+            if w.dataset is not None and w.data_classification != "deidentified":
+                raise _PathError(("workloads", i, "dataset"), "only a workload classified deidentified names a dataset")
             if w.name in names:
                 raise _PathError(("workloads", i, "name"), f"duplicate workload name {w.name!r}")
             names.add(w.name)

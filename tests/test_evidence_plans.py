@@ -36,6 +36,7 @@ class PlanBuilder:
     def __init__(self, stack: str) -> None:
         self.stack = stack
         self.resources: list[dict[str, Any]] = []
+        self.datasets: list[dict[str, str]] = []  # the stack spec's phistack:datasets
 
     def add(
         self, type_: str, name: str, inputs: dict[str, Any], parent: dict[str, Any] | None = None
@@ -172,6 +173,7 @@ class PlanBuilder:
         samd: bool = False,
         provenance: dict[str, Any] | None = None,
         runtime_class: str | None = "kata-qemu-nvidia-gpu-snp",
+        dataset: str | None = None,
     ) -> None:
         inputs: dict[str, Any] = {
             "namespace": "clinical",
@@ -184,6 +186,8 @@ class PlanBuilder:
         }
         if runtime_class is not None:
             inputs["runtime_class"] = runtime_class
+        if dataset is not None:
+            inputs["dataset"] = dataset
         if provenance is not None:
             inputs["model_provenance"] = provenance
         comp = self.add("phistack:workload:AttestedWorkload", name, inputs)
@@ -205,7 +209,7 @@ class PlanBuilder:
                 "spec": {
                     "replicas": 2,
                     "template": {
-                        "metadata": {"labels": {"phistack.io/data-classification": data_classification}},
+                        "metadata": {"labels": _labels(data_classification, dataset)},
                         "spec": pod,
                     },
                 },
@@ -232,10 +236,22 @@ class PlanBuilder:
                 "source": "mock",
                 "project": PROJECT,
                 "stack": self.stack,
-                "spec": {},
+                "spec": {"datasets": self.datasets},
                 "resources": [stack_resource, *self.resources],
             }
         )
+
+
+def _labels(data_classification: str, dataset: str | None) -> dict[str, str]:
+    labels = {"phistack.io/data-classification": data_classification}
+    if dataset is not None:
+        labels["phistack.io/dataset"] = dataset
+    return labels
+
+
+# The demonstration dataset whose signed manifest ships in examples/deid/ (verified against the
+# repository's policies/data/deid_signers.json): a workload naming it stays de-identified.
+DEMO_DATASET = {"name": "chest-xray-demo", "manifest": "examples/deid/chest-xray-demo.manifest.json"}
 
 
 def full_provenance() -> dict[str, Any]:
@@ -269,7 +285,10 @@ def deidentified_plan(stack: str = "imaging") -> dict[str, Any]:
     builder = PlanBuilder(stack)
     builder.provider(baa=False)
     builder.cluster(data_classification="deidentified", gpu_model="RTX 4090", gpus=1, nodes=1)
-    builder.workload(name="xray-classifier", data_classification="deidentified", runtime_class=None)
+    builder.datasets.append(DEMO_DATASET)
+    builder.workload(
+        name="xray-classifier", data_classification="deidentified", runtime_class=None, dataset=DEMO_DATASET["name"]
+    )
     return builder.plan()
 
 
@@ -305,7 +324,10 @@ def test_a_plan_without_data_is_out_of_scope_as_its_rules_see_it() -> None:
 def test_samd_workload_brings_a_deidentified_stack_into_scope() -> None:
     builder = PlanBuilder("device")
     builder.cluster(data_classification="deidentified")
-    builder.workload(data_classification="deidentified", samd=True, provenance=full_provenance())
+    builder.datasets.append(DEMO_DATASET)
+    builder.workload(
+        data_classification="deidentified", samd=True, provenance=full_provenance(), dataset=DEMO_DATASET["name"]
+    )
     assert rego_scope(builder.plan()) == {"phi": True, "classifications": ["deidentified"]}
 
 

@@ -49,6 +49,7 @@ CLASSES = {
     "unknown-types": "resources of types no rule understands (PHI-SCOPE-001)",
     "unknown-values": "values unknown at plan time fail closed",
     "existing-controls": "the controls that already deny (regressions show here)",
+    "deidentification": "a PHI workload relabelled deidentified without a verified manifest (PHI-DEID-001)",
 }
 
 
@@ -61,6 +62,8 @@ class Operator:
     fn: Callable[[Plan], Plan]
     stacks: tuple[str, ...] = BASE_STACKS
     unknown: bool = False
+    deid: dict[str, Any] | None = None
+    """``input.deid`` for the mutant (the verified manifests phistack passes beside the plan); None: none."""
 
     def apply(self, plan: Plan) -> Plan:
         """The mutant of ``plan``: a deep copy with the one weakening (``plan`` is left as it was)."""
@@ -92,6 +95,7 @@ def op(
     *,
     stacks: tuple[str, ...] = BASE_STACKS,
     unknown: bool = False,
+    deid: dict[str, Any] | None = None,
 ) -> None:
     """Register an operator whose ``edit(plan)`` changes the deep copy in place."""
 
@@ -99,7 +103,8 @@ def op(
         edit(plan)
         return plan
 
-    _add(Operator(op_id, cls, description, (expect,) if isinstance(expect, str) else expect, mutate, stacks, unknown))
+    expected = (expect,) if isinstance(expect, str) else expect
+    _add(Operator(op_id, cls, description, expected, mutate, stacks, unknown, deid))
 
 
 def mutants() -> Iterator[tuple[str, Operator]]:
@@ -1905,4 +1910,102 @@ op(
     "PHI-SAMD-001",
     _set(lambda p: t.samd_workload(p)["inputs"]["model_provenance"], "model_digest", "latest"),
     stacks=SAMD_STACKS,
+)
+
+
+# --- de-identification: the word "deidentified" without the proof -----------------------------------
+
+DEID = "deidentification"
+DATASET = "relabelled-export"
+
+
+def _relabel(dataset: str | None) -> Callable[[Plan], None]:
+    """The PHI workload, its component and its namespace all say deidentified; the workload names
+    ``dataset`` (or none): what relabelling a PHI dataset looked like before manifests were checked."""
+
+    def edit(plan: Plan) -> None:
+        pod, pod_spec = t.phi_workload(plan), t.phi_pod(plan)
+        namespace = t.namespace_of(pod)
+        for labels in (pod["inputs"]["metadata"].setdefault("labels", {}), t.template_metadata(pod)["labels"]):
+            labels[t.CLASS_LABEL] = "deidentified"
+            if dataset is not None:
+                labels["phistack.io/dataset"] = dataset
+        for env in pod_spec["containers"][0].get("env", []):
+            if env.get("name") == "PHISTACK_DATA_CLASSIFICATION":
+                env["value"] = "deidentified"
+        component = t.one([r for r in plan["resources"] if r["urn"] == pod["parent"]], "the pod's AttestedWorkload")
+        component["inputs"]["data_classification"] = "deidentified"
+        component["inputs"]["dataset"] = dataset
+        t.namespace_resource(plan, namespace)["inputs"]["metadata"]["labels"][t.CLASS_LABEL] = "deidentified"
+        for entry in t.component(plan, t.T_CLUSTER)["inputs"]["namespaces"]:
+            if entry["name"] == namespace:
+                entry["data_classification"] = "deidentified"
+
+    return edit
+
+
+def _forged_in_plan(plan: Plan) -> None:
+    """Relabelled, and the plan itself claims the manifest verified: the gate reads input.deid only."""
+    _relabel(DATASET)(plan)
+    claim = {DATASET: {"valid": True, "reason": "", "method": "safe-harbor"}}
+    plan["spec"] = {**(plan.get("spec") or {}), "deid": claim}
+    t.component(plan, t.T_STACK)["inputs"]["deid"] = claim
+
+
+def _invalid(reason: str) -> dict[str, Any]:
+    return {DATASET: {"valid": False, "reason": reason, "method": "", "signer": "", "dataset_digest": ""}}
+
+
+op(
+    "deid-relabel-no-dataset",
+    DEID,
+    "the PHI workload and namespace relabelled deidentified, no dataset named",
+    "PHI-DEID-001",
+    _relabel(None),
+)
+op(
+    "deid-relabel-no-manifest",
+    DEID,
+    "relabelled deidentified, naming a dataset with no manifest result",
+    "PHI-DEID-001",
+    _relabel(DATASET),
+)
+op(
+    "deid-relabel-forged-in-plan",
+    DEID,
+    "relabelled, and the plan claims the manifest verified",
+    "PHI-DEID-001",
+    _forged_in_plan,
+)
+op(
+    "deid-relabel-unsigned",
+    DEID,
+    "relabelled; the dataset's manifest is unsigned",
+    "PHI-DEID-001",
+    _relabel(DATASET),
+    deid=_invalid("manifest is not signed (no Ed25519 signature)"),
+)
+op(
+    "deid-relabel-tampered",
+    DEID,
+    "relabelled; one byte of the manifest's payload changed after signing",
+    "PHI-DEID-001",
+    _relabel(DATASET),
+    deid=_invalid("manifest signature does not match: the manifest was altered or forged"),
+)
+op(
+    "deid-relabel-wrong-signer",
+    DEID,
+    "relabelled; the manifest is signed by a key the policy set does not trust",
+    "PHI-DEID-001",
+    _relabel(DATASET),
+    deid=_invalid("manifest signed by sha256:" + "ab" * 32 + ", which is not a trusted de-identification signer"),
+)
+op(
+    "deid-relabel-valid-is-a-string",
+    DEID,
+    'relabelled; the manifest result says valid "true", not true',
+    "PHI-DEID-001",
+    _relabel(DATASET),
+    deid={DATASET: {"valid": "true", "reason": ""}},
 )

@@ -56,6 +56,7 @@ REGOPY_SUBSET = (
     "scope-crd-phicache",
     "unknown-phi-claim-storage-class",
     "cc-runtime-class-runc",
+    "deid-relabel-tampered",
 )
 REGOPY_ALL = os.environ.get("PHISTACK_MUTATION_REGOPY") == "all"
 
@@ -81,12 +82,12 @@ class Judge:
         self._evaluators: dict[str, Evaluator] = {}
         self._bases: dict[tuple[str, str], Decision] = {}
 
-    def __call__(self, engine: str, plan: Plan) -> Decision:
+    def __call__(self, engine: str, plan: Plan, deid: dict[str, Any] | None = None) -> Decision:
         if engine not in self._evaluators:
             self._evaluators[engine] = make_evaluator(engine, self.policies)
         evaluator = self._evaluators[engine]
         with mock.patch.object(gate, "make_evaluator", lambda *_args, **_kwargs: evaluator):
-            return gate.evaluate(plan, self.policies, engine=engine, now=NOW)
+            return gate.evaluate(plan, self.policies, engine=engine, now=NOW, deid=deid)
 
     def base(self, engine: str, stack: str) -> Decision:
         if (engine, stack) not in self._bases:
@@ -113,7 +114,7 @@ def _check_mutant(engine: str, stack: str, operator: Operator, judge: Judge) -> 
     mutant = operator.apply(base)
     assert mutant != base, f"{operator.id} changed nothing in {stack}"
     validate_plan(mutant, f"mutant {stack}:{operator.id}")
-    decision = judge(engine, mutant)
+    decision = judge(engine, mutant, operator.deid)
     # Only what the weakening adds counts: a finding the base plan already has (a rule that wrongly
     # denies the compliant plan, which test_base_plan_is_allowed reports) proves nothing here.
     before = {(f.id, f.urn, f.message) for f in _blocking(judge.base(engine, stack))}

@@ -6,6 +6,8 @@ import datetime as dt
 import functools
 from typing import Any
 
+from phistack.deid.facts import dataset_facts
+from phistack.deid.signers import load_signers
 from phistack.engine import Evaluator, load_policy_set, make_evaluator
 from phistack.findings import Scope
 from phistack.gate import gate_input
@@ -21,8 +23,11 @@ def evaluator(engine: str = "regorus") -> Evaluator:
 
 
 def rego_scope(plan: dict[str, Any], engine: str = "regorus") -> dict[str, Any]:
-    """``scope`` of the gate result, as the engine returns it."""
-    value = evaluator(engine).query(SCOPE, gate_input(plan, NOW))
+    """``scope`` of the gate result, as the engine returns it, with the plan's de-identification manifests
+    verified from the repository the way ``decide`` does (input.deid)."""
+    policies = load_policy_set(REPO / "policies")
+    deid = dataset_facts(plan.get("spec"), REPO, load_signers(policies))
+    value = evaluator(engine).query(SCOPE, gate_input(plan, NOW, deid))
     assert isinstance(value, dict), f"{SCOPE} is {value!r}"
     return value
 

@@ -29,7 +29,14 @@ plan(resources) := {
 	},
 	"now": "2026-06-01T12:00:00Z",
 	"today": today,
+	"deid": {dataset: verified_dataset},
 }
+
+# The dataset every fixture workload names, with the manifest result phistack gives a verified one
+# (input.deid): fixtures classified deidentified stay deidentified unless a test says otherwise.
+dataset := "fixture-dataset"
+
+verified_dataset := {"valid": true, "reason": "", "method": "safe-harbor", "signer": "sha256:fixture", "dataset_digest": "sha256:fixture"}
 
 # The rule context of a plan made of `resources` (what rules' findings(ctx) take).
 ctx(resources) := lib.context(plan(resources))
@@ -82,7 +89,7 @@ deployment(name, class, pod_spec) := resource("kubernetes:apps/v1:Deployment", n
 	"kind": "Deployment",
 	"metadata": {"name": name, "namespace": "clinical"},
 	"spec": {"template": {
-		"metadata": {"labels": {"app": name, "phistack.io/data-classification": class}},
+		"metadata": {"labels": {"app": name, "phistack.io/data-classification": class, "phistack.io/dataset": dataset}},
 		"spec": pod_spec,
 	}},
 })
@@ -95,6 +102,7 @@ attested_props := {
 	"namespace": "clinical",
 	"image": image,
 	"data_classification": "phi",
+	"dataset": dataset,
 	"runtime_class": "kata-qemu-nvidia-gpu-snp",
 	"gpus": 1,
 	"key_broker": {"url": "https://kbs.example-hospital.org", "key_id": "dek", "attestation_policy": "phistack.attestation.gpu_cc"},

@@ -39,7 +39,8 @@ _context(doc, types) := c if {
 	by_urn := {r.urn: r | some r in rs}
 	parents := {r.urn: [p | p := r.parent; is_string(p)] | some r in rs}
 	namespaces := _namespace_entries(rs, types, by_kind)
-	declared := _declared(rs, kinds)
+	deid := _deid(doc)
+	declared := _declared(rs, kinds, deid)
 	pods := [rs[i] | some i in _pod_indices(types)]
 	attested := object.get(by_kind, "AttestedWorkload", [])
 	base := {
@@ -54,7 +55,10 @@ _context(doc, types) := c if {
 		"parents": parents,
 		"namespaces": namespaces,
 		"declared": declared,
-		"workload_classes": {r.urn: classes_of(base, r) | some r in array.concat(pods, attested)},
+		"workload_classes": {r.urn: cls |
+			some r in array.concat(pods, attested)
+			cls := effective_classes(deid, r, classes_of(base, r))
+		},
 	}
 	phi := [r | some r in pods; is_sensitive(classified, r)]
 	phi_attested := [r | some r in attested; is_sensitive(classified, r)]
@@ -77,6 +81,7 @@ _context(doc, types) := c if {
 		"phi_workloads": phi,
 		"phi_attested": phi_attested,
 		"samd_workloads": samd,
+		"deid": deid,
 		"handles_phi": ((count(phi) + count(phi_attested)) + count(samd)) + (sensitive_declared + sensitive_namespaces) > 0,
 	}
 }
@@ -106,6 +111,12 @@ else := []
 _today(doc) := doc.today if is_string(doc.today)
 
 else := ""
+
+# The verified de-identification manifests (input.deid, dataset name -> result): facts phistack adds
+# beside the plan after checking each manifest's signature and signer, which no plan can set.
+_deid(doc) := doc.deid if is_object(doc.deid)
+
+else := {}
 
 class_label := "phistack.io/data-classification"
 
@@ -219,9 +230,10 @@ _selector_entry(name, key, value) := [name, "__unknown__", ""] if is_unknown(val
 else := [name, key, value]
 
 # The stack resource's urn, or the urn Pulumi would give it.
-_stack_urn(doc, rs, types) := urns[0] if {
-	urns := [rs[i].urn | some i in sort([j | some j in _indices(types, "pulumi:pulumi:Stack")])]
-	count(urns) > 0
+# (No comprehension over `rs` here: regopy drops comprehension heads that read a function argument.)
+_stack_urn(doc, rs, types) := rs[ids[0]].urn if {
+	ids := sort([j | some j in _indices(types, "pulumi:pulumi:Stack")])
+	count(ids) > 0
 } else := concat("", ["urn:pulumi:", doc.plan.stack, "::", doc.plan.project, "::pulumi:pulumi:Stack::", doc.plan.project, "-", doc.plan.stack]) if {
 	is_string(doc.plan.stack)
 	is_string(doc.plan.project)
@@ -273,14 +285,43 @@ classes_of(c, r) := cls if {
 	some cls in c.declared[a]
 } | namespace_classes(c, _namespace_key(r))
 
-# urn -> declared classes of every resource that declares any. Only components that always
-# declare a class and resources with a classification label at one of the label paths qualify.
-_declared(rs, kinds) := {r.urn: cls |
+# urn -> declared classes of every resource that declares any (effective: see effective_classes).
+# Only components that always declare a class and resources with a classification label at one of
+# the label paths qualify.
+_declared(rs, kinds, deid) := {r.urn: cls |
 	some i in _declaring(rs, kinds)
 	r := rs[i]
-	cls := declared_classes(r)
+	cls := effective_classes(deid, r, declared_classes(r))
 	count(cls) > 0
 }
+
+# --- de-identification ---------------------------------------------------------------------------
+
+dataset_label := "phistack.io/dataset"
+
+# The dataset a workload names: an AttestedWorkload's dataset prop, a pod workload's template label.
+dataset_of(r) := object.get(r.inputs, "dataset", null) if {
+	component_kind(r) == "AttestedWorkload"
+} else := object.get(template_labels(r), dataset_label, null) if {
+	is_pod_workload(r)
+} else := null
+
+# The verification result of the manifest of dataset `name` (undefined when there is none).
+deid_result(deid, name) := deid[name] if is_string(name)
+
+deid_verified(deid, name) if deid_result(deid, name).valid == true
+
+is_workload(r) if component_kind(r) == "AttestedWorkload"
+
+is_workload(r) if is_pod_workload(r)
+
+# A workload called deidentified is PHI as well unless the dataset it names has a verified
+# de-identification manifest: the word alone must not switch the PHI rules off.
+effective_classes(deid, r, cls) := cls | {"phi"} if {
+	"deidentified" in cls
+	is_workload(r)
+	not deid_verified(deid, dataset_of(r))
+} else := cls
 
 _declaring(rs, kinds) := ((object.get(kinds, "AttestedWorkload", set()) | object.get(kinds, "EncryptedStorage", set())) | {i |
 	some i
