@@ -98,6 +98,23 @@ class AuditConfig(_Strict):
     sink: str | None = Field(default=None, description="optional SIEM sink URI, e.g. syslog+tls://host:6514")
 
 
+class Deidentification(_Strict):
+    """The proof that a ``deidentified`` job's data was de-identified: its signed manifest and who may sign."""
+
+    manifest: Path = Field(description="the dataset's phistack.deid-manifest/v1 file")
+    trusted_keys: list[Path] = Field(min_length=1, description="PEM public keys (PREFIX.pub) of trusted signers")
+    directory: Path | None = Field(
+        default=None, description="the de-identified dataset; default: the manifest path without .manifest.json"
+    )
+
+    def dataset_directory(self) -> Path:
+        """Where the dataset is: ``directory``, or ``OUT`` for a manifest written as ``OUT.manifest.json``."""
+        if self.directory is not None:
+            return self.directory
+        name = self.manifest.name
+        return self.manifest.with_name(name.removesuffix(".manifest.json") if name.endswith(".manifest.json") else name)
+
+
 class JobSpec(_Strict):
     """A validated job. Build it with :func:`load_job`."""
 
@@ -113,6 +130,8 @@ class JobSpec(_Strict):
     batch_size: int = Field(default=32, ge=1, le=4096)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     audit: AuditConfig
+    deidentification: Deidentification | None = None
+    """Required for ``deidentified`` data on a machine without confidential computing (checked at run time)."""
 
     @field_validator("workload")
     @classmethod
@@ -125,10 +144,10 @@ class JobSpec(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> JobSpec:
+        if self.deidentification is not None and self.classification is not Classification.DEIDENTIFIED:
+            raise _KeyedError("deidentification", "only a job classified deidentified names a manifest")
         if len(self.outputs) != len(self.inputs):
-            raise _KeyedError(
-                "outputs", f"needs one output per input ({len(self.inputs)}), got {len(self.outputs)}"
-            )
+            raise _KeyedError("outputs", f"needs one output per input ({len(self.inputs)}), got {len(self.outputs)}")
         if self.development:
             if self.classification.sensitive:
                 raise _KeyedError(
@@ -166,6 +185,15 @@ class JobSpec(_Strict):
         }
         if self.key_broker is not None:
             update["key_broker"] = self.key_broker.model_copy(update={"ca": fix(self.key_broker.ca)})
+        if self.deidentification is not None:
+            d = self.deidentification
+            update["deidentification"] = d.model_copy(
+                update={
+                    "manifest": fix(d.manifest),
+                    "trusted_keys": [fix(k) for k in d.trusted_keys],
+                    "directory": fix(d.directory) if d.directory is not None else None,
+                }
+            )
         if self.kek_uri is not None and self.kek_uri.startswith("file:"):
             update["kek_uri"] = "file:" + str(fix(Path(self.kek_uri.removeprefix("file:"))))
         return self.model_copy(update=update)

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from runtime import distributed
+from runtime.classification import Classification
+from runtime.deid.dataset import verify_job_dataset
 from runtime.errors import InputError, PhistackError, VerificationError
 from runtime.fileio import write_atomic
 from runtime.job import InputObject, JobSpec, OutputObject
@@ -160,6 +162,7 @@ class JobRunner:
             audit.record("job.start", "denied", details)
             audit.ended = True
             raise VerificationError(reason)
+        dataset = self._check_deidentified(audit, outcome)
 
         device = select_device(job.device)
         report = RunReport(
@@ -185,6 +188,7 @@ class JobRunner:
                 "inputs": len(job.inputs),
                 "rank": self.ctx.rank,
                 "world_size": self.ctx.world_size,
+                **({"deidentification": dataset} if dataset is not None else {}),
             },
         )
 
@@ -221,6 +225,27 @@ class JobRunner:
         )
         audit.ended = True
         return report
+
+    def _check_deidentified(self, audit: _Audited, outcome: AttestationOutcome) -> dict[str, Any] | None:
+        """Outside a TEE, deidentified data is loaded only when its signed manifest verifies against the
+        job's trusted keys and the dataset's bytes match it; otherwise the job is refused and audited."""
+        job = self.job
+        if job.classification is not Classification.DEIDENTIFIED:
+            return None
+        if outcome.confidential and job.deidentification is None:
+            return None  # inside a TEE the data is protected as PHI would be; a named manifest is still checked
+        try:
+            if job.deidentification is None:
+                raise VerificationError(
+                    "this machine is not confidential, so the job must name the dataset's signed "
+                    "de-identification manifest and its trusted signers (deidentification: manifest, trusted_keys)"
+                )
+            return verify_job_dataset(job.deidentification)
+        except VerificationError as err:
+            reason = f"deidentified job {job.name!r} refused: {err}"
+            audit.record("job.start", "denied", {"reason": reason, "classification": job.classification.value})
+            audit.ended = True
+            raise VerificationError(reason) from None
 
     def _obtain_kek(self, audit: _Audited, outcome: AttestationOutcome, nonce: bytes) -> Kek:
         job = self.job

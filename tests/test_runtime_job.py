@@ -39,7 +39,7 @@ def _dump(spec: dict) -> str:
 
 def test_fixture_jobs_load_with_paths_resolved_against_the_job_folder() -> None:
     dev = load_job(FIXTURES / "dev-image.yaml")
-    assert dev.development and dev.classification is Classification.DEIDENTIFIED
+    assert dev.development and dev.classification is Classification.NONE
     assert dev.model.path == (FIXTURES / "model.pt").resolve()
     assert dev.inputs[0].path == (FIXTURES / "xray-001.enc").resolve()
     assert dev.kek_uri == f"file:{(FIXTURES / 'dev.key').resolve()}"
