@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,41 @@ class WaiverEntry:
     refusal: str = ""  # why a refused waiver waives nothing
 
 
+@dataclass(frozen=True)
+class DatasetEvidence:
+    """A de-identified dataset the stack names and what phistack found when it verified its manifest."""
+
+    name: str
+    manifest: str
+    valid: bool
+    reason: str
+    method: str
+    signer: str
+    signer_name: str
+    dataset_digest: str
+    counts: dict[str, Any]
+    workloads: list[str]
+
+    @classmethod
+    def from_fact(cls, name: str, fact: Mapping[str, Any], workloads: list[str]) -> DatasetEvidence:
+        """From one entry of ``input.deid`` (phistack/deid/facts.py)."""
+        return cls(
+            name=name,
+            manifest=str(fact.get("manifest", "")),
+            valid=fact.get("valid") is True,
+            reason=str(fact.get("reason", "")),
+            method=str(fact.get("method", "")),
+            signer=str(fact.get("signer", "")),
+            signer_name=str(fact.get("signer_name", "")),
+            dataset_digest=str(fact.get("dataset_digest", "")),
+            counts=dict(fact.get("counts") or {}),
+            workloads=workloads,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {**vars(self), "counts": dict(self.counts), "workloads": list(self.workloads)}
+
+
 @dataclass
 class StackEvidence:
     """Everything the stack page shows, computed once and rendered to HTML, Markdown and JSON."""
@@ -50,6 +86,8 @@ class StackEvidence:
     cost: GpuCost
     in_scope: bool
     generated_at: str
+    datasets: list[DatasetEvidence] = field(default_factory=list)
+    """The stack's de-identified datasets with their manifest verification (the gate's input.deid)."""
 
     @property
     def waivers(self) -> list[WaiverEntry]:
@@ -139,6 +177,7 @@ class StackEvidence:
                 }
                 for w in self.waivers
             ],
+            "datasets": [d.to_json() for d in self.datasets],
             "providers": [vars(p) for p in self.providers],
             "gpu_cost": self.cost.to_json(),
             "workloads": [

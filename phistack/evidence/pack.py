@@ -15,7 +15,7 @@ from phistack.errors import InputError, PhistackError
 from phistack.evidence.catalogue import Catalogue
 from phistack.evidence.cost import estimate
 from phistack.evidence.facts import providers, workloads
-from phistack.evidence.model import MatrixRow, StackEvidence
+from phistack.evidence.model import DatasetEvidence, MatrixRow, StackEvidence
 from phistack.evidence.status import assess
 from phistack.plan.offline import load_project, plan_stack
 from phistack.plan.view import Plan
@@ -59,7 +59,19 @@ def evidence_for_plan(settings: PackSettings, plan: Plan, artifact: str) -> Stac
         cost=estimate(plan, settings.gate.project_dir),
         in_scope=decision.scope.phi,
         generated_at=decision.evaluated_at,
+        datasets=_datasets(settings.gate, plan),
     )
+
+
+def _datasets(gate: GateSettings, plan: Plan) -> list[DatasetEvidence]:
+    """Each dataset of the stack spec with its manifest verified as the gate did, and the workloads naming it."""
+    named: dict[str, list[str]] = {}
+    for resource in plan.of_type("phistack:workload:AttestedWorkload"):
+        dataset = resource.inputs.get("dataset")
+        if isinstance(dataset, str):
+            named.setdefault(dataset, []).append(resource.name)
+    facts = gate.deid_facts(plan)
+    return [DatasetEvidence.from_fact(name, fact, sorted(named.get(name, []))) for name, fact in sorted(facts.items())]
 
 
 def build_matrix(
