@@ -245,3 +245,20 @@ def test_check_through_the_cli(project: Path) -> None:
     (project / "policies" / "data" / "deid_signers.json").write_text('{"signers": [{"key_id": "x"}]}')
     broken = run_cli(*args)
     assert broken.returncode == 3 and "deid_signers" in broken.stderr and "Traceback" not in broken.stderr
+
+
+def test_deid_verify_command(project: Path) -> None:
+    """`phistack deid verify` answers as the gate does: 0 valid, 1 invalid with the reason, 2 bad input."""
+    manifest = str(project / MANIFEST)
+    dataset = str(project / "examples" / "deid" / DATASET)
+    valid = run_cli("deid", "verify", manifest, "--dir", dataset, "--project", str(project))
+    assert valid.returncode == 0 and valid.stdout.startswith(f"valid: {manifest}: dataset chest-xray-demo"), valid
+    (project / "examples" / "deid" / DATASET / "demo-0001.txt").write_text("changed\n")
+    changed = run_cli("deid", "verify", manifest, "--dir", dataset, "--project", str(project))
+    assert changed.returncode == 1 and "demo-0001.txt does not match its digest" in changed.stdout
+    _wrong_signer(project)
+    untrusted = run_cli("deid", "verify", manifest, "--project", str(project), "--format", "json")
+    assert untrusted.returncode == 1
+    assert "not a trusted de-identification signer" in json.loads(untrusted.stdout)["reason"]
+    missing = run_cli("deid", "verify", str(project / "nope.json"), "--project", str(project))
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "not found" in missing.stderr

@@ -58,9 +58,18 @@ def manifest_fact(name: str, manifest: Any, project: Path | None, signers: Signe
         return _fact(name, manifest, reason=f"no project directory to read the manifest {manifest} from")
     try:
         document = load_manifest(project / relative)
-        payload = verify_manifest(document, signers.keys())
     except PhistackError as err:
         return _fact(name, manifest, reason=str(err).replace(str(project / relative), str(relative)))
+    return {**verify_document(document, signers, name), "manifest": manifest}
+
+
+def verify_document(document: Mapping[str, Any], signers: Signers, dataset: str | None) -> dict[str, Any]:
+    """A manifest document checked against ``signers``: signature, trusted signer, the signer's methods and,
+    when ``dataset`` is given, that it is that dataset's manifest. Never raises: the fact says why not."""
+    try:
+        payload = verify_manifest(document, signers.keys())
+    except PhistackError as err:
+        return _fact(dataset or "", None, reason=str(err))
     method = str(payload["method"]["kind"])
     signer = signers.by_key_id()[str(document["signature"]["key_id"])]
     known = {
@@ -71,15 +80,13 @@ def manifest_fact(name: str, manifest: Any, project: Path | None, signers: Signe
         "counts": dict(payload.get("counts") or {}),
     }
     if method not in signer.methods:
-        reason = (
-            f"signer {signer.name} ({signer.key_id}) is not trusted for {method} (only {', '.join(signer.methods)})"
-        )
-        return _fact(name, manifest, reason=reason, **known)
-    if payload.get("dataset") != name:
-        return _fact(
-            name, manifest, reason=f"the manifest is for dataset {payload.get('dataset')!r}, not {name!r}", **known
-        )
-    return _fact(name, manifest, valid=True, **known)
+        only = ", ".join(signer.methods)
+        reason = f"signer {signer.name} ({signer.key_id}) is not trusted for {method} (only {only})"
+        return _fact(dataset or "", None, reason=reason, **known)
+    if dataset is not None and payload.get("dataset") != dataset:
+        reason = f"the manifest is for dataset {payload.get('dataset')!r}, not {dataset!r}"
+        return _fact(dataset, None, reason=reason, **known)
+    return _fact(dataset or "", None, valid=True, **known)
 
 
 def dataset_facts(spec: Mapping[str, Any] | None, project: Path | None, signers: Signers) -> dict[str, dict[str, Any]]:
