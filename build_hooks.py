@@ -12,7 +12,14 @@ from pathlib import Path
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-SHIPPED = ("policies", "docs/POLICIES.md", "Pulumi.yaml", "stacks/__main__.py", "stacks/*.yaml")
+SHIPPED = (
+    "policies",
+    "docs/POLICIES.md",
+    "Pulumi.yaml",
+    "stacks/__main__.py",
+    "stacks/*.yaml",
+    "examples/deid/*.manifest.json",  # the reference medical-imaging stack names its signed manifest
+)
 """What the wheel carries, relative to the checkout (globs allowed); source and sdist keep the same list
 (MANIFEST.in)."""
 

@@ -93,12 +93,16 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the reference Pulumi project, elsewhere: its program and stack configs, no policies, no prices."""
+    """A copy of the reference Pulumi project, elsewhere: its program, stack configs and the signed manifest of
+    the de-identified dataset a stack names; no policies, no prices."""
     root = tmp_path_factory.mktemp("project")
     shutil.copy2(REPO / "Pulumi.yaml", root)
     (root / "stacks").mkdir()
     for path in [REPO / "stacks" / "__main__.py", *(REPO / "stacks").glob("Pulumi.*.yaml")]:
         shutil.copy2(path, root / "stacks")
+    (root / "examples" / "deid").mkdir(parents=True)
+    for path in (REPO / "examples" / "deid").glob("*.manifest.json"):
+        shutil.copy2(path, root / "examples" / "deid")
     return root
 
 
