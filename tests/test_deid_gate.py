@@ -230,6 +230,16 @@ def test_malformed_signer_data_is_a_policy_error(project: Path, plan: Plan) -> N
         _decide(project, plan)
 
 
+def test_no_signer_may_vouch_for_a_limited_data_set(project: Path, plan: Plan) -> None:
+    """A limited data set (dates kept) is still PHI: listing it among a signer's methods is a policy error."""
+    path = project / "policies" / "data" / "deid_signers.json"
+    data = json.loads(path.read_text())
+    data["signers"][0]["methods"].append("limited-data-set")
+    path.write_text(json.dumps(data))
+    with pytest.raises(PolicyError, match=r"methods: 'limited-data-set' is not one of"):
+        _decide(project, plan)
+
+
 def test_check_through_the_cli(project: Path) -> None:
     """`phistack check` in a subprocess: allowed with the demo manifest, denied (exit 1) once it is altered;
     a broken signer list is a policy error (exit 3)."""

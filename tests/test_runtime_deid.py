@@ -139,3 +139,18 @@ def test_refusal_through_the_cli(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     last = json.loads((tmp_path / "audit" / "job.log").read_text().splitlines()[-1])
     assert (last["action"], last["outcome"]) == ("job.start", "denied")
+
+
+def test_a_limited_data_set_is_refused_whoever_signed_it(tmp_path: Path) -> None:
+    """Full (shifted) dates make a limited data set (45 CFR 164.514(e)), still PHI: a trusted signature over
+    a manifest that says so proves no de-identification."""
+    from runtime.deid.manifest import sign_manifest, write_manifest
+    from runtime.ed25519 import load_private_key
+
+    job_path = _job(tmp_path)
+    path = tmp_path / "deid-data.manifest.json"
+    payload = json.loads(path.read_text())["payload"]
+    payload["method"]["kind"] = "limited-data-set"
+    write_manifest(path, sign_manifest(payload, load_private_key(tmp_path / "deid-signer.key")))
+    message, _ = _refused(job_path)
+    assert message.endswith("the manifest records a limited-data-set, not de-identified data")

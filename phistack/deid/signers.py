@@ -16,12 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from phistack.engine import PolicySet
 from phistack.errors import PolicyError
 from runtime.configfile import key_path
-from runtime.deid.manifest import METHODS
+from runtime.deid.manifest import DEIDENTIFYING_METHODS
 from runtime.ed25519 import key_id, public_key_from_text
 
 DATA_NAME = "deid_signers"  # mounted at data.deid_signers, read from policies/data/deid_signers.json
 # The manifest method kinds a signer may be trusted for; dicom-annex-e names DICOM PS3.15 Annex E runs.
-SIGNER_METHODS = tuple(sorted({*METHODS, "dicom-annex-e"}))
+SIGNER_METHODS = tuple(sorted(DEIDENTIFYING_METHODS))
 
 
 def _stated_key(text: str, stated_id: str) -> Ed25519PublicKey:

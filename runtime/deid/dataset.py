@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.deid.manifest import load_manifest, verify_dataset, verify_manifest
+from runtime.deid.manifest import DEIDENTIFYING_METHODS, load_manifest, verify_dataset, verify_manifest
 from runtime.ed25519 import key_id, load_public_key
 from runtime.errors import InputError, VerificationError
 from runtime.job import Deidentification
@@ -26,13 +26,16 @@ def verify_job_dataset(spec: Deidentification) -> dict[str, Any]:
     except InputError as err:  # the manifest is what is being checked: missing or unreadable refuses the job
         raise VerificationError(str(err)) from None
     payload = verify_manifest(document, keys)
+    method = payload["method"]["kind"]
+    if method not in DEIDENTIFYING_METHODS:  # a limited data set is still PHI, whoever signed it
+        raise VerificationError(f"{spec.manifest}: the manifest records a {method}, not de-identified data")
     directory = spec.dataset_directory()
     if not directory.is_dir():
         raise VerificationError(f"{directory}: the de-identified dataset directory does not exist")
     verify_dataset(payload, directory)
     return {
         "dataset": payload.get("dataset"),
-        "method": payload["method"]["kind"],
+        "method": method,
         "signer": document["signature"]["key_id"],
         "dataset_digest": payload["dataset_digest"],
         "files": len(payload["outputs"]),

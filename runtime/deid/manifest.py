@@ -41,7 +41,9 @@ from runtime.errors import InputError, VerificationError
 from runtime.fileio import write_atomic
 
 SCHEMA = "phistack.deid-manifest/v1"
-METHODS = ("safe-harbor", "expert-determination", "dicom-annex-e", "limited-data-set")
+DEIDENTIFYING_METHODS = ("safe-harbor", "expert-determination", "dicom-annex-e")
+"""Methods whose output a signer may vouch for as de-identified (the gate and the runtime accept no other)."""
+METHODS = (*DEIDENTIFYING_METHODS, "limited-data-set")
 """What a run did. ``limited-data-set`` (identifiers removed but dates kept, e.g. shifted; 45 CFR 164.514(e)) is
 recorded truthfully and is still PHI: no signer may vouch for it as de-identified."""
 _HEX64 = frozenset("0123456789abcdef")
