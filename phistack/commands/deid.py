@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from phistack.commands import SUMMARIES, _deid_dicom, _deid_table, _deid_verify
+from phistack.commands import SUMMARIES, _deid_dicom, _deid_expert, _deid_table, _deid_verify
 from phistack.commands._keygen import add_ed25519_keygen
 
 
@@ -27,4 +27,5 @@ def register(subparsers: Any) -> None:
     )
     _deid_dicom.register(actions)
     _deid_table.register(actions)
+    _deid_expert.register(actions)
     _deid_verify.register(actions)
