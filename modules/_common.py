@@ -28,6 +28,7 @@ CC_NODE_SELECTOR: dict[str, str] = {
 }
 
 LABEL_CLASSIFICATION = "phistack.io/data-classification"
+LABEL_DATASET = "phistack.io/dataset"  # the de-identified dataset a workload or storage holds (hipaa.rego)
 
 
 def labels(component: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -12,6 +12,7 @@ from modules._common import (
     CC_RUNTIME_CLASSES,
     DATA_CLASSIFICATIONS,
     LABEL_CLASSIFICATION,
+    LABEL_DATASET,
     DataClassification,
     check_choice,
     child,
@@ -21,7 +22,6 @@ from modules._common import (
 )
 
 TYPE = "phistack:workload:AttestedWorkload"
-LABEL_DATASET = "phistack.io/dataset"  # read by the HIPAA library (policies/hipaa/lib/hipaa.rego)
 
 
 @dataclass(kw_only=True)

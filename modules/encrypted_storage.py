@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 from modules._common import (
     DATA_CLASSIFICATIONS,
     LABEL_CLASSIFICATION,
+    LABEL_DATASET,
     DataClassification,
     check_choice,
     child,
@@ -75,6 +76,9 @@ class EncryptedStorageArgs:
     """``aws-ebs``, ``gcp-pd``, ``azure-disk`` or ``ceph-rbd``."""
     data_classification: DataClassification
     """Classification of the data stored."""
+    dataset: str | None = None
+    """The de-identified dataset stored (label ``phistack.io/dataset``); the gate holds ``deidentified`` storage
+    to PHI rules unless this dataset's signed manifest verifies."""
     kms_key: pulumi.Input[str] | None = None
     """The customer-managed key reference; required while ``encrypted``."""
     encrypted: bool = True
@@ -101,7 +105,13 @@ class EncryptedStorage(pulumi.ComponentResource):
         props["encryption_algorithm"] = "AES-256" if args.encrypted else "none"
         super().__init__(TYPE, name, props, opts)
         self.storage_class_name = args.storage_class_name
-        base = labels(name, {LABEL_CLASSIFICATION: args.data_classification})
+        base = labels(
+            name,
+            {
+                LABEL_CLASSIFICATION: args.data_classification,
+                **({LABEL_DATASET: args.dataset} if args.dataset is not None else {}),
+            },
+        )
 
         parameters: dict[str, pulumi.Input[str]] = dict(_BASE_PARAMETERS[args.csi_driver])
         annotations: dict[str, pulumi.Input[str]] = {"phistack.io/encryption": "none"}

@@ -104,6 +104,7 @@ def compose(spec: StackSpec) -> None:
                 storage_class_name=s.storage_class_name,
                 csi_driver=s.csi_driver,
                 data_classification=s.data_classification,
+                dataset=s.dataset,
                 kms_key=s.kms_key,
                 encrypted=s.encrypted,
                 reclaim_policy=s.reclaim_policy,

@@ -235,6 +235,8 @@ class Storage(_Model):
     """CSI driver."""
     data_classification: Classification
     """Data stored."""
+    dataset: DnsLabel | None = None
+    """The de-identified dataset stored (one of ``phistack:datasets``); ``deidentified`` storage needs one."""
     kms_key: str | None = None
     """Customer-managed key reference; required while ``encrypted`` is true."""
     encrypted: bool = True
@@ -558,6 +560,10 @@ class StackSpec(_Model):
             if e.workload not in names:
                 raise _PathError(("endpoints", i, "workload"), f"no workload named {e.workload!r}")
         if self.storage is not None:
+            if self.storage.dataset is not None and self.storage.dataset not in datasets:
+                raise _PathError(("storage", "dataset"), f"no dataset named {self.storage.dataset!r} in datasets")
+            if self.storage.dataset is not None and self.storage.data_classification != "deidentified":
+                raise _PathError(("storage", "dataset"), "only storage classified deidentified names a dataset")
             for i, v in enumerate(self.storage.volumes):
                 if v.namespace not in namespaces:
                     raise _PathError(

@@ -176,3 +176,27 @@ def test_reference_stacks_still_load() -> None:
     for path in sorted(STACKS.glob("Pulumi.*.yaml")):
         StackSpec.model_validate(config_from_stack_file(path))
         assert isinstance(yaml.safe_load(path.read_text()), dict)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c["storage"].update(dataset="nope"), "s.yaml: phistack:storage.dataset: no dataset named 'nope'"),
+        (lambda c: c["workloads"][0].update(dataset="nope"), "s.yaml: phistack:workloads[0].dataset: no dataset"),
+        (
+            lambda c: c["storage"].update(data_classification="phi"),
+            "s.yaml: phistack:storage.dataset: only storage classified deidentified names a dataset",
+        ),
+        (
+            lambda c: c["workloads"][0].update(data_classification="phi"),
+            "s.yaml: phistack:workloads[0].dataset: only a workload classified deidentified names a dataset",
+        ),
+    ],
+    ids=["storage-unlisted", "workload-unlisted", "storage-not-deidentified", "workload-not-deidentified"],
+)
+def test_datasets_are_listed_and_named_only_by_deidentified_data(edit: Any, message: str) -> None:
+    config = _config("medical-imaging")
+    edit(config)
+    with pytest.raises(InputError) as caught:
+        parse_spec(config, "s.yaml")
+    assert caught.value.diagnostic().startswith(message), caught.value.diagnostic()

@@ -59,8 +59,13 @@ def _decide(project: Path, plan: Plan, engine: str = "regorus") -> Decision:
     return decide(settings, plan)
 
 
-def _deid_messages(decision: Decision) -> list[str]:
-    return [f.message for f in decision.findings if f.id == "PHI-DEID-001" and f.blocks]
+def _deid_messages(decision: Decision, kind: str = "phistack:workload:AttestedWorkload") -> list[str]:
+    """The blocking PHI-DEID-001 messages about resources of ``kind`` (the workload, by default)."""
+    return [
+        f.message
+        for f in decision.findings
+        if f.id == "PHI-DEID-001" and f.blocks and f.urn.split("::")[-2].split("$")[-1] == kind
+    ]
 
 
 def _manifest(project: Path) -> dict[str, Any]:
@@ -149,6 +154,8 @@ def test_a_manifest_that_does_not_verify_denies_with_the_reason(project: Path, p
     (message,) = _deid_messages(decision)
     assert "names dataset chest-xray-demo, whose de-identification manifest is not valid: " in message
     assert reason in message, message
+    (storage,) = _deid_messages(decision, "phistack:storage:EncryptedStorage")  # it holds the same dataset
+    assert storage.startswith("PHI-DEID-001: storage storage is classified deidentified") and reason in storage
     # Without the proof the workload is PHI: the confidential-computing rules apply to it again.
     assert {"PHI-CC-001", "PHI-GPU-001"} <= {f.id for f in decision.findings if f.blocks}
     assert decision.scope.phi
@@ -251,7 +258,8 @@ def test_check_through_the_cli(project: Path) -> None:
     denied = run_cli(*args, "--engine", "regopy")
     assert denied.returncode == 1, denied.stderr
     messages = [f["message"] for f in json.loads(denied.stdout)["findings"] if f["id"] == "PHI-DEID-001"]
-    assert len(messages) == 1 and "manifest signature does not match" in messages[0]
+    assert len(messages) == 2  # the workload and the storage that hold the dataset
+    assert all("manifest signature does not match" in message for message in messages)
     (project / "policies" / "data" / "deid_signers.json").write_text('{"signers": [{"key_id": "x"}]}')
     broken = run_cli(*args)
     assert broken.returncode == 3 and "deid_signers" in broken.stderr and "Traceback" not in broken.stderr

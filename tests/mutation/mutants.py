@@ -1977,6 +1977,21 @@ op(
     "PHI-DEID-001",
     _forged_in_plan,
 )
+def _relabel_storage(plan: Plan) -> None:
+    """The EncryptedStorage that holds the PHI volumes says deidentified, naming no dataset."""
+    storage = t.component(plan, "phistack:storage:EncryptedStorage")
+    storage["inputs"]["data_classification"] = "deidentified"
+    storage["inputs"].pop("dataset", None)
+
+
+op(
+    "deid-storage-relabel-no-dataset",
+    DEID,
+    "the EncryptedStorage holding the PHI volumes relabelled deidentified, no dataset named",
+    "PHI-DEID-001",
+    _relabel_storage,
+    stacks=STORAGE_STACKS,
+)
 op(
     "deid-relabel-unsigned",
     DEID,

@@ -299,9 +299,10 @@ _declared(rs, kinds, deid) := {r.urn: cls |
 
 dataset_label := "phistack.io/dataset"
 
-# The dataset a workload names: an AttestedWorkload's dataset prop, a pod workload's template label.
+# The dataset a workload or storage names: an AttestedWorkload's or EncryptedStorage's dataset prop, a pod
+# workload's template label.
 dataset_of(r) := object.get(r.inputs, "dataset", null) if {
-	component_kind(r) == "AttestedWorkload"
+	component_kind(r) in {"AttestedWorkload", "EncryptedStorage"}
 } else := object.get(template_labels(r), dataset_label, null) if {
 	is_pod_workload(r)
 } else := null
@@ -315,11 +316,16 @@ is_workload(r) if component_kind(r) == "AttestedWorkload"
 
 is_workload(r) if is_pod_workload(r)
 
-# A workload called deidentified is PHI as well unless the dataset it names has a verified
+# What must prove a deidentified classification with a dataset: workloads, and the storage that holds data.
+holds_dataset(r) if is_workload(r)
+
+holds_dataset(r) if component_kind(r) == "EncryptedStorage"
+
+# A workload or storage called deidentified is PHI as well unless the dataset it names has a verified
 # de-identification manifest: the word alone must not switch the PHI rules off.
 effective_classes(deid, r, cls) := cls | {"phi"} if {
 	"deidentified" in cls
-	is_workload(r)
+	holds_dataset(r)
 	not deid_verified(deid, dataset_of(r))
 } else := cls
 

@@ -1,12 +1,13 @@
 # METADATA
-# title: De-identified workloads name a dataset whose signed manifest verifies
-# description: 'A workload classified deidentified (an AttestedWorkload''s data_classification, or a pod
-#   workload''s classification label or namespace) must name the dataset it processes (AttestedWorkload
-#   dataset, pod label phistack.io/dataset), and that dataset must have a de-identification manifest
-#   (phistack.deid-manifest/v1) that phistack verified at check time: signed by a signer the policy set
-#   trusts (policies/data/deid_signers.json) for the manifest''s method, unaltered, and made for that
-#   dataset. The verification results reach the rules as input.deid, outside the plan, so a plan cannot
-#   claim them. Otherwise it denies with the reason, and the workload counts as PHI for every other rule.'
+# title: De-identified workloads and storage name a dataset whose signed manifest verifies
+# description: 'A workload or storage classified deidentified (an AttestedWorkload''s or EncryptedStorage''s
+#   data_classification, or a pod workload''s classification label or namespace) must name the dataset it
+#   processes or holds (the component''s dataset, pod label phistack.io/dataset), and that dataset must have a
+#   de-identification manifest (phistack.deid-manifest/v1) that phistack verified at check time: signed by a
+#   signer the policy set trusts (policies/data/deid_signers.json) for the manifest''s method, unaltered, and
+#   made for that dataset. The verification results reach the rules as input.deid, outside the plan, so a plan cannot
+#   claim them. Otherwise it denies with the reason, and the workload or storage counts as PHI for every other
+#   rule.'
 # related_resources:
 # - ref: https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-E/section-164.514#p-164.514(a)
 #   description: '45 CFR 164.514(a) Standard: De-identification of protected health information. Health
@@ -43,11 +44,12 @@ deny contains f if {
 	some f in findings(lib.ctx)
 }
 
-# Every finding of this rule for a rule context (lib.context of a gate input): AttestedWorkloads that
-# declare deidentified, and pod workloads classified deidentified that no AttestedWorkload owns (its
+# Every finding of this rule for a rule context (lib.context of a gate input): AttestedWorkloads and
+# EncryptedStorage that declare deidentified, and pod workloads classified deidentified that no AttestedWorkload owns (its
 # component carries the finding).
 findings(ctx) := {f |
-	some r in lib.components(ctx, "AttestedWorkload")
+	some kind in ["AttestedWorkload", "EncryptedStorage"]
+	some r in lib.components(ctx, kind)
 	object.get(r.inputs, "data_classification", null) == "deidentified"
 	f := _finding(ctx, r)
 } | {f |
@@ -71,9 +73,13 @@ _finding(ctx, r) := lib.finding("PHI-DEID-001", r.urn, concat("", [_what(r), " n
 	not lib.deid_verified(ctx.deid, lib.dataset_of(r))
 }
 
-_what(r) := concat("", ["workload ", lib.name_of(r), " is classified deidentified but"]) if {
+_what(r) := concat("", [_noun(r), " ", lib.name_of(r), " is classified deidentified but"]) if {
 	not is_string(lib.dataset_of(r))
-} else := concat("", ["workload ", lib.name_of(r), " is classified deidentified and"])
+} else := concat("", [_noun(r), " ", lib.name_of(r), " is classified deidentified and"])
+
+_noun(r) := "storage" if lib.component_kind(r) == "EncryptedStorage"
+
+else := "workload"
 
 _manifest_reason(result) := result.reason if {
 	is_string(result.reason)

@@ -121,3 +121,33 @@ test_missing_deid_input_denies_and_makes_phi if {
 test_missing_unknown_dataset_name_denies if {
 	_deny([_pod(fx.unknown)], {"chest": _valid}) == {{"id": "PHI-DEID-001", "urn": _pod_urn, "msg": _msg("but names no dataset: without a verified de-identification manifest its data is treated as PHI")}}
 }
+
+# EncryptedStorage classified deidentified, naming `dataset` when it is a string.
+_storage(dataset) := fx.component("phistack:storage:EncryptedStorage", "scans", object.union(
+	{"storage_class_name": "scans", "csi_driver": "gcp-pd", "data_classification": "deidentified", "encrypted": true},
+	_dataset_prop(dataset),
+))
+
+_dataset_prop(dataset) := {"dataset": dataset} if is_string(dataset)
+
+else := {}
+
+_storage_urn := fx.urn("phistack:storage:EncryptedStorage", "scans")
+
+test_allowed_storage_with_a_verified_manifest if {
+	_deny([_storage("chest")], {"chest": _valid}) == set()
+	not _ctx([_storage("chest")], {"chest": _valid}).handles_phi
+}
+
+# Relabelling the storage that holds PHI must not take the stack out of HIPAA scope.
+test_denied_storage_without_dataset_is_phi if {
+	_deny([_storage(null)], {"chest": _valid}) == {{"id": "PHI-DEID-001", "urn": _storage_urn, "msg": "PHI-DEID-001: storage scans is classified deidentified but names no dataset: without a verified de-identification manifest its data is treated as PHI"}}
+	c := _ctx([_storage(null)], {"chest": _valid})
+	c.handles_phi
+	lib.scope(c).classifications == ["deidentified", "phi"]
+}
+
+test_denied_storage_with_an_invalid_manifest if {
+	_deny([_storage("chest")], {"chest": _tampered}) == {{"id": "PHI-DEID-001", "urn": _storage_urn, "msg": "PHI-DEID-001: storage scans is classified deidentified and names dataset chest, whose de-identification manifest is not valid: manifest signature does not match: the manifest was altered or forged"}}
+	_ctx([_storage("chest")], {"chest": _tampered}).handles_phi
+}
