@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -27,20 +26,20 @@ torch.set_num_threads(1)
 WORLD = 2
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _rendezvous(tmp_path: Path) -> str:
+    # A file store, not a TCP port picked in advance: another process can take a free port before the
+    # group binds it, and gloo then aborts the rank.
+    return f"file://{tmp_path / 'rendezvous'}"
 
 
-def _join(rank: int, port: int) -> DistContext:
+def _join(rank: int, init_method: str) -> DistContext:
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD)
+    dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=WORLD)
     return DistContext(rank=rank, world_size=WORLD, local_rank=rank, backend="gloo")
 
 
-def _sharded_inference(rank: int, port: int, model: str, sha: str, payload: str, out: str) -> None:
-    ctx = _join(rank, port)
+def _sharded_inference(rank: int, init_method: str, model: str, sha: str, payload: str, out: str) -> None:
+    ctx = _join(rank, init_method)
     try:
         workload = get("image-cnn")()
         workload.load(Path(model), sha)
@@ -53,8 +52,8 @@ def _sharded_inference(rank: int, port: int, model: str, sha: str, payload: str,
         dist.destroy_process_group()
 
 
-def _ddp_training(rank: int, port: int, out: str) -> None:
-    ctx = _join(rank, port)
+def _ddp_training(rank: int, init_method: str, out: str) -> None:
+    ctx = _join(rank, init_method)
     try:
         cls = get("image-cnn")
         torch.manual_seed(0)  # the same initial weights on every rank, as DDP expects
@@ -82,7 +81,7 @@ def test_sharded_inference_matches_one_process(tmp_path: Path) -> None:
     out = tmp_path / "merged.json"
     mp.spawn(
         _sharded_inference,
-        args=(_free_port(), str(tmp_path / "model.pt"), sha, str(tmp_path / "inputs.bin"), str(out)),
+        args=(_rendezvous(tmp_path), str(tmp_path / "model.pt"), sha, str(tmp_path / "inputs.bin"), str(out)),
         nprocs=WORLD,
     )
     single = cls()
@@ -96,7 +95,7 @@ def test_sharded_inference_matches_one_process(tmp_path: Path) -> None:
 
 
 def test_data_parallel_training_keeps_ranks_in_step(tmp_path: Path) -> None:
-    mp.spawn(_ddp_training, args=(_free_port(), str(tmp_path)), nprocs=WORLD)
+    mp.spawn(_ddp_training, args=(_rendezvous(tmp_path), str(tmp_path)), nprocs=WORLD)
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(WORLD)]
     assert ranks[0]["digest"] == ranks[1]["digest"]  # gradients were all-reduced
     assert len(ranks[0]["losses"]) == len(ranks[1]["losses"]) == 2

@@ -31,7 +31,7 @@ def _run(command: str, cwd: Path, variables: dict[str, str]) -> subprocess.Compl
 def checkout(tmp_path: Path) -> Path:
     """A scratch working directory whose .venv points at the project's, so reports land in tmp."""
     (tmp_path / ".venv").symlink_to(REPO / ".venv")
-    for name in ("Pulumi.yaml", "stacks", "modules", "policies"):
+    for name in ("Pulumi.yaml", "stacks", "modules", "policies", "examples"):  # examples: the signed manifest
         (tmp_path / name).symlink_to(REPO / name)
     return tmp_path
 

@@ -20,7 +20,7 @@ from tests.support.browser import Chromium
 from tests.support.cli import run_cli
 from tests.support.paths import MINI_PROJECT, REPO, STARTER_POLICIES
 from tests.support.waivers import policy_copy_with_test_approvers, write_signed
-from tests.test_evidence_plans import MODEL, WAIVERS, PlanBuilder, clinical_plan, full_provenance
+from tests.test_evidence_plans import DEMO_DATASET, MODEL, WAIVERS, PlanBuilder, clinical_plan, full_provenance
 
 ARTIFACTS = REPO / "test-artifacts" / "evidence"
 NOW = ["--now", "2026-11-27T12:00:00Z"]
@@ -227,9 +227,10 @@ def test_single_stack_packs_on_the_hipaa_library(browser: Chromium, tmp_path: Pa
     verdict = json.loads((tmp_path / "clinical-nlp" / "decision.json").read_text())["decision"]
     assert browser.evaluate("document.querySelector('#verdict').innerText") == verdict.upper()
 
-    builder = PlanBuilder("imaging")
+    builder = PlanBuilder("imaging")  # de-identified with proof: the demonstration dataset's signed manifest
+    builder.datasets.append(DEMO_DATASET)
     builder.cluster(data_classification="deidentified")
-    builder.workload(name="xray", data_classification="deidentified", runtime_class=None)
+    builder.workload(name="xray", data_classification="deidentified", runtime_class=None, dataset=DEMO_DATASET["name"])
     (tmp_path / "imaging.json").write_text(dump_plan(builder.plan()))
     _evidence("--plan", str(tmp_path / "imaging.json"), *policies, "-o", str(tmp_path / "imaging"))
     _clean_load(browser, tmp_path / "imaging" / "index.html")
