@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "gate_scale.py": ([], ["--repeat", "1", "--regopy-max", "100", "--sizes", "100"]),
     "pipeline_overhead.py": ([], ["--images", "256", "--repeats", "1"]),
     "deid_throughput.py": ([], ["--repeat", "1"]),
+    "checkov_compare.py": ([], ["--workloads", "10", "--reps", "1"]),
 }
 
 
