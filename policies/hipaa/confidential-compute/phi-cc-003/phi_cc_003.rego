@@ -44,25 +44,33 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
 	some w in ctx.phi_workloads
-	f := _finding(ctx, w)
+	f := _finding(w, _effective(ctx, w))
 }
 
-# One pass per workload: unknown values fail closed, else an ungated data key denies. The
-# environment is the effective one: envFrom sources, then env entries, the last definition winning.
-_finding(ctx, w) := lib.unknown_finding("PHI-CC-003", w.urn, "the key broker or attestation policy", lib.sorted(paths)) if {
-	paths := lib.unknown_effective_env(ctx, w, _names)
+# Per container of `w`, the effective definition of each name this rule reads, worked out once and handed
+# on: the unknown check and the gate check read the same definitions (an engine evaluates a function again
+# at each call). The environment is the effective one: envFrom sources, then env entries, the last
+# definition winning.
+_effective(ctx, w) := [defs |
+	some c in lib.containers(w)
+	defs := {name: d | some name in _names; d := lib.effective_env(ctx, c, w, name)}
+]
+
+# One pass per workload: unknown values fail closed, else an ungated data key denies.
+_finding(w, effective) := lib.unknown_finding("PHI-CC-003", w.urn, "the key broker or attestation policy", lib.sorted(paths)) if {
+	paths := {d.unknown | some defs in effective; some d in defs; d.unknown}
 	count(paths) > 0
 } else := f if {
-	not _gated(ctx, w)
+	not _gated(effective)
 	f := lib.finding("PHI-CC-003", w.urn, concat("", ["PHI workload ", lib.name_of(w), " does not gate its data key on attestation: no container's effective environment sets PHISTACK_KEY_BROKER_URL to an https URL together with a non-empty PHISTACK_ATTESTATION_POLICY"]))
 }
 
 _names := {"PHISTACK_KEY_BROKER_URL", "PHISTACK_ATTESTATION_POLICY"}
 
-_gated(ctx, w) if {
-	some c in lib.containers(w)
-	url := lib.effective_env_value(ctx, c, w, "PHISTACK_KEY_BROKER_URL")
+_gated(effective) if {
+	some defs in effective
+	url := defs.PHISTACK_KEY_BROKER_URL.value
 	is_string(url)
 	regex.match(`^https://[^/\s?#@]+`, url)
-	lib.non_empty_string(lib.effective_env_value(ctx, c, w, "PHISTACK_ATTESTATION_POLICY"))
+	lib.non_empty_string(defs.PHISTACK_ATTESTATION_POLICY.value)
 }
