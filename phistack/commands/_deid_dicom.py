@@ -58,12 +58,13 @@ def run(args: argparse.Namespace) -> int:
     from phistack.deid import profile
     from phistack.deid.dicom_run import Settings
     from phistack.deid.dicom_run import run as deidentify
+    from phistack.deid.outdir import default_manifest
     from phistack.deid.pixel_rules import PixelRules
     from phistack.deid.pseudonym import Pseudonymizer
     from runtime.ed25519 import load_private_key
 
     output: Path = args.output
-    manifest: Path = args.manifest or output.with_name(output.name + ".manifest.json")
+    manifest: Path = args.manifest or default_manifest(output)
     settings = Settings(
         profile=profile.load(args.option),
         pseudonyms=Pseudonymizer.from_file(args.secret),

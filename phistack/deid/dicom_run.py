@@ -1,17 +1,16 @@
 """A de-identification run over files and directory trees: every input ends de-identified, quarantined or
 rejected, the output appears complete or not at all, and a signed manifest says what happened.
 
-Inputs are read one at a time (one file in memory), in sorted order. The output is written into a hidden
-sibling of ``OUT`` that is renamed into place at the end; on any error it is removed.
+Inputs are read one at a time (one file in memory), in sorted order. The output directory and its manifest
+are written by :mod:`phistack.deid.outdir`: staged beside ``OUT``, renamed into place at the end, and
+``--force`` replaces only an earlier output that holds exactly the files its manifest lists.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import os
-import shutil
 import sys
 import time
 from collections import Counter
@@ -23,11 +22,12 @@ from typing import Any, TextIO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from phistack import __version__
+from phistack.deid import outdir
 from phistack.deid.dicom import Quarantined, Rejected, deidentify
 from phistack.deid.pixel_rules import PixelRules
 from phistack.deid.profile import Profile
 from phistack.deid.pseudonym import Pseudonymizer
-from runtime.deid.manifest import build_payload, sign_manifest, write_manifest
+from runtime.deid.manifest import build_payload, sign_manifest
 from runtime.errors import InputError
 
 METHOD_KIND = "dicom-annex-e"
@@ -75,42 +75,11 @@ def _inside(path: Path, parent: Path) -> bool:
     return path.resolve() == parent.resolve() or parent.resolve() in path.resolve().parents
 
 
-def check_output(output: Path, manifest: Path, inputs: list[Path], force: bool) -> None:
-    """Refuse an output that holds anything (unless ``force`` and it looks like an earlier run's output),
-    a manifest inside the output, and an output inside or around an input."""
-    if output.is_symlink() or (output.exists() and not output.is_dir()):
-        raise InputError(f"{output}: the output must be a directory")
-    if output.is_dir() and any(output.iterdir()):
-        earlier = all(
-            p.suffix == ".dcm" and len(p.relative_to(output).parts) == 3 for p in output.rglob("*") if p.is_file()
-        )
-        if not force:
-            raise InputError(f"{output}: the output directory is not empty (--force replaces an earlier output)")
-        if not earlier:
-            raise InputError(f"{output}: not an earlier de-identification output; refusing to replace it")
-    if _inside(manifest, output):
-        raise InputError(f"{manifest}: the manifest must be outside the output directory {output}")
+def _check_inputs(output: Path, inputs: list[Path]) -> None:
+    """Refuse an output inside or around an input: a run must never write into, or replace, what it reads."""
     for root in inputs:
         if _inside(root, output) or _inside(output, root):
             raise InputError(f"{root}: inputs and the output directory {output} must not contain each other")
-
-
-@contextlib.contextmanager
-def _staging(output: Path) -> Iterator[Path]:
-    """A hidden sibling of ``output`` to write into; renamed over ``output`` on success, removed on failure."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    stage = output.parent / f".{output.name}.{os.urandom(6).hex()}.part"
-    stage.mkdir()
-    try:
-        yield stage
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    old = output.parent / f".{output.name}.{os.urandom(6).hex()}.old"
-    if output.exists():
-        output.rename(old)
-    stage.rename(output)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 class _Progress:
@@ -165,22 +134,25 @@ def run(
     force: bool = False,
     stream: TextIO | None = None,
 ) -> Report:
-    """De-identify ``inputs`` into ``output`` and write the signed manifest at ``manifest``."""
-    check_output(output, manifest, inputs, force)
+    """De-identify ``inputs`` into ``output`` and write the signed manifest at ``manifest`` (all or nothing,
+    through :mod:`phistack.deid.outdir`, as ``deid table`` does)."""
+    outdir.check_target(output, manifest, force=force)
+    _check_inputs(output, inputs)
     files = list(walk(inputs))
     report = Report()
     written: set[str] = set()
     progress = _Progress(settings, stream or sys.stderr)
-    with _staging(output) as stage:
+    with outdir.staging(output) as stage:
         for done, path in enumerate(files, 1):
             _one(path, stage, settings, report, written)
             progress.tick(done, report)
-        _sign(report, settings, len(files), manifest)
+        _sign(report, settings, len(files))
+        outdir.publish(stage, output, manifest, report.manifest)
     return report
 
 
-def _sign(report: Report, settings: Settings, inputs: int, manifest: Path) -> None:
-    """Count, sign and write the manifest (inside the staging block: no manifest, no output)."""
+def _sign(report: Report, settings: Settings, inputs: int) -> None:
+    """Count and sign the manifest."""
     report.counts.update(
         inputs=inputs,
         deidentified=len(report.outputs),
@@ -198,4 +170,3 @@ def _sign(report: Report, settings: Settings, inputs: int, manifest: Path) -> No
         created_at=dt.datetime.now(dt.UTC),
     )
     report.manifest = sign_manifest(payload, settings.key)
-    write_manifest(manifest, report.manifest)

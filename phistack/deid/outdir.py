@@ -51,7 +51,7 @@ def check_target(target: Path, manifest: Path, *, force: bool) -> None:
     why = f"{target}: cannot write the de-identified dataset"
     if manifest.resolve().is_relative_to(target.resolve()):
         raise InputError(f"{manifest}: the manifest must be outside the output directory {target}")
-    if target.exists() and not target.is_dir():
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
         raise InputError(f"{why}: it exists and is not a directory")
     if target.is_dir() and any(target.iterdir()):
         if not force:

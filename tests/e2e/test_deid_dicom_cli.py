@@ -65,7 +65,7 @@ def test_force_replaces_an_earlier_output_and_nothing_else(work: Path) -> None:
     assert run_cli(*deid(work, "--force")).returncode == 0
     (work / "other").mkdir()
     (work / "other" / "notes.txt").write_text("keep me")
-    assert_one_line_error(run_cli(*deid(work, "--force", output="other")), 2, "not an earlier de-identification output")
+    assert_one_line_error(run_cli(*deid(work, "--force", output="other")), 2, "other", "not an earlier output")
     assert (work / "other" / "notes.txt").read_text() == "keep me"
 
 
