@@ -100,3 +100,13 @@ def test_unknown_options_and_bad_pixel_rules_are_usage_errors(work: Path) -> Non
     )
     assert_one_line_error(run_cli(*deid(work, "--pixel-rules", str(rules))), 2, "rules.yaml", "outside the image")
     assert not (work / "out").exists()
+
+
+def test_force_never_replaces_a_dicom_tree_that_no_manifest_lists(work: Path) -> None:
+    """An archive in study/series/instance.dcm layout looks like an output; without its manifest it is not one."""
+    archive = work / "archive" / "1.2.3" / "4.5.6"
+    archive.mkdir(parents=True)
+    shutil.copy(TEST_FILES / "CT_small.dcm", archive / "7.8.9.dcm")
+    proc = run_cli(*deid(work, "--force", output="archive"))
+    assert_one_line_error(proc, 2, "archive", "not an earlier output")
+    assert (archive / "7.8.9.dcm").read_bytes() == (TEST_FILES / "CT_small.dcm").read_bytes()
