@@ -146,6 +146,10 @@ is_unknown(value) if {
 	value.__unknown__ == true
 }
 
+# Whether a JSON value may hold an unknown value anywhere inside it: one serialisation instead of a walk.
+# Only an "__unknown__" key (or a string that is exactly that word) makes it true, so false means none.
+holds_unknown(x) if contains(json.marshal(x), `"__unknown__"`)
+
 # The dotted path (relative to a resource's inputs) of the first unknown value along `path`.
 unknown_path(obj, path) := concat(".", array.slice(path, 0, i + 1)) if {
 	some i in numbers.range(0, count(path) - 1)

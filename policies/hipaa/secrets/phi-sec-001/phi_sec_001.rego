@@ -95,7 +95,7 @@ _list(container, field) := object.get(container, field, [])
 # Nothing in the workload's own inputs is unknown (no "__unknown__" key anywhere in them): only the
 # ConfigMaps its envFrom loads can be. One serialisation instead of walking every path below.
 _unknowns_of(ctx, w) := _config_map_unknowns(ctx, w) if {
-	not contains(json.marshal(w.inputs), `"__unknown__"`)
+	not lib.holds_unknown(w.inputs)
 } else := {path} if {
 	path := lib.unknown_path(w.inputs, lib.pod_spec_path(w))
 } else := paths if {

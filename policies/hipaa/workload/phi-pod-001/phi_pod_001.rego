@@ -79,7 +79,7 @@ _name(w) := name if {
 # A workload with no "__unknown__" key anywhere in its inputs has none of these: one serialisation
 # answers for most workloads instead of a walk of the whole pod spec.
 _unknown(w) := set() if {
-	not contains(json.marshal(w.inputs), `"__unknown__"`)
+	not lib.holds_unknown(w.inputs)
 } else := {path} if {
 	path := lib.unknown_path(w.inputs, lib.pod_spec_path(w))
 } else := {path |

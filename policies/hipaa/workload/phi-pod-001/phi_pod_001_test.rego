@@ -3,6 +3,7 @@ package phistack.rules.workload.phi_pod_001_test
 import rego.v1
 
 import data.phistack.lib.fixtures_test as fx
+import data.phistack.lib.hipaa as lib
 import data.phistack.rules.workload.phi_pod_001
 
 _deny(resources) := phi_pod_001.findings(fx.ctx(resources))
@@ -413,4 +414,10 @@ test_denied_each_workload_on_its_own if {
 		{"id": "PHI-POD-001", "urn": _urn, "msg": concat("", [_head, _c, ".securityContext.privileged must be false"])},
 		{"id": "PHI-POD-001", "urn": fx.urn("kubernetes:batch/v1:Job", "batch"), "msg": "PHI-POD-001: PHI workload batch does not meet the restricted Pod Security Standard: spec.template.spec.hostPID must be false"},
 	}
+}
+
+# The shortcut the unknown search takes: only an "__unknown__" key, however deep, counts.
+test_holds_unknown_finds_a_marker_at_any_depth if {
+	lib.holds_unknown({"a": [{"b": {"__unknown__": true}}]})
+	not lib.holds_unknown({"a": [{"b": "the word __unknown__ inside a value"}], "c": 1})
 }
