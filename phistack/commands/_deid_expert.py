@@ -39,16 +39,14 @@ def register(actions: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from phistack import __version__
     from phistack.deid.expert import dataset_files, determination_method
-    from phistack.deid.outdir import default_manifest
+    from phistack.deid.outdir import default_manifest, refuse_manifest_inside
     from runtime.deid.manifest import build_payload, sign_manifest, write_manifest
     from runtime.ed25519 import load_private_key
-    from runtime.errors import InputError
     from runtime.fileio import refuse_existing
 
     directory = Path(args.directory)
     manifest = Path(args.manifest) if args.manifest else default_manifest(directory)
-    if manifest.resolve().is_relative_to(directory.resolve()):
-        raise InputError(f"{manifest}: the manifest cannot be inside the dataset it describes")
+    refuse_manifest_inside(manifest, directory)
     refuse_existing(manifest, replace=args.force, what="manifest")
     method = determination_method(
         args.expert, args.method, args.determined, Path(args.report) if args.report else None

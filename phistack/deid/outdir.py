@@ -16,21 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from runtime.deid.manifest import SCHEMA, load_manifest, write_manifest
+from runtime.deid.manifest import SCHEMA, listing, load_manifest, write_manifest
 from runtime.errors import InputError, PhistackError
 
 
 def default_manifest(target: Path) -> Path:
     """``OUT.manifest.json`` beside ``OUT``."""
     return target.parent / f"{target.name}.manifest.json"
-
-
-def _listing(directory: Path) -> set[str]:
-    return {
-        (Path(root) / name).relative_to(directory).as_posix()
-        for root, _dirs, files in os.walk(directory)
-        for name in files
-    }
 
 
 def _earlier_output(target: Path, manifest: Path) -> bool:
@@ -43,14 +35,19 @@ def _earlier_output(target: Path, manifest: Path) -> bool:
         return False
     outputs = payload.get("outputs")
     listed = {o.get("path") for o in outputs if isinstance(o, dict)} if isinstance(outputs, list) else set()
-    return _listing(target) == listed
+    return listing(target) == listed
+
+
+def refuse_manifest_inside(manifest: Path, directory: Path) -> None:
+    """A manifest inside the dataset it describes would list itself, or be taken for one of its files."""
+    if manifest.resolve().is_relative_to(directory.resolve()):
+        raise InputError(f"{manifest}: the manifest cannot be inside the dataset it describes ({directory})")
 
 
 def check_target(target: Path, manifest: Path, *, force: bool) -> None:
     """Refuse an output directory or manifest path that a run must not replace."""
     why = f"{target}: cannot write the de-identified dataset"
-    if manifest.resolve().is_relative_to(target.resolve()):
-        raise InputError(f"{manifest}: the manifest must be outside the output directory {target}")
+    refuse_manifest_inside(manifest, target)
     if target.is_symlink() or (target.exists() and not target.is_dir()):
         raise InputError(f"{why}: it exists and is not a directory")
     if target.is_dir() and any(target.iterdir()):

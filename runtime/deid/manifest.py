@@ -164,14 +164,19 @@ def verify_manifest(document: Mapping[str, Any], trusted: Mapping[str, Ed25519Pu
     return payload
 
 
+def listing(directory: Path) -> set[str]:
+    """Every file under ``directory``, as the relative POSIX paths a manifest's outputs use."""
+    return {
+        (Path(root) / name).relative_to(directory).as_posix()
+        for root, _dirs, files in os.walk(directory)
+        for name in files
+    }
+
+
 def verify_dataset(payload: Mapping[str, Any], directory: Path) -> None:
     """Raise VerificationError unless ``directory`` holds exactly the manifest's outputs, byte for byte."""
     expected = {o["path"]: o["sha256"] for o in payload["outputs"]}
-    found: set[str] = set()
-    for root, _dirs, files in os.walk(directory):
-        for name in files:
-            found.add((Path(root) / name).relative_to(directory).as_posix())
-    extra = sorted(found - set(expected))
+    extra = sorted(listing(directory) - set(expected))
     if extra:
         raise VerificationError(f"{directory}: {extra[0]} is not in the de-identification manifest")
     for path, digest in sorted(expected.items()):

@@ -89,7 +89,7 @@ def test_bad_input_is_one_line_exit_2_and_leaves_no_output(
 
 def test_a_manifest_inside_the_output_is_refused(work: Path) -> None:
     proc = run_cli(*deid(work, "--manifest", str(work / "out" / "m.json")))
-    assert_one_line_error(proc, 2, "m.json", "outside the output directory")
+    assert_one_line_error(proc, 2, "m.json", "cannot be inside the dataset it describes")
 
 
 def test_unknown_options_and_bad_pixel_rules_are_usage_errors(work: Path) -> None:
