@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from phistack.engine import PolicySet
 from phistack.errors import PolicyError
-from phistack.signing import key_id, public_key_from_text
-from runtime.configfile import key_path
+from phistack.policydata import stated_key, validate_policy_data
 
 DATA_NAME = "approvers"  # mounted at data.approvers, read from policies/data/approvers.{json,yaml}
 _RULE = r"[A-Z][A-Z0-9]*(-[A-Z0-9]+)+"
@@ -41,13 +40,7 @@ class ApproverKey(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> ApproverKey:
-        try:
-            key = public_key_from_text(self.public_key)
-        except ValueError as err:
-            raise ValueError(f"public_key: {err}") from None
-        # The id is stated so a waiver can name its key; it must be the key's own, or it would mislead.
-        if key_id(key) != self.key_id:
-            raise ValueError(f"key_id is not the id of public_key (that is {key_id(key)})")
+        key = stated_key(self.public_key, self.key_id)
         if self.valid_until < self.valid_from:
             raise ValueError("valid_until is before valid_from")
         self._key = key
@@ -115,12 +108,7 @@ def parse_approvers(document: Any, where: str) -> Approvers:
     """Validate approver data; ``where`` names it in the PolicyError (file or ``data.approvers``)."""
     if document is None:
         return Approvers()
-    try:
-        parsed = _ApproverData.model_validate(document)
-    except ValidationError as err:
-        first = err.errors()[0]
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise PolicyError(f"{where}: {key_path(tuple(first['loc']))}: {message}") from None
+    parsed = validate_policy_data(_ApproverData, document, where)
     seen: set[str] = set()
     for index, approver in enumerate(parsed.approvers):
         if approver.identity in seen:

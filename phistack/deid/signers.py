@@ -11,30 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from phistack.engine import PolicySet
-from phistack.errors import PolicyError
-from runtime.configfile import key_path
+from phistack.policydata import stated_key, validate_policy_data
 from runtime.deid.manifest import DEIDENTIFYING_METHODS
-from runtime.ed25519 import key_id, public_key_from_text
 
 DATA_NAME = "deid_signers"  # mounted at data.deid_signers, read from policies/data/deid_signers.json
 # The manifest method kinds a signer may be trusted for; dicom-annex-e names DICOM PS3.15 Annex E runs.
 SIGNER_METHODS = tuple(sorted(DEIDENTIFYING_METHODS))
-
-
-def _stated_key(text: str, stated_id: str) -> Ed25519PublicKey:
-    """The public key written as ``text``, which must have the id ``stated_id``: a stated id that is not the
-    key's own would let a manifest name one signer and be checked with another's key."""
-    try:
-        key = public_key_from_text(text)
-    except ValueError as err:
-        raise ValueError(f"public_key: {err}") from None
-    actual = key_id(key)
-    if actual != stated_id:
-        raise ValueError(f"key_id is not the id of public_key (that is {actual})")
-    return key
 
 
 class Signer(BaseModel):
@@ -50,7 +35,7 @@ class Signer(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Signer:
-        self._key = _stated_key(self.public_key, self.key_id)
+        self._key = stated_key(self.public_key, self.key_id)
         unknown = [m for m in self.methods if m not in SIGNER_METHODS]
         if unknown:
             raise ValueError(f"methods: {unknown[0]!r} is not one of {', '.join(SIGNER_METHODS)}")
@@ -93,12 +78,7 @@ class Signers:
 
 def parse_signers(document: Any, where: str) -> Signers:
     """Validate signer data; ``where`` names it in the PolicyError (the key path of the first problem)."""
-    try:
-        parsed = _SignerData.model_validate(document if document is not None else {})
-    except ValidationError as err:
-        problem = err.errors()[0]
-        reason = str(problem["msg"]).removeprefix("Value error, ")
-        raise PolicyError(f"{where}: {key_path(tuple(problem['loc']))}: {reason}") from None
+    parsed = validate_policy_data(_SignerData, document if document is not None else {}, where)
     return Signers(tuple(parsed.signers))
 
 
