@@ -1,5 +1,7 @@
 """The GPU hardware catalogue (``policies/data/gpu_profiles.json``): which GPU models exist and which of them
-have an NVIDIA Confidential Computing mode.
+have an NVIDIA Confidential Computing mode; and the cloud machine catalogue
+(``policies/data/cloud_machine_types.json``): which GPU each GCE machine type or Azure VM size carries, whether it
+runs as a confidential VM with that GPU in CC mode, and its list price.
 
 One source for the stack spec (a node pool must name a known model), the cost estimate and the gate
 (PHI-GPU-001 reads the same file as ``data.gpu_profiles``).
@@ -7,10 +9,11 @@ One source for the stack spec (a node pool must name a known model), the cost es
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -95,3 +98,145 @@ def gpu_catalogue(path: Path = GPU_CATALOGUE) -> GpuCatalogue:
     except ValueError as err:
         raise InputError(f"{path}: invalid JSON in the GPU catalogue: {err}") from err
     return validate(GpuCatalogue, document, path)
+
+
+# --- the cloud machine catalogue ------------------------------------------------------------------------------
+
+MACHINE_CATALOGUE = POLICIES / "data" / "cloud_machine_types.json"
+
+Cloud = Literal["gcp", "azure"]
+
+
+def machine_key(cloud: str, name: str) -> str:
+    """The catalogue key of a machine type: ``azure/standard_ncc40ads_h100_v5``.
+
+    Lower case because Azure VM sizes are case-insensitive; the gate looks up the same key.
+    """
+    return f"{cloud}/{name.lower()}"
+
+
+class MachineConfidential(_Model):
+    """How a machine type runs as a confidential VM with its GPU in CC mode."""
+
+    cpu_tee: Literal["tdx", "sev-snp"]
+    """The CPU trusted execution environment."""
+    gpu_cc: bool
+    """Whether the GPU runs in NVIDIA Confidential Computing mode."""
+    how: str = Field(min_length=1)
+    """What in the plan asks for it (a GKE nodeConfig setting, an AKS VM size)."""
+
+
+class MachinePrice(_Model):
+    """The vendor's list price of one node-hour, or why there is none."""
+
+    usd_per_hour: float | None = Field(ge=0)
+    """On-demand price per node-hour; None when no vendor price could be confirmed."""
+    region: str = Field(min_length=1)
+    """Region the price is for."""
+    pricing: Literal["on-demand"]
+    """Pricing model."""
+    url: Annotated[str, StringConstraints(pattern=r"^https://")]
+    """Vendor pricing page."""
+    date: dt.date
+    """When the price was read."""
+    note: str | None = None
+    """Caveats; required when there is no price, so a gap is explained, never silent."""
+
+    @model_validator(mode="after")
+    def _explained(self) -> MachinePrice:
+        if self.usd_per_hour is None and not (self.note and self.note.strip()):
+            raise ValueError("a price of null needs a note saying why")
+        return self
+
+
+class MachineType(_Model):
+    """One GCE machine type or Azure VM size."""
+
+    cloud: Cloud
+    """Which cloud sells it."""
+    name: str = Field(min_length=1)
+    """The vendor's name (``Standard_NCC40ads_H100_v5``)."""
+    gpu_model: str | None
+    """A model of the GPU catalogue, or None for a CPU-only type."""
+    gpu_count: int = Field(ge=0)
+    """GPUs per node."""
+    vcpus: int = Field(ge=1)
+    """vCPUs per node."""
+    memory_gib: int = Field(ge=1)
+    """Memory per node."""
+    confidential: MachineConfidential | None
+    """How it runs confidential with a CC GPU, or None when it cannot."""
+    price: MachinePrice
+    """List price per node-hour."""
+    source: GpuSource
+    """The vendor page its confidential-computing facts rest on."""
+
+    @model_validator(mode="after")
+    def _gpus(self) -> MachineType:
+        if (self.gpu_model is None) != (self.gpu_count == 0):
+            raise ValueError("gpu_model must be null exactly when gpu_count is 0")
+        return self
+
+
+class MachineCatalogue(_Model):
+    """Every machine type a cloud node pool may use, keyed by :func:`machine_key`."""
+
+    source: str = Field(min_length=1)
+    """What the catalogue is and how to read it."""
+    updated: dt.date
+    """When its facts were last checked."""
+    machine_types: dict[str, MachineType] = Field(min_length=1)
+    """Catalogue key → machine type."""
+
+    @model_validator(mode="after")
+    def _keys(self) -> MachineCatalogue:
+        for key, machine in self.machine_types.items():
+            expected = machine_key(machine.cloud, machine.name)
+            if key != expected:
+                raise ValueError(f"machine_types.{key}: key must be {expected!r}, the key of {machine.name!r}")
+        return self
+
+    def lookup(self, cloud: str, name: str) -> MachineType | None:
+        """The machine type ``name`` of ``cloud`` (any case), or None for unknown hardware."""
+        return self.machine_types.get(machine_key(cloud, name))
+
+
+def _check_gpus(catalogue: MachineCatalogue, gpus: GpuCatalogue, path: Path) -> None:
+    """Each GPU resolves in the GPU catalogue, and only a CC-capable GPU may be declared in CC mode."""
+    for key, machine in catalogue.machine_types.items():
+        profile = gpus.lookup(machine.gpu_model) if machine.gpu_model is not None else None
+        if machine.gpu_model is not None and profile is None:
+            raise InputError(
+                f"{path}: machine_types.{key}.gpu_model: {machine.gpu_model!r} is not a known GPU model "
+                f"(known: {gpus.known()})"
+            )
+        claims_cc = machine.confidential is not None and machine.confidential.gpu_cc
+        if claims_cc and (profile is None or not profile.confidential_computing):
+            raise InputError(
+                f"{path}: machine_types.{key}.confidential.gpu_cc: {machine.gpu_model or 'no GPU'} has no "
+                f"NVIDIA Confidential Computing mode in {GPU_CATALOGUE.name}"
+            )
+
+
+def load_machine_catalogue(path: Path, gpus: GpuCatalogue) -> MachineCatalogue:
+    """Read and validate a machine catalogue against ``gpus``; errors name the file and the key."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise InputError(f"{path}: cannot read the machine catalogue: {err.strerror or err}") from err
+    except ValueError as err:
+        raise InputError(f"{path}: invalid JSON in the machine catalogue: {err}") from err
+    catalogue = validate(MachineCatalogue, document, path)
+    _check_gpus(catalogue, gpus, path)
+    return catalogue
+
+
+@functools.cache
+def machine_catalogue(path: Path = MACHINE_CATALOGUE) -> MachineCatalogue:
+    """The shipped machine catalogue, read and validated once."""
+    return load_machine_catalogue(path, gpu_catalogue())
+
+
+def lookup(cloud: str, name: str) -> MachineType | None:
+    """The shipped catalogue's entry for ``name`` on ``cloud`` (case-insensitive), or None."""
+    return machine_catalogue().lookup(cloud, name)
