@@ -545,6 +545,169 @@ _secret_keys(s) := object.keys(values) | object.keys(string_values) if {
 	is_object(string_values)
 }
 
+# --- cloud resources (the gke and aks backends of ConfidentialGpuCluster) ---------------------------
+
+# What people call each cloud type the PHI-CLOUD rules judge, for messages.
+cloud_kinds := {
+	"gcp:container/cluster:Cluster": "GKE cluster",
+	"gcp:container/nodePool:NodePool": "GKE node pool",
+	"gcp:kms/cryptoKey:CryptoKey": "Cloud KMS key",
+	"gcp:pubsub/topic:Topic": "Pub/Sub topic",
+	"gcp:logging/projectSink:ProjectSink": "log sink",
+	"azure-native:containerservice:ManagedCluster": "AKS cluster",
+	"azure-native:containerservice:AgentPool": "AKS agent pool",
+	"azure-native:keyvault:Vault": "Key Vault",
+	"azure-native:keyvault:Key": "Key Vault key",
+	"azure-native:compute:DiskEncryptionSet": "disk encryption set",
+	"azure-native:monitor:DiagnosticSetting": "diagnostic setting",
+	"azure-native:insights:DiagnosticSetting": "diagnostic setting",
+}
+
+# "GKE cluster gpu-gke": the kind of a cloud resource and its Pulumi name.
+cloud_label(r) := concat(" ", [object.get(cloud_kinds, r.type, r.type), r.name])
+
+# Results of checking the inputs `obj` of cloud resource `r` (a resource's inputs or an object inside them
+# at the dotted path `prefix`) against `specs`, each {"path": [keys], "want": w}. w is "true" (must be
+# true), "not true" (absent or false), "not false" (absent or true), "set" (a non-empty string), "unset"
+# (absent, null or ""), "nonempty" (a non-empty list of non-empty strings), {"equals": v}, {"one_of": [v]},
+# {"suffix": s}, or "known" (only that the plan can tell the value).
+# A result is {"urn", "label", "path", "unknown": true} when the plan cannot tell (the value, one of its
+# parents or something inside it is unknown) or {"urn", "label", "path", "problem": msg} when the
+# condition fails; a condition that holds gives none. cloud_report turns results into findings.
+cloud_checks(r, obj, prefix, specs) := [x |
+	label := cloud_label(r)
+	some spec in specs
+	some res in _cloud_check(obj, prefix, spec)
+	x := object.union(res, {"urn": r.urn, "label": label})
+]
+
+_cloud_check(obj, prefix, spec) := [{"path": prefix, "unknown": true}] if {
+	is_unknown(obj)
+} else := [{"path": p, "unknown": true}] if {
+	u := unknown_path(_as_object(obj), spec.path)
+	p := _dotted(prefix, u)
+} else := [{"path": p, "unknown": true}] if {
+	holds_unknown(object.get(_as_object(obj), spec.path, null))
+	p := _dotted(prefix, concat(".", spec.path))
+} else := [{"path": p, "problem": msg}] if {
+	msg := _unmet(spec.want, object.get(_as_object(obj), spec.path, null))
+	p := _dotted(prefix, concat(".", spec.path))
+} else := []
+
+_as_object(x) := x if is_object(x)
+
+else := {}
+
+_dotted(prefix, path) := path if prefix == ""
+
+else := concat(".", [prefix, path])
+
+_unmet(want, v) := "is not true" if {
+	want == "true"
+	v != true
+}
+
+_unmet(want, v) := "is true" if {
+	want == "not true"
+	v == true
+}
+
+_unmet(want, v) := "is false" if {
+	want == "not false"
+	v == false
+}
+
+_unmet(want, v) := "is not set" if {
+	want == "set"
+	not non_empty_string(v)
+}
+
+_unmet(want, v) := "is set" if {
+	want == "unset"
+	not v in {null, ""}
+}
+
+_unmet(want, v) := "is not a non-empty list of ids" if {
+	want == "nonempty"
+	not _nonempty_strings(v)
+}
+
+_unmet(want, v) := concat("", ["is not ", want.equals]) if {
+	is_string(want.equals)
+	v != want.equals
+}
+
+_unmet(want, v) := concat("", ["is not one of ", concat(", ", want.one_of)]) if {
+	is_array(want.one_of)
+	not v in want.one_of
+}
+
+_unmet(want, v) := concat("", ["does not end in ", want.suffix]) if {
+	is_string(want.suffix)
+	not endswith(_string_or_empty(v), want.suffix)
+}
+
+_nonempty_strings(v) if {
+	is_array(v)
+	count(v) > 0
+	every x in v {
+		non_empty_string(x)
+	}
+}
+
+_string_or_empty(v) := v if is_string(v)
+
+else := ""
+
+# The same check on every element of the list at `key` of `obj`: elements are reported as key[i].path,
+# an unknown list as key itself. An absent list has no elements.
+cloud_item_checks(r, obj, key, specs) := [{"urn": r.urn, "label": cloud_label(r), "path": key, "unknown": true}] if {
+	is_unknown(object.get(_as_object(obj), key, []))
+} else := [x |
+	items := object.get(_as_object(obj), key, [])
+	is_array(items)
+	some i
+	item := items[i]
+	some x in cloud_checks(r, item, concat("", [key, "[", format_int(i, 10), "]"]), specs)
+]
+
+# Findings-to-be of a rule's results: one {"urn", "what", "paths"} per resource with unknown values (for
+# unknown_finding) and one {"urn", "msg"} per problem (for finding), the message naming the resource and
+# the property path.
+cloud_report(results) := {x |
+	some urn in {y.urn | some y in results; y.unknown}
+	paths := sorted({y.path | some y in results; y.urn == urn; y.unknown})
+	label := [y.label | some y in results; y.urn == urn][0]
+	x := {"urn": urn, "what": concat("", ["the ", concat(", ", paths), " of ", label]), "paths": paths}
+} | {x |
+	some y in results
+	y.problem
+	x := {"urn": y.urn, "msg": concat("", [y.label, ": ", y.path, " ", y.problem])}
+}
+
+# The node configurations a GKE cluster declares inline, as {"path", "config"}: the default pool's
+# nodeConfig (when given, or absent while the default pool is kept: removeDefaultNodePool not true) and
+# each nodePools entry's (the entry itself when it is unknown). The NodePool resources carry their own.
+gke_node_configs(cluster) := array.concat(_gke_default_node_config(cluster.inputs), [x |
+	pools := object.get(cluster.inputs, "nodePools", [])
+	is_array(pools)
+	some i
+	pool := pools[i]
+	x := {"path": concat("", ["nodePools[", format_int(i, 10), "].nodeConfig"]), "config": _gke_inline_config(pool)}
+])
+
+_gke_default_node_config(inputs) := [{"path": "nodeConfig", "config": inputs.nodeConfig}] if {
+	object.get(inputs, "nodeConfig", null) != null
+} else := [] if {
+	inputs.removeDefaultNodePool == true
+} else := [{"path": "removeDefaultNodePool", "config": inputs.removeDefaultNodePool}] if {
+	is_unknown(object.get(inputs, "removeDefaultNodePool", null))
+} else := [{"path": "nodeConfig", "config": {}}]
+
+_gke_inline_config(pool) := pool if is_unknown(pool)
+
+else := object.get(_as_object(pool), "nodeConfig", {})
+
 # --- scope: the resource types the rules understand -------------------------------------------------
 
 # Every type some rule judges, or judges inert on purpose (PHI-FLOW-001 names the inert kinds). A
@@ -588,6 +751,28 @@ understood_types := object.keys(pod_spec_paths) | {
 	"kubernetes:cert-manager.io/v1:Certificate",
 	"kubernetes:cert-manager.io/v1:ClusterIssuer",
 	"kubernetes:cert-manager.io/v1:Issuer",
+	# The gke backend's resources (PHI-CLOUD-001..004; PHI-GPU-001 judges the GPU pools' placement).
+	"gcp:container/cluster:Cluster",
+	"gcp:container/nodePool:NodePool",
+	"gcp:kms/keyRing:KeyRing",
+	"gcp:kms/cryptoKey:CryptoKey",
+	"gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
+	"gcp:pubsub/topic:Topic",
+	"gcp:pubsub/topicIAMMember:TopicIAMMember",
+	"gcp:logging/projectSink:ProjectSink",
+	"gcp:serviceaccount/account:Account",
+	"gcp:projects/iAMMember:IAMMember",
+	# The aks backend's resources.
+	"azure-native:resources:ResourceGroup",
+	"azure-native:managedidentity:UserAssignedIdentity",
+	"azure-native:keyvault:Vault",
+	"azure-native:keyvault:Key",
+	"azure-native:compute:DiskEncryptionSet",
+	"azure-native:authorization:RoleAssignment",
+	"azure-native:containerservice:ManagedCluster",
+	"azure-native:containerservice:AgentPool",
+	"azure-native:monitor:DiagnosticSetting",
+	"azure-native:insights:DiagnosticSetting",
 }
 
 # Providers, and the key material and random values of the tls and random providers, hold no data.
