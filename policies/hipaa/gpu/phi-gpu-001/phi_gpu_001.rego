@@ -48,11 +48,20 @@ deny contains f if {
 }
 
 # Every finding of this rule for a rule context (lib.context of a gate input).
-# The subjects are computed once here and handed on: regorus and regopy do not memoise function calls, and
+findings(ctx) := findings_with(ctx, _machine_types)
+
+# The same for a given machine catalogue (policies/data/cloud_machine_types.json's machine_types, null when
+# missing): tests pass theirs, since regopy does not apply `with data... as`.
+findings_with(ctx, catalogue) := _hardware_findings(ctx) | _placement_findings(ctx, catalogue)
+
+# On a cloud stack the pools it creates decide (cloud_pools.rego); else the clusters' declared node pools.
+_placement_findings(ctx, catalogue) := _cloud_findings(ctx, catalogue) if _cloud_stack(ctx)
+
+else := _declared_findings(_subjects(ctx))
+
+# The subjects are computed once and handed on: regorus and regopy do not memoise function calls, and
 # building them is most of this rule's cost on a large plan.
-findings(ctx) := (_hardware_findings(ctx) | _subject_findings(subjects)) | _reliance_findings(subjects) if {
-	subjects := _subjects(ctx)
-}
+_declared_findings(subjects) := _subject_findings(subjects) | _reliance_findings(subjects)
 
 # --- the hardware catalogue -----------------------------------------------------------------------
 

@@ -368,3 +368,317 @@ test_denied_init_container_limit_only if {
 	spec := {"initContainers": [init], "containers": [_g1t_gpu_container("nvidia.com/gpu", "8")]}
 	_g1t_findings([_g1t_gpu_pod(spec), _g1t_cluster([_g1t_h100])]) == {_g1t_no_cc(_g1t_pod_urn, "PHI Deployment nlp", "16", "eligible pools: h100 (NVIDIA H100 SXM, CC, 8 per node)")}
 }
+
+# --- cloud backends: the pools the plan creates decide ------------------------------------------------
+
+# A copy-shaped excerpt of policies/data/cloud_machine_types.json (passed in: regopy ignores `with data`).
+_g1t_catalogue := {
+	"gcp/a3-highgpu-1g": {"cloud": "gcp", "name": "a3-highgpu-1g", "gpu_model": "H100", "gpu_count": 1, "confidential": {"cpu_tee": "tdx", "gpu_cc": true, "how": "Confidential GKE node, Intel TDX, H100 in CC mode"}},
+	"gcp/a2-highgpu-1g": {"cloud": "gcp", "name": "a2-highgpu-1g", "gpu_model": "A100 40GB", "gpu_count": 1, "confidential": null},
+	"gcp/e2-standard-4": {"cloud": "gcp", "name": "e2-standard-4", "gpu_model": null, "gpu_count": 0, "confidential": null},
+	"gcp/e2-medium": {"cloud": "gcp", "name": "e2-medium", "gpu_model": null, "gpu_count": 0, "confidential": null},
+	"azure/standard_ncc40ads_h100_v5": {"cloud": "azure", "name": "Standard_NCC40ads_H100_v5", "gpu_model": "H100 NVL", "gpu_count": 1, "confidential": {"cpu_tee": "sev-snp", "gpu_cc": true}},
+	"azure/standard_nc40ads_h100_v5": {"cloud": "azure", "name": "Standard_NC40ads_H100_v5", "gpu_model": "H100 NVL", "gpu_count": 1, "confidential": null},
+	"azure/standard_d4ds_v5": {"cloud": "azure", "name": "Standard_D4ds_v5", "gpu_model": null, "gpu_count": 0, "confidential": null},
+}
+
+_g1t_cloud(resources) := phi_gpu_001.findings_with(fx.ctx(resources), _g1t_catalogue)
+
+_g1t_cc_label := {"phistack.io/confidential-gpu": "true"}
+
+_g1t_cc_toleration := {"key": "phistack.io/confidential-gpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
+
+# The component of a cloud backend, declaring (untrusted) an H100 pool.
+_g1t_cloud_cluster(backend) := fx.component("phistack:cluster:ConfidentialGpuCluster", "gpu", {
+	"cluster_name": "clinical",
+	"namespaces": [],
+	"backend": backend,
+	"node_pools": [_g1t_h100],
+	"cloud_node_pools": [{"name": "h100-cc", "machine_type": "a3-highgpu-1g", "node_count": 1, "confidential": true}],
+})
+
+_g1t_gke_cluster := fx.child(fx.resource("gcp:container/cluster:Cluster", "gke", {"name": "clinical", "location": "us-central1", "removeDefaultNodePool": true, "initialNodeCount": 1}), _g1t_cloud_cluster("gke"))
+
+_g1t_tdx := {"enabled": true, "confidentialInstanceType": "TDX"}
+
+_g1t_gke_pool(name, machine, confidential_nodes, labels, taints) := fx.child(fx.resource("gcp:container/nodePool:NodePool", name, {
+	"name": name,
+	"location": "us-central1",
+	"nodeLocations": ["us-central1-a"],
+	"nodeCount": 1,
+	"cluster": "clinical",
+	"nodeConfig": {
+		"machineType": machine,
+		"confidentialNodes": confidential_nodes,
+		"guestAccelerators": [{"type": "nvidia-h100-80gb", "count": 1}],
+		"labels": object.union(labels, {"phistack.io/node-pool": name}),
+		"taints": taints,
+		"bootDiskKmsKey": "projects/p/locations/us-central1/keyRings/phistack/cryptoKeys/boot",
+	},
+}), _g1t_cloud_cluster("gke"))
+
+_g1t_gke_cc_taints := [{"key": "phistack.io/confidential-gpu", "value": "true", "effect": "NO_SCHEDULE"}]
+
+# A pool the backend would make confidential: the confidential label and taint, on `machine`.
+_g1t_gke_cc_pool(name, machine, confidential_nodes) := _g1t_gke_pool(name, machine, confidential_nodes, _g1t_cc_label, _g1t_gke_cc_taints)
+
+_g1t_gke_h100 := _g1t_gke_cc_pool("h100-cc", "a3-highgpu-1g", _g1t_tdx)
+
+_g1t_gke_system := _g1t_gke_pool("system", "e2-standard-4", null, {}, [])
+
+_g1t_gke := [_g1t_cloud_cluster("gke"), _g1t_gke_cluster, _g1t_gke_system]
+
+_g1t_aks_cluster(profiles) := fx.child(fx.resource("azure-native:containerservice:ManagedCluster", "aks", {"resourceName": "clinical", "agentPoolProfiles": profiles}), _g1t_cloud_cluster("aks"))
+
+_g1t_aks_system := {"name": "system", "vmSize": "Standard_D4ds_v5", "count": 2, "mode": "System", "nodeLabels": {"phistack.io/node-pool": "system"}}
+
+_g1t_aks_pool(name, size, labels, taints) := fx.child(fx.resource("azure-native:containerservice:AgentPool", name, {
+	"agentPoolName": name,
+	"vmSize": size,
+	"count": 1,
+	"mode": "User",
+	"nodeLabels": object.union(labels, {"phistack.io/node-pool": name}),
+	"nodeTaints": taints,
+	"enableEncryptionAtHost": true,
+}), _g1t_cloud_cluster("aks"))
+
+_g1t_aks_cc_taints := ["phistack.io/confidential-gpu=true:NoSchedule"]
+
+_g1t_aks_ncc := _g1t_aks_pool("h100cc", "Standard_NCC40ads_H100_v5", _g1t_cc_label, _g1t_aks_cc_taints)
+
+# The PHI AttestedWorkload and its Deployment as a cloud backend writes them.
+_g1t_cloud_phi := fx.attested("nlp", object.union(fx.attested_props, {"node_selector": _g1t_cc_label, "tolerations": [{"key": "phistack.io/confidential-gpu", "value": "true", "effect": "NoSchedule"}]}))
+
+# (The selector is an argument: the engines disagree on nested object.union.)
+_g1t_cloud_pod(selector) := fx.child(_g1t_gpu_pod({"nodeSelector": selector, "tolerations": array.concat(_g1t_tolerate_gpu, [_g1t_cc_toleration])}), _g1t_cloud_phi)
+
+_g1t_cloud_phi_pod := _g1t_cloud_pod(_g1t_cc_label)
+
+_g1t_cloud_workloads := [_g1t_cloud_phi, _g1t_cloud_phi_pod]
+
+_g1t_cloud_subjects := [[_g1t_workload_urn, "PHI workload nlp"], [_g1t_cloud_phi_pod.urn, "PHI Deployment nlp"]]
+
+# The finding of each cloud subject that it can land on a pool that is not confidential.
+_g1t_not_cc(pool, why) := {f |
+	some s in _g1t_cloud_subjects
+	f := _g1t_finding(s[0], concat("", [s[1], " can be scheduled on ", pool, ", which is not confidential: ", why]))
+}
+
+_g1t_no_cloud_cc(n, pools) := {f |
+	some s in _g1t_cloud_subjects
+	f := _g1t_finding(s[0], concat("", [s[1], " can be scheduled on no confidential cloud node pool with at least ", n, " GPUs per node (", pools, ")"]))
+}
+
+_g1t_no_cc_gpu(machine) := concat("", ["machine type ", machine, " has no confidential GPU in policies/data/cloud_machine_types.json"])
+
+test_allowed_cloud_gke_h100_tdx if {
+	_g1t_cloud(array.concat(_g1t_gke, array.concat([_g1t_gke_h100], _g1t_cloud_workloads))) == set()
+}
+
+test_allowed_cloud_gke_tee_any_case if {
+	pool := _g1t_gke_cc_pool("h100-cc", "a3-highgpu-1g", {"enabled": true, "confidentialInstanceType": "tdx"})
+	_g1t_cloud(array.concat(_g1t_gke, array.concat([pool], _g1t_cloud_workloads))) == set()
+}
+
+test_allowed_cloud_aks_ncc if {
+	resources := [_g1t_cloud_cluster("aks"), _g1t_aks_cluster([_g1t_aks_system]), _g1t_aks_ncc]
+	_g1t_cloud(array.concat(resources, _g1t_cloud_workloads)) == set()
+}
+
+# Machine types are looked up in lower case.
+test_allowed_cloud_aks_inline_profile_any_case if {
+	ncc := {"name": "h100cc", "vmSize": "standard_ncc40ads_h100_v5", "count": 1, "mode": "User", "nodeLabels": _g1t_cc_label, "nodeTaints": _g1t_aks_cc_taints}
+	_g1t_cloud(array.concat([_g1t_cloud_cluster("aks"), _g1t_aks_cluster([_g1t_aks_system, ncc])], _g1t_cloud_workloads)) == set()
+}
+
+# Without PHI an ordinary A100 pool is fine.
+test_allowed_cloud_no_phi_on_a100 if {
+	props := object.union(fx.attested_props, {"data_classification": "none"})
+	a100 := _g1t_gke_pool("a100", "a2-highgpu-1g", null, {}, [])
+	_g1t_cloud(array.concat(_g1t_gke, [a100, fx.attested("md", props)])) == set()
+}
+
+# A pool that PHI pods do not select (no confidential label) may be anything.
+test_allowed_cloud_unselected_a100_pool if {
+	a100 := _g1t_gke_pool("a100", "a2-highgpu-1g", null, {"team": "batch"}, [])
+	_g1t_cloud(array.concat(_g1t_gke, array.concat([_g1t_gke_h100, a100], _g1t_cloud_workloads))) == set()
+}
+
+# The attacker's case: declare an H100 CC pool (cc_capable: true) and create an A100 pool with the
+# confidential label and taint. The declarations do not count.
+test_denied_cloud_declared_h100_but_a100_created if {
+	a100 := _g1t_gke_cc_pool("h100-cc", "a2-highgpu-1g", _g1t_tdx)
+	_g1t_cloud(array.concat(_g1t_gke, array.concat([a100], _g1t_cloud_workloads))) == _g1t_not_cc("node pool h100-cc (gcp a2-highgpu-1g)", _g1t_no_cc_gpu("a2-highgpu-1g")) | _g1t_no_cloud_cc("1", "eligible pools: h100-cc (gcp a2-highgpu-1g, 1 A100 40GB per node, not confidential)")
+}
+
+test_denied_cloud_confidential_nodes_disabled if {
+	pool := _g1t_gke_cc_pool("h100-cc", "a3-highgpu-1g", {"enabled": false, "confidentialInstanceType": "TDX"})
+	_g1t_cloud(array.concat(_g1t_gke, array.concat([pool], _g1t_cloud_workloads))) == _g1t_not_cc("node pool h100-cc (gcp a3-highgpu-1g)", "confidentialNodes disabled") | _g1t_no_cloud_cc("1", "eligible pools: h100-cc (gcp a3-highgpu-1g, 1 H100 per node, not confidential)")
+}
+
+test_denied_cloud_wrong_tee if {
+	pool := _g1t_gke_cc_pool("h100-cc", "a3-highgpu-1g", {"enabled": true, "confidentialInstanceType": "SEV_SNP"})
+	_g1t_cloud(array.concat(_g1t_gke, array.concat([pool], _g1t_cloud_workloads))) == _g1t_not_cc("node pool h100-cc (gcp a3-highgpu-1g)", "confidentialInstanceType SEV_SNP is not the catalogue's tdx for a3-highgpu-1g") | _g1t_no_cloud_cc("1", "eligible pools: h100-cc (gcp a3-highgpu-1g, 1 H100 per node, not confidential)")
+}
+
+test_denied_cloud_aks_vm_size_without_cc if {
+	pool := _g1t_aks_pool("h100cc", "Standard_NC40ads_H100_v5", _g1t_cc_label, _g1t_aks_cc_taints)
+	resources := [_g1t_cloud_cluster("aks"), _g1t_aks_cluster([_g1t_aks_system]), pool]
+	_g1t_cloud(array.concat(resources, _g1t_cloud_workloads)) == _g1t_not_cc("node pool h100cc (azure Standard_NC40ads_H100_v5)", "VM size Standard_NC40ads_H100_v5 has no confidential GPU in policies/data/cloud_machine_types.json") | _g1t_no_cloud_cc("1", "eligible pools: h100cc (azure Standard_NC40ads_H100_v5, 1 H100 NVL per node, not confidential)")
+}
+
+# A confidential pool exists, but a second, ordinary pool also admits the PHI pods: it denies alone.
+test_denied_cloud_second_pool_not_confidential if {
+	a100 := _g1t_gke_pool("spare", "a2-highgpu-1g", null, _g1t_cc_label, [])
+	_g1t_cloud(array.concat(_g1t_gke, array.concat([_g1t_gke_h100, a100], _g1t_cloud_workloads))) == _g1t_not_cc("node pool spare (gcp a2-highgpu-1g)", _g1t_no_cc_gpu("a2-highgpu-1g"))
+}
+
+# A CPU-only pool that admits PHI pods denies too (fail closed: their steering is wrong).
+test_denied_cloud_cpu_pool_admits if {
+	system := _g1t_gke_pool("system", "e2-standard-4", null, _g1t_cc_label, [])
+	resources := [_g1t_cloud_cluster("gke"), _g1t_gke_cluster, system, _g1t_gke_h100]
+	_g1t_cloud(array.concat(resources, _g1t_cloud_workloads)) == _g1t_not_cc("node pool system (gcp e2-standard-4)", _g1t_no_cc_gpu("e2-standard-4"))
+}
+
+# A pool outside every component is in the stack too.
+test_denied_cloud_unparented_pool if {
+	stray := fx.resource("gcp:container/nodePool:NodePool", "stray", {"name": "stray", "cluster": "clinical", "nodeConfig": {"machineType": "a2-highgpu-1g", "labels": _g1t_cc_label}})
+	_g1t_cloud(array.concat(_g1t_gke, array.concat([_g1t_gke_h100, stray], _g1t_cloud_workloads))) == {_g1t_finding(_g1t_cloud_phi_pod.urn, concat("", ["PHI Deployment nlp can be scheduled on node pool stray (gcp a2-highgpu-1g), which is not confidential: ", _g1t_no_cc_gpu("a2-highgpu-1g")])), _g1t_finding(_g1t_workload_urn, concat("", ["PHI workload nlp can be scheduled on node pool stray (gcp a2-highgpu-1g), which is not confidential: ", _g1t_no_cc_gpu("a2-highgpu-1g")]))}
+}
+
+# A PHI pod without the confidential selector and toleration lands on the system pool, not the CC pool.
+test_denied_cloud_pod_without_selector if {
+	pod := fx.child(_g1t_gpu_pod({"tolerations": _g1t_tolerate_gpu}), _g1t_cloud_phi)
+	_g1t_cloud(array.concat(_g1t_gke, [_g1t_gke_h100, _g1t_cloud_phi, pod])) == {
+		_g1t_finding(pod.urn, concat("", ["PHI Deployment nlp can be scheduled on node pool system (gcp e2-standard-4), which is not confidential: ", _g1t_no_cc_gpu("e2-standard-4")])),
+		_g1t_finding(pod.urn, "PHI Deployment nlp can be scheduled on no confidential cloud node pool with at least 1 GPUs per node (eligible pools: system (gcp e2-standard-4, no GPU, not confidential))"),
+	}
+}
+
+# An AttestedWorkload without the cloud node selector: its pods are not steered either.
+test_denied_cloud_attested_without_selector if {
+	_g1t_cloud(array.concat(_g1t_gke, [_g1t_gke_h100, _g1t_phi])) == {
+		_g1t_finding(_g1t_workload_urn, concat("", ["PHI workload nlp can be scheduled on node pool system (gcp e2-standard-4), which is not confidential: ", _g1t_no_cc_gpu("e2-standard-4")])),
+		_g1t_finding(_g1t_workload_urn, "PHI workload nlp can be scheduled on no confidential cloud node pool with at least 1 GPUs per node (eligible pools: system (gcp e2-standard-4, no GPU, not confidential))"),
+	}
+}
+
+# A second affinity term on a label the plan does not fix (every node has a hostname) may match any pool.
+test_denied_cloud_affinity_term_on_unfixed_label if {
+	terms := [{"matchExpressions": [{"key": "phistack.io/confidential-gpu", "operator": "In", "values": ["true"]}]}, {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "Exists"}]}]
+	pod := fx.child(_g1t_gpu_pod({"tolerations": [{"operator": "Exists"}], "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}}), _g1t_cloud_phi)
+	_g1t_cloud(array.concat(_g1t_gke, [_g1t_gke_h100, _g1t_cloud_phi, pod])) == {_g1t_finding(pod.urn, concat("", ["PHI Deployment nlp can be scheduled on node pool system (gcp e2-standard-4), which is not confidential: ", _g1t_no_cc_gpu("e2-standard-4")]))}
+}
+
+# Platform labels are known: selecting the pool by its GKE name works, and a wrong name selects nothing.
+test_allowed_cloud_selects_gke_pool_name if {
+	pod := _g1t_cloud_pod({"cloud.google.com/gke-nodepool": "h100-cc"})
+	_g1t_cloud(array.concat(_g1t_gke, [_g1t_gke_h100, _g1t_cloud_phi, pod])) == set()
+}
+
+test_denied_cloud_selects_a100_by_pool_name if {
+	a100 := _g1t_gke_pool("a100", "a2-highgpu-1g", null, {}, [])
+	pod := _g1t_cloud_pod({"cloud.google.com/gke-nodepool": "a100"})
+	_g1t_cloud(array.concat(_g1t_gke, [_g1t_gke_h100, a100, _g1t_cloud_phi, pod])) == {
+		_g1t_finding(pod.urn, concat("", ["PHI Deployment nlp can be scheduled on node pool a100 (gcp a2-highgpu-1g), which is not confidential: ", _g1t_no_cc_gpu("a2-highgpu-1g")])),
+		_g1t_finding(pod.urn, "PHI Deployment nlp can be scheduled on no confidential cloud node pool with at least 1 GPUs per node (eligible pools: a100 (gcp a2-highgpu-1g, 1 A100 40GB per node, not confidential))"),
+	}
+}
+
+test_denied_cloud_not_enough_gpus if {
+	w := fx.attested("nlp", object.union(fx.attested_props, {"gpus": 2, "node_selector": _g1t_cc_label, "tolerations": [_g1t_cc_toleration]}))
+	_g1t_cloud(array.concat(_g1t_gke, [_g1t_gke_h100, w])) == {_g1t_finding(_g1t_workload_urn, "PHI workload nlp can be scheduled on no confidential cloud node pool with at least 2 GPUs per node (eligible pools: h100-cc (gcp a3-highgpu-1g, 1 H100 per node, confidential))")}
+}
+
+# The default pool exists unless the cluster removes it: e2-medium unless nodeConfig says otherwise.
+test_denied_cloud_gke_default_pool if {
+	cluster := fx.resource("gcp:container/cluster:Cluster", "gke", {"name": "clinical", "nodeConfig": {"labels": _g1t_cc_label}})
+	_g1t_cloud([_g1t_cloud_cluster("gke"), cluster, _g1t_gke_h100, _g1t_cloud_phi]) == {_g1t_finding(_g1t_workload_urn, concat("", ["PHI workload nlp can be scheduled on node pool default-pool (gcp e2-medium), which is not confidential: ", _g1t_no_cc_gpu("e2-medium")]))}
+}
+
+test_denied_cloud_gke_inline_pool if {
+	inline := {"name": "inline", "nodeConfig": {"machineType": "a2-highgpu-1g", "labels": _g1t_cc_label}}
+	cluster := fx.resource("gcp:container/cluster:Cluster", "gke", {"name": "clinical", "removeDefaultNodePool": true, "nodePools": [inline]})
+	_g1t_cloud([_g1t_cloud_cluster("gke"), cluster, _g1t_gke_h100, _g1t_cloud_phi]) == {_g1t_finding(_g1t_workload_urn, concat("", ["PHI workload nlp can be scheduled on node pool inline (gcp a2-highgpu-1g), which is not confidential: ", _g1t_no_cc_gpu("a2-highgpu-1g")]))}
+}
+
+test_denied_cloud_gke_autopilot if {
+	cluster := fx.resource("gcp:container/cluster:Cluster", "gke", {"name": "clinical", "enableAutopilot": true})
+	_g1t_cloud([_g1t_cloud_cluster("gke"), cluster, _g1t_cloud_phi]) == {
+		_g1t_finding(_g1t_workload_urn, "PHI workload nlp can be scheduled on nodes the cluster provisions itself (enableAutopilot), which is not confidential: GKE Autopilot provisions nodes for pods that the plan does not declare"),
+		_g1t_finding(_g1t_workload_urn, "PHI workload nlp can be scheduled on no confidential cloud node pool with at least 1 GPUs per node (no eligible node pool)"),
+	}
+}
+
+test_denied_cloud_aks_profile_without_cc if {
+	nc := {"name": "gpu", "vmSize": "Standard_NC40ads_H100_v5", "count": 1, "mode": "User", "nodeLabels": _g1t_cc_label}
+	resources := [_g1t_cloud_cluster("aks"), _g1t_aks_cluster([_g1t_aks_system, nc]), _g1t_aks_ncc, _g1t_cloud_phi]
+	_g1t_cloud(resources) == {_g1t_finding(_g1t_workload_urn, "PHI workload nlp can be scheduled on node pool gpu (azure Standard_NC40ads_H100_v5), which is not confidential: VM size Standard_NC40ads_H100_v5 has no confidential GPU in policies/data/cloud_machine_types.json")}
+}
+
+# No pool at all: a cloud stack whose cluster removed its default pool and created none.
+test_missing_cloud_pools if {
+	_g1t_cloud([_g1t_cloud_cluster("gke"), _g1t_gke_cluster, _g1t_cloud_phi]) == {_g1t_finding(_g1t_workload_urn, "PHI workload nlp can be scheduled on no confidential cloud node pool with at least 1 GPUs per node (no eligible node pool)")}
+}
+
+test_missing_cloud_catalogue if {
+	phi_gpu_001.findings_with(fx.ctx(array.concat(_g1t_gke, [_g1t_gke_h100, _g1t_cloud_phi])), null) == {_g1t_finding(fx.stack_urn, "the machine catalogue policies/data/cloud_machine_types.json is missing: the hardware of no cloud node pool can be verified")}
+}
+
+test_missing_cloud_machine_in_catalogue if {
+	pool := _g1t_gke_cc_pool("h100-8", "a3-highgpu-8g", _g1t_tdx)
+	_g1t_cloud(array.concat(_g1t_gke, [pool, _g1t_cloud_phi])) == {_g1t_finding(pool.urn, "node pool h100-8: gcp machine type 'a3-highgpu-8g' is not in the machine catalogue policies/data/cloud_machine_types.json: unknown hardware cannot be trusted")}
+}
+
+test_missing_cloud_vm_size if {
+	pool := fx.resource("azure-native:containerservice:AgentPool", "h100cc", {"agentPoolName": "h100cc", "count": 1, "nodeLabels": _g1t_cc_label})
+	_g1t_cloud([_g1t_cloud_cluster("aks"), _g1t_aks_cluster([_g1t_aks_system]), pool, _g1t_cloud_phi]) == {_g1t_finding(pool.urn, "node pool h100cc declares no VM size: unknown hardware cannot be trusted")}
+}
+
+test_missing_cloud_confidential_instance_type if {
+	pool := _g1t_gke_cc_pool("h100-cc", "a3-highgpu-1g", {"enabled": true})
+	_g1t_cloud(array.concat(_g1t_gke, [pool, _g1t_cloud_phi])) == {
+		_g1t_finding(_g1t_workload_urn, "PHI workload nlp can be scheduled on node pool h100-cc (gcp a3-highgpu-1g), which is not confidential: no confidentialInstanceType (a3-highgpu-1g needs the catalogue's tdx)"),
+		_g1t_finding(_g1t_workload_urn, "PHI workload nlp can be scheduled on no confidential cloud node pool with at least 1 GPUs per node (eligible pools: h100-cc (gcp a3-highgpu-1g, 1 H100 per node, not confidential))"),
+	}
+}
+
+test_unknown_cloud_machine_type if {
+	pool := _g1t_gke_cc_pool("h100-cc", fx.unknown, _g1t_tdx)
+	_g1t_cloud(array.concat(_g1t_gke, array.concat([pool], _g1t_cloud_workloads))) == {_g1t_unknown(pool.urn, "the hardware or placement of node pool h100-cc", ["nodeConfig.machineType"])}
+}
+
+test_unknown_cloud_confidential_nodes if {
+	pool := _g1t_gke_cc_pool("h100-cc", "a3-highgpu-1g", {"enabled": fx.unknown, "confidentialInstanceType": "TDX"})
+	_g1t_cloud(array.concat(_g1t_gke, array.concat([pool], _g1t_cloud_workloads))) == {_g1t_unknown(pool.urn, "the hardware or placement of node pool h100-cc", ["nodeConfig.confidentialNodes"])}
+}
+
+test_unknown_cloud_labels_and_taints if {
+	pool := _g1t_gke_pool("spare", "a2-highgpu-1g", null, {"team": fx.unknown}, [{"key": "k", "value": fx.unknown, "effect": "NO_SCHEDULE"}])
+	_g1t_cloud(array.concat(_g1t_gke, array.concat([_g1t_gke_h100, pool], _g1t_cloud_workloads))) == {_g1t_unknown(pool.urn, "the hardware or placement of node pool spare", ["nodeConfig.labels", "nodeConfig.taints"])}
+}
+
+test_unknown_cloud_vm_size if {
+	pool := _g1t_aks_pool("h100cc", fx.unknown, _g1t_cc_label, _g1t_aks_cc_taints)
+	_g1t_cloud([_g1t_cloud_cluster("aks"), _g1t_aks_cluster([_g1t_aks_system]), pool, _g1t_cloud_phi]) == {_g1t_unknown(pool.urn, "the hardware or placement of node pool h100cc", ["vmSize"])}
+}
+
+test_unknown_cloud_agent_pool_profiles if {
+	cluster := _g1t_aks_cluster(fx.unknown)
+	_g1t_cloud([_g1t_cloud_cluster("aks"), cluster, _g1t_aks_ncc, _g1t_cloud_phi]) == {_g1t_unknown(cluster.urn, "the node pools", ["agentPoolProfiles"])}
+}
+
+test_unknown_cloud_autopilot if {
+	cluster := fx.resource("gcp:container/cluster:Cluster", "gke", {"name": "clinical", "removeDefaultNodePool": true, "enableAutopilot": fx.unknown})
+	_g1t_cloud([_g1t_cloud_cluster("gke"), cluster, _g1t_gke_h100, _g1t_cloud_phi]) == {_g1t_unknown(cluster.urn, "whether the cluster provisions nodes itself (enableAutopilot)", ["enableAutopilot"])}
+}
+
+test_unknown_cloud_pod_node_selector if {
+	pod := _g1t_cloud_pod({"phistack.io/confidential-gpu": fx.unknown})
+	_g1t_cloud(array.concat(_g1t_gke, [_g1t_gke_h100, _g1t_cloud_phi, pod])) == {_g1t_unknown(pod.urn, "where PHI Deployment nlp can be scheduled", ["spec.template.spec.nodeSelector"])}
+}
+
+test_unknown_cloud_attested_node_selector if {
+	w := fx.attested("nlp", object.union(fx.attested_props, {"node_selector": fx.unknown, "tolerations": [_g1t_cc_toleration]}))
+	_g1t_cloud(array.concat(_g1t_gke, [_g1t_gke_h100, w])) == {_g1t_unknown(_g1t_workload_urn, "where PHI workload nlp can be scheduled", ["node_selector"])}
+}
