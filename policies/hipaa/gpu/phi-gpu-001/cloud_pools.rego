@@ -115,8 +115,8 @@ _open_pool(r, cloud, dotted, why) := [{"urn": r.urn, "what": concat("", ["whethe
 # "gpu_count", "confidential", "why" (why not), "open", "unknown" (paths), "problem" (why the catalogue
 # cannot decide)}. A pool with unknown paths or a problem is undecided: it is reported on its own.
 # (The argument is read in the body: regopy drops comprehension heads that read a function argument.)
-_cloud_pools(ctx, catalogue) := [p |
-	some raw in _cloud_raw(ctx)
+_cloud_pools(raws, catalogue) := [p |
+	some raw in raws
 	p := _normalise(raw, catalogue)
 ]
 
@@ -308,10 +308,10 @@ _undecided_pool_cloud(p) if count(p.unknown) > 0
 
 _undecided_pool_cloud(p) if p.problem != null
 
-_cloud_pool_findings(ctx, pools, catalogue) := {lib.finding("PHI-GPU-001", ctx.stack_urn, concat("", ["the machine catalogue ", _catalogue_file, " is missing: the hardware of no cloud node pool can be verified"]))} if {
+_cloud_pool_findings(ctx, raws, pools, catalogue) := {lib.finding("PHI-GPU-001", ctx.stack_urn, concat("", ["the machine catalogue ", _catalogue_file, " is missing: the hardware of no cloud node pool can be verified"]))} if {
 	not is_object(catalogue)
 } else := {lib.finding("PHI-GPU-001", ctx.stack_urn, "the gate could not read every cloud node pool of the plan, so it fails closed")} if {
-	count(pools) != count(_cloud_raw(ctx))
+	count(pools) != count(raws)
 } else := {f |
 	some p in pools
 	f := _cloud_pool_finding(p)
@@ -398,9 +398,11 @@ _known_key(p, key) if key in _platform_keys[p.cloud]
 
 # --- findings per subject on a cloud stack --------------------------------------------------------
 
-_cloud_findings(ctx, catalogue) := _cloud_pool_findings(ctx, pools, catalogue) | _cloud_subject_findings(ctx, pools) if {
+# The pools are read and normalised once here and handed on (no memoisation in either engine).
+_cloud_findings(ctx, catalogue) := _cloud_pool_findings(ctx, raws, pools, catalogue) | _cloud_subject_findings(ctx, pools) if {
 	ctx.handles_phi
-	pools := _cloud_pools(ctx, catalogue)
+	raws := _cloud_raw(ctx)
+	pools := _cloud_pools(raws, catalogue)
 } else := set()
 
 _cloud_subject_findings(ctx, pools) := {f |

@@ -7,7 +7,25 @@
 #   a pool that declares CC for a GPU without it, or declares no CC for a CC GPU that PHI workloads can land
 #   on, denies; a GPU model the catalogue does not know is unknown hardware and denies. A pod''s eligible
 #   pools are its cluster''s pools that its nodeSelector, required node affinity and tolerations admit when
-#   pools declare labels or taints; a pod pinned to a node by nodeName cannot be verified and denies.'
+#   pools declare labels or taints; a pod pinned to a node by nodeName cannot be verified and denies.
+#   On a cloud backend (a plan with GKE NodePools or Clusters, AKS AgentPools or ManagedClusters) the pools
+#   the plan creates decide instead, parented under a component or not, and the components'' declared
+#   node_pools, cloud_node_pools and cc_capable count for nothing there: each GKE pool (a NodePool, a
+#   Cluster''s inline pools, its default pool unless removed) and AKS pool (an AgentPool, a ManagedCluster''s
+#   agentPoolProfiles) takes its GPU model and GPUs per node from the machine catalogue
+#   (policies/data/cloud_machine_types.json) by machine type or VM size, its node labels (with the pool-name
+#   and instance-type labels the platform adds) and its taints in Kubernetes form. A GKE pool is confidential
+#   only with confidentialNodes enabled, a confidentialInstanceType equal to the catalogue''s TEE for the
+#   machine type and a GPU the catalogue lists in CC mode; an AKS pool only when the catalogue lists its VM
+#   size with a CC GPU. A PHI workload (an AttestedWorkload placed by its node_selector and tolerations props)
+#   must be able to land on a confidential pool with enough GPUs per node, and denies for every pool that is
+#   not confidential that its selector, affinity and tolerations may admit: GPU and CPU-only pools alike
+#   (fail closed: a CPU pool would leave the pod pending, but admitting it shows the steering is wrong), and
+#   GKE Autopilot or node auto-provisioning and AKS node auto-provisioning, whose nodes the plan does not
+#   show. Only labels whose value the plan fixes count against a pool (its own, the platform''s, phistack.io/);
+#   a selector term on any other label may match every pool. In a stack handling PHI a machine type the
+#   catalogue does not know, a missing catalogue and a machine type, confidentialNodes, labels, taints or
+#   pool list unknown at plan time deny.'
 # related_resources:
 # - ref: https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C/section-164.312#p-164.312(a)(2)(iv)
 #   description: '45 CFR 164.312(a)(2)(iv) Encryption and decryption (Addressable): Implement a mechanism
@@ -37,6 +55,10 @@
 #     (H100, H200, B200, ...) and enough GPUs per node, that their scheduling constraints admit; make
 #     cc_capable agree with the catalogue; add a new GPU model to policies/data/gpu_profiles.json with its
 #     vendor source before using it; or run only de-identified data on GPUs without confidential computing.
+#     On GKE or AKS, create the PHI pools on a confidential machine type from policies/data/cloud_machine_types.json
+#     (GKE with confidentialNodes and the catalogue's confidentialInstanceType), keep the confidential label and
+#     taint on those pools only, and give PHI workloads the node selector and toleration
+#     (ConfidentialGpuCluster.workload_node_selector and workload_tolerations).
 package phistack.rules.gpu.phi_gpu_001
 
 import rego.v1

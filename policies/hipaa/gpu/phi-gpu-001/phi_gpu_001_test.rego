@@ -682,3 +682,28 @@ test_unknown_cloud_attested_node_selector if {
 	w := fx.attested("nlp", object.union(fx.attested_props, {"node_selector": fx.unknown, "tolerations": [_g1t_cc_toleration]}))
 	_g1t_cloud(array.concat(_g1t_gke, [_g1t_gke_h100, w])) == {_g1t_unknown(_g1t_workload_urn, "where PHI workload nlp can be scheduled", ["node_selector"])}
 }
+
+# The shipped catalogue (policies/data/cloud_machine_types.json) as the gate reads it.
+test_allowed_cloud_shipped_catalogue if {
+	phi_gpu_001.findings(fx.ctx(array.concat(_g1t_gke, array.concat([_g1t_gke_h100], _g1t_cloud_workloads)))) == set()
+}
+
+test_denied_cloud_shipped_catalogue_a3_8g_without_cc if {
+	pool := _g1t_gke_cc_pool("h100-8", "a3-highgpu-8g", _g1t_tdx)
+	phi_gpu_001.findings(fx.ctx(array.concat(_g1t_gke, [pool, _g1t_cloud_phi]))) == {
+		_g1t_finding(_g1t_workload_urn, concat("", ["PHI workload nlp can be scheduled on node pool h100-8 (gcp a3-highgpu-8g), which is not confidential: ", _g1t_no_cc_gpu("a3-highgpu-8g")])),
+		_g1t_finding(_g1t_workload_urn, "PHI workload nlp can be scheduled on no confidential cloud node pool with at least 1 GPUs per node (eligible pools: h100-8 (gcp a3-highgpu-8g, 8 H100 per node, not confidential))"),
+	}
+}
+
+# PREFER_NO_SCHEDULE keeps no pod off: an ordinary pool with the label and only that taint admits PHI pods.
+test_denied_cloud_prefer_no_schedule_taint if {
+	spare := _g1t_gke_pool("spare", "a2-highgpu-1g", null, _g1t_cc_label, [{"key": "phistack.io/confidential-gpu", "value": "true", "effect": "PREFER_NO_SCHEDULE"}])
+	_g1t_cloud(array.concat(_g1t_gke, array.concat([_g1t_gke_h100, spare], _g1t_cloud_workloads))) == _g1t_not_cc("node pool spare (gcp a2-highgpu-1g)", _g1t_no_cc_gpu("a2-highgpu-1g"))
+}
+
+# The AKS taint string is a taint: a PHI pod that does not tolerate it cannot use the NCC pool.
+test_denied_cloud_aks_taint_not_tolerated if {
+	w := fx.attested("nlp", object.union(fx.attested_props, {"node_selector": _g1t_cc_label}))
+	_g1t_cloud([_g1t_cloud_cluster("aks"), _g1t_aks_cluster([_g1t_aks_system]), _g1t_aks_ncc, w]) == {_g1t_finding(_g1t_workload_urn, "PHI workload nlp can be scheduled on no confidential cloud node pool with at least 1 GPUs per node (no eligible node pool)")}
+}
