@@ -1,5 +1,6 @@
 """GPU cost of a plan: every GPU node pool it declares (GPUs per node × nodes), priced from a catalogue kept
-as data (``stacks/prices.yaml``).
+as data (``stacks/prices.yaml``); and every node pool a cloud backend provisions (GKE node pools, AKS agent
+pools), nodes × the machine catalogue's list price per node-hour, with that price's source and date.
 
 The one cost model: ``phistack cost`` prints it for a stack's plan and the evidence pack reports it
 (:mod:`phistack.evidence.cost`). Prices only: whether a GPU model has NVIDIA Confidential Computing comes
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from phistack import shipped
 from phistack.errors import InputError
+from phistack.evidence.cloud import CloudPool, cloud_pools
 from phistack.evidence.facts import NodePool, node_pools
 from phistack.hardware import gpu_catalogue, gpu_key
 from phistack.stackconfig import config_key
@@ -95,17 +97,63 @@ class PoolCost:
     """None when no catalogue prices the model."""
     confidential_computing: bool | None = None
     """From the hardware catalogue; None for a model it does not know."""
+    machine_type: str = ""
+    """Cloud pools only: the GCE machine type or Azure VM size, priced per node."""
+    nodes: int | None = None
+    """Cloud pools only: nodes in the pool."""
+    price_per_node_hour: float | None = None
+    """Cloud pools only: the machine catalogue's list price; None is 'no list price', never zero."""
+    price_source: str = ""
+    """Cloud pools only: where the price comes from and when it was read, or why there is none."""
 
     @property
     def hourly(self) -> float | None:
         """Cost per hour of the whole pool, or None when it cannot be priced."""
+        if self.machine_type:
+            if self.nodes is None or self.price_per_node_hour is None:
+                return None
+            return self.nodes * self.price_per_node_hour
         if self.gpus is None or self.price_per_gpu_hour is None:
             return None
         return self.gpus * self.price_per_gpu_hour
 
+    @property
+    def no_list_price(self) -> bool:
+        """A cloud pool whose machine type the catalogue does not price (or does not know)."""
+        return bool(self.machine_type) and self.price_per_node_hour is None
+
+
+def cloud_pool_cost(pool: CloudPool) -> PoolCost:
+    """A GKE or AKS pool priced per node from the machine catalogue; unknown hardware has no list price."""
+    machine = pool.machine
+    if machine is None:
+        return PoolCost(
+            pool.name,
+            "unknown",
+            None,
+            machine_type=pool.machine_type,
+            nodes=pool.nodes,
+            price_source="no list price: not in the machine catalogue",
+        )
+    price = machine.price
+    if price.usd_per_hour is None:
+        source = f"no list price: {price.note}"
+    else:
+        source = f"{price.pricing} list price, {price.region}, {price.url} ({price.date.isoformat()})"
+    gpus = None if pool.nodes is None else pool.nodes * machine.gpu_count
+    cc = machine.confidential is not None and machine.confidential.gpu_cc
+    return PoolCost(
+        pool.name, machine.gpu_model or "none", gpus, None, cc, machine.name, pool.nodes, price.usd_per_hour, source
+    )
+
 
 def pool_costs(plan: dict[str, Any], catalogue: Catalogue | None) -> list[PoolCost]:
-    """Every ConfidentialGpuCluster node pool of ``plan``, priced from ``catalogue`` where it can be."""
+    """Every ConfidentialGpuCluster node pool of ``plan``, priced from ``catalogue`` where it can be, then every
+    cloud pool, priced from the machine catalogue."""
+    return _existing_pool_costs(plan, catalogue) + [cloud_pool_cost(p) for p in cloud_pools(plan)]
+
+
+def _existing_pool_costs(plan: dict[str, Any], catalogue: Catalogue | None) -> list[PoolCost]:
     hardware = gpu_catalogue()
     out: list[PoolCost] = []
     for pool in node_pools(plan):
@@ -171,10 +219,24 @@ class StackCost:
                     "confidential_computing": p.confidential_computing,
                     "hourly": _cents(p.hourly),
                     "monthly": _cents(self.pool_monthly(p)),
+                    **_cloud_json(p),
                 }
                 for p in self.pools
             ],
         }
+
+
+def _cloud_json(pool: PoolCost) -> dict[str, Any]:
+    """The machine-catalogue fields of a cloud pool (none for a pool of an existing cluster)."""
+    if not pool.machine_type:
+        return {}
+    return {
+        "machine_type": pool.machine_type,
+        "nodes": pool.nodes,
+        "price_per_node_hour": pool.price_per_node_hour,
+        "price_source": pool.price_source,
+        "no_list_price": pool.no_list_price,
+    }
 
 
 def _cents(amount: float | None) -> float | None:
@@ -198,7 +260,8 @@ def in_plan(source: str) -> Locate:
 def estimate(plan: dict[str, Any], catalogue: Catalogue, catalogue_path: Path, locate: Locate) -> StackCost:
     """Price every node pool of ``plan``; a pool that cannot be priced is an error naming where it is."""
     pools = pool_costs(plan, catalogue)
-    for index, (pool, cost) in enumerate(zip(node_pools(plan), pools, strict=True)):
+    # Cloud pools come after the existing-cluster pools; an unpriced one is reported, not an error.
+    for index, (pool, cost) in enumerate(zip(node_pools(plan), pools, strict=False)):
         if cost.gpus is None:
             key = "gpu_count" if pool.gpus_per_node is None else "node_count"
             raise InputError(f"{locate(index, pool, key)}: unknown at plan time, so the pool cannot be priced")
@@ -217,13 +280,13 @@ def format_table(cost: StackCost) -> str:
     header = ["pool", "GPU", "GPUs", "CC", f"{cost.currency}/GPU-h", f"{cost.currency}/h", f"{cost.currency}/month"]
     rows = [
         [
-            p.pool,
+            f"{p.pool} ({p.nodes if p.nodes is not None else '?'} × {p.machine_type})" if p.machine_type else p.pool,
             p.gpu_model,
             _text(p.gpus, "d"),
             {True: "yes", False: "no", None: "?"}[p.confidential_computing],
             _text(p.price_per_gpu_hour, ".2f"),
-            _text(p.hourly, ".2f"),
-            _text(cost.pool_monthly(p), ",.2f"),
+            "no list price" if p.no_list_price else _text(p.hourly, ".2f"),
+            "no list price" if p.no_list_price else _text(cost.pool_monthly(p), ",.2f"),
         ]
         for p in cost.pools
     ]
@@ -240,7 +303,13 @@ def format_table(cost: StackCost) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     body = [line(header), rule, *(line(r) for r in rows[:-1]), rule, line(rows[-1])]
-    return "\n".join(body) + "\n"
+    return "\n".join(body + _price_sources(cost)) + "\n"
+
+
+def _price_sources(cost: StackCost) -> list[str]:
+    """Below the table: where each cloud machine type's price comes from, or why it has none."""
+    sources = {p.machine_type: p.price_source for p in cost.pools if p.machine_type}
+    return ["", "Prices per node-hour:", *(f"  {m}: {s}" for m, s in sources.items())] if sources else []
 
 
 def _text(value: float | None, spec: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,18 +12,23 @@ import pytest
 from phistack import shipped
 from phistack.cost import (
     CATALOGUE,
+    StackCost,
     default_catalogue,
     estimate,
     format_table,
     in_plan,
     in_stack_config,
     load_catalogue,
+    pool_costs,
     project_catalogue,
 )
 from phistack.errors import InputError
+from phistack.evidence import cloud
 from phistack.evidence import cost as evidence_cost
 from phistack.evidence.render import _money
+from phistack.hardware import MACHINE_CATALOGUE, gpu_catalogue, load_machine_catalogue
 from phistack.plan.offline import plan_stack
+from tests.support.cloud_plans import aks_cluster, aks_pool, gke_cluster, gke_pool, plan_of
 
 ROOT = Path(__file__).resolve().parent.parent
 PRICED = {
@@ -142,3 +148,69 @@ def test_evidence_without_a_catalogue_reports_the_inventory_unpriced(
     assert evidence.to_json()["lines"] == [
         {"pool": "hgx-h100-cc", "gpu_model": "H100 SXM", "gpus": 8, "price_per_gpu_hour": None, "hourly": None}
     ]
+
+
+# --- cloud pools: nodes × the machine catalogue's list price --------------------------------------
+
+
+def _cloud_plan() -> dict[str, Any]:
+    return plan_of(gke_cluster(), gke_pool(nodes=2), aks_cluster(), aks_pool(count=3))
+
+
+def _priced(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, prices: dict[str, float]) -> None:
+    """Price some machine types in a copy of the shipped machine catalogue."""
+    document = json.loads(MACHINE_CATALOGUE.read_text(encoding="utf-8"))
+    for key, usd in prices.items():
+        document["machine_types"][key]["price"].update(usd_per_hour=usd, url="https://example.com/p", date="2026-12-01")
+    path = tmp_path / "machines.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    catalogue = load_machine_catalogue(path, gpu_catalogue())
+    monkeypatch.setattr(cloud, "machine_catalogue", lambda: catalogue)
+
+
+def test_cloud_pools_are_priced_per_node(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _priced(
+        monkeypatch,
+        tmp_path,
+        {"gcp/a3-highgpu-1g": 11.0, "azure/standard_ncc40ads_h100_v5": 7.5, "azure/standard_d4ds_v5": 0.25},
+    )
+    cost = StackCost("cloud", pool_costs(_cloud_plan(), None))
+    lines = {p.pool: p for p in cost.pools}
+    assert {name: p.hourly for name, p in lines.items()} == {"h100-cc": 22.0, "system": 0.5, "h100cc": 22.5}
+    assert (lines["h100cc"].gpus, lines["h100cc"].confidential_computing) == (3, True)
+    assert cost.hourly == pytest.approx(45.0) and cost.total_gpus == 5
+    assert "on-demand list price, us-central1, https://example.com/p (2026-12-01)" in lines["h100-cc"].price_source
+    table = format_table(cost)
+    assert "h100-cc (2 × a3-highgpu-1g)" in table
+    assert "  a3-highgpu-1g: on-demand list price, us-central1, https://example.com/p (2026-12-01)" in table
+    doc = cost.to_json()["pools"][0]
+    assert (doc["machine_type"], doc["nodes"], doc["price_per_node_hour"], doc["no_list_price"]) == (
+        "a3-highgpu-1g",
+        2,
+        11.0,
+        False,
+    )
+
+
+def test_a_cloud_pool_without_a_price_is_reported_never_zero(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _priced(monkeypatch, tmp_path, {"azure/standard_ncc40ads_h100_v5": 7.5})
+    plan = plan_of(aks_cluster(), aks_pool(), gke_pool(machine="a9-madeup-1g"))
+    cost = StackCost("cloud", pool_costs(plan, None))
+    lines = {p.pool: p for p in cost.pools}
+    assert lines["system"].no_list_price and lines["system"].hourly is None
+    assert lines["h100-cc"].no_list_price and lines["h100-cc"].price_source.endswith("not in the machine catalogue")
+    assert cost.hourly is None and cost.monthly is None
+    table = format_table(cost)
+    assert table.count("no list price") >= 4 and "0.00" not in table
+    assert cost.to_json()["hourly"] is None
+
+
+def test_the_shipped_catalogue_states_why_it_has_no_price() -> None:
+    (line,) = [p for p in pool_costs(plan_of(gke_pool()), None)]
+    assert line.no_list_price and "Spot VMs" in line.price_source
+
+
+def test_existing_backend_pools_have_no_cloud_fields(plans: dict[str, dict[str, Any]]) -> None:
+    cost = _estimate(plans["genomics"])
+    assert all(not p.machine_type for p in cost.pools)
+    assert "machine_type" not in cost.to_json()["pools"][0] and "Prices per node-hour" not in format_table(cost)

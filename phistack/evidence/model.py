@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phistack.evidence.catalogue import Control
+from phistack.evidence.cloud import CloudInfrastructure
 from phistack.evidence.cost import GpuCost
 from phistack.evidence.facts import Provider, Workload
 from phistack.evidence.status import ControlResult, ControlStatus
@@ -88,6 +89,8 @@ class StackEvidence:
     generated_at: str
     datasets: list[DatasetEvidence] = field(default_factory=list)
     """The stack's de-identified datasets with their manifest verification (the gate's input.deid)."""
+    cloud: list[CloudInfrastructure] = field(default_factory=list)
+    """The cloud pools a gke or aks backend provisions, their keys and the BAA that covers them."""
 
     @property
     def waivers(self) -> list[WaiverEntry]:
@@ -179,6 +182,7 @@ class StackEvidence:
             ],
             "datasets": [d.to_json() for d in self.datasets],
             "providers": [vars(p) for p in self.providers],
+            "cloud_infrastructure": [vars(c) for c in self.cloud],
             "gpu_cost": self.cost.to_json(),
             "workloads": [
                 {

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from phistack.errors import InputError, PhistackError
 from phistack.evidence.catalogue import Catalogue
+from phistack.evidence.cloud import infrastructure
 from phistack.evidence.cost import estimate
 from phistack.evidence.facts import providers, workloads
 from phistack.evidence.model import DatasetEvidence, MatrixRow, StackEvidence
@@ -40,6 +41,13 @@ def build_stack(settings: PackSettings, stack: str) -> StackEvidence:
     return evidence_for_plan(settings, plan, relative(load_project(root).stack_file(stack)))
 
 
+def _agreements(settings: PackSettings) -> list[object]:
+    """The BAA registry of the policy set the pack gates with (``data.baa.agreements``)."""
+    registry = settings.gate.policies.data.get("baa")
+    agreements = registry.get("agreements") if isinstance(registry, dict) else None
+    return agreements if isinstance(agreements, list) else []
+
+
 def evidence_for_plan(settings: PackSettings, plan: Plan, artifact: str) -> StackEvidence:
     """Gate a plan document (from any source) and assess every control."""
     stack = str(plan["stack"])
@@ -56,6 +64,7 @@ def evidence_for_plan(settings: PackSettings, plan: Plan, artifact: str) -> Stac
         other_findings=[f for f in decision.findings if f.id in mapping.unmapped],
         providers=providers(plan),
         workloads=workloads(plan),
+        cloud=infrastructure(plan, _agreements(settings)),
         cost=estimate(plan, settings.gate.project_dir),
         in_scope=decision.scope.phi,
         generated_at=decision.evaluated_at,
