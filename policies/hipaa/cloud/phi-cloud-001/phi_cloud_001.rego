@@ -58,7 +58,7 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
 	ctx.handles_phi
-	some x in lib.cloud_report(_results(ctx, data.hipaa_parameters.max_key_rotation_days))
+	some x in lib.cloud_report(_key_results(ctx, data.hipaa_parameters.max_key_rotation_days))
 	f := _as_finding(x)
 }
 
@@ -66,7 +66,7 @@ _as_finding(x) := lib.unknown_finding("PHI-CLOUD-001", x.urn, x.what, x.paths) i
 	x.paths
 } else := lib.finding("PHI-CLOUD-001", x.urn, x.msg)
 
-_results(ctx, max_days) := array.concat(_gcp_results(ctx, max_days), _azure_results(ctx, max_days))
+_key_results(ctx, max_days) := array.concat(_gcp_results(ctx, max_days), _azure_results(ctx, max_days))
 
 # --- GKE ------------------------------------------------------------------------------------------
 
@@ -260,12 +260,14 @@ _vault_key_rotation_results(k, max_days) := unknown if {
 	actions := object.get(k.inputs, _lifetime_actions, [])
 	is_array(actions)
 	some a in actions
+	is_string(a.action.type)
 	lower(a.action.type) == "rotate"
 	_iso_days(a.trigger.timeAfterCreate) <= max_days
 } else := [{"urn": k.urn, "label": lib.cloud_label(k), "path": "properties.rotationPolicy.lifetimeActions", "problem": concat("", ["has no rotate action whose trigger.timeAfterCreate is at most ", format_int(max_days, 10), " days (P", format_int(max_days, 10), "D)"])}]
 
 # Days of an ISO 8601 duration of one unit, counted long: a month as 31 days, a year as 366.
 _iso_days(s) := to_number(substring(s, 1, count(s) - 2)) * unit if {
+	is_string(s)
 	regex.match(`^P[0-9]+[DWMY]$`, s)
 	unit := {"D": 1, "W": 7, "M": 31, "Y": 366}[substring(s, count(s) - 1, 1)]
 }

@@ -93,12 +93,12 @@ _ranges(r, path, items, suffix) := [{"urn": r.urn, "label": lib.cloud_label(r), 
 	some i
 	item := items[i]
 	entry := concat("", [path, "[", format_int(i, 10), "]", suffix])
-	problem := _range_problem(_cidr(item, suffix))
+	problem := _range_problem(_range_cidr(item, suffix))
 	count(problem) > 0
 	x := object.union(problem, {"urn": r.urn, "label": label, "path": entry})
 ]
 
-_cidr(item, suffix) := object.get(item, "cidrBlock", null) if {
+_range_cidr(item, suffix) := object.get(item, "cidrBlock", null) if {
 	suffix != ""
 	is_object(item)
 } else := item if {
