@@ -10,6 +10,7 @@ from modules.attested_workload import (
     WorkloadVolume,
 )
 from modules.audit_log_shipping import AuditLogShipping, AuditLogShippingArgs
+from modules.cloud import AksSettings, AuthorizedNetwork, CloudNodePool, GkeSettings
 from modules.confidential_gpu_cluster import (
     AccessGrant,
     ConfidentialGpuCluster,
@@ -28,15 +29,19 @@ from modules.tls_endpoint import Issuer, TlsEndpoint, TlsEndpointArgs
 
 __all__ = [
     "AccessGrant",
+    "AksSettings",
     "AttestedWorkload",
     "AttestedWorkloadArgs",
     "AuditLogShipping",
     "AuditLogShippingArgs",
+    "AuthorizedNetwork",
     "BaaRecord",
+    "CloudNodePool",
     "ConfidentialGpuCluster",
     "ConfidentialGpuClusterArgs",
     "EncryptedStorage",
     "EncryptedStorageArgs",
+    "GkeSettings",
     "IdentityProvider",
     "Issuer",
     "KeyBroker",

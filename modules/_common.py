@@ -21,6 +21,10 @@ CC_RUNTIME_CLASSES: dict[str, str] = {
     "tdx": "kata-qemu-nvidia-gpu-tdx",
 }
 
+#: Runtime class of a cloud backend: runc on nodes that are themselves confidential VMs (the node is the TEE;
+#: GKE Confidential nodes and AKS NCCadsH100v5 pools do not run a Kata VM per pod).
+CONFIDENTIAL_VM_RUNTIME_CLASS = "confidential-vm-nvidia-gpu"
+
 #: Node labels the NVIDIA GPU operator sets once a GPU runs in CC mode and is ready.
 CC_NODE_SELECTOR: dict[str, str] = {
     "nvidia.com/cc.mode.state": "on",

@@ -155,6 +155,11 @@ class AttestedWorkloadArgs:
     """The purpose the data use is limited to (protocol or clinical indication); genetic data needs one."""
     authorized_groups: list[str] = field(default_factory=list)
     """Groups allowed to the workload's data (genetic data: the only groups granted its namespace)."""
+    node_selector: dict[str, str] = field(default_factory=dict)
+    """Node labels the pods require (a cloud backend's confidential GPU pools: ``ConfidentialGpuCluster.
+    workload_node_selector``)."""
+    tolerations: list[dict[str, str]] = field(default_factory=list)
+    """Tolerations beyond the GPU one (the confidential pools' taint: ``workload_tolerations``)."""
 
 
 def _env(args: AttestedWorkloadArgs) -> list[dict[str, Any]]:
@@ -265,8 +270,13 @@ class AttestedWorkload(pulumi.ComponentResource):
             },
             "containers": [container],
             "volumes": [_volume(v) for v in args.volumes],
-            "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+            "tolerations": [
+                {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+                *({"operator": "Equal", **t} for t in args.tolerations),
+            ],
         }
+        if args.node_selector:
+            pod_spec["nodeSelector"] = dict(args.node_selector)
         if args.runtime_class is not None:
             pod_spec["runtimeClassName"] = args.runtime_class
         if args.kind == "Job":

@@ -1,7 +1,9 @@
-"""ConfidentialGpuCluster: namespaces, network isolation, CC runtime class, RBAC and quotas."""
+"""ConfidentialGpuCluster: the cluster (provisioned on GKE or AKS, or an existing one), namespaces, network
+isolation, CC runtime class, RBAC and quotas."""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -11,6 +13,7 @@ import pulumi_kubernetes as k8s
 from modules._common import (
     CC_NODE_SELECTOR,
     CC_RUNTIME_CLASSES,
+    CONFIDENTIAL_VM_RUNTIME_CLASS,
     DATA_CLASSIFICATIONS,
     DNS_PORTS,
     KUBE_DNS_PEER,
@@ -18,11 +21,19 @@ from modules._common import (
     RBAC_GROUP,
     DataClassification,
     check_choice,
-    child,
     kube,
     labels,
     slug,
     to_props,
+)
+from modules.cloud import (
+    BACKENDS,
+    CONFIDENTIAL_POOL_LABEL,
+    CONFIDENTIAL_TAINT,
+    AksSettings,
+    Backend,
+    CloudNodePool,
+    GkeSettings,
 )
 
 TYPE = "phistack:cluster:ConfidentialGpuCluster"
@@ -188,6 +199,15 @@ class ConfidentialGpuClusterArgs:
     """Per-namespace quota; ``None`` sets none (a weakening)."""
     identity_provider: IdentityProvider | None = None
     """How people authenticate (configured on the API server by the provider; declared here)."""
+    backend: Backend = "existing"
+    """``gke`` or ``aks`` provision the cluster and its GPU pools (``cloud_node_pools``); ``existing`` targets a
+    cluster whose GPU nodes the provider manages (``node_pools`` declares them)."""
+    gke: GkeSettings | None = None
+    """Settings of the ``gke`` backend."""
+    aks: AksSettings | None = None
+    """Settings of the ``aks`` backend."""
+    cloud_node_pools: list[CloudNodePool] = field(default_factory=list)
+    """GPU node pools a cloud backend creates."""
 
 
 class ConfidentialGpuCluster(pulumi.ComponentResource):
@@ -199,13 +219,22 @@ class ConfidentialGpuCluster(pulumi.ComponentResource):
     """The workload namespaces."""
     namespace_resources: dict[str, k8s.core.v1.Namespace]
     """Namespace objects by name, for callers whose resources must wait for one namespace only."""
+    kubernetes_provider: pulumi.ProviderResource | None
+    """Provider for the cluster a cloud backend created (the stack's other components use it), or None."""
+    workload_node_selector: dict[str, str]
+    """Node selector GPU workloads need to land on a confidential pool (empty for ``existing``)."""
+    workload_tolerations: list[dict[str, str]]
+    """Tolerations GPU workloads need for the confidential pools' taint (empty for ``existing``)."""
 
     def __init__(self, name: str, args: ConfidentialGpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         check_choice("pod_security_level", args.pod_security_level, ("restricted", "baseline", "privileged"))
         check_choice("cc_mode", args.cc_mode, ("snp", "tdx", "off"))
+        check_choice("backend", args.backend, BACKENDS)
         for ns in args.namespaces:
             check_choice(f"namespaces[{ns.name}].data_classification", ns.data_classification, DATA_CLASSIFICATIONS)
         runtime_class_name = CC_RUNTIME_CLASSES.get(args.cc_mode)
+        if args.backend != "existing" and runtime_class_name is not None:
+            runtime_class_name = CONFIDENTIAL_VM_RUNTIME_CLASS
         props = to_props(args)
         props["runtime_class_name"] = runtime_class_name
         props["cc_node_selector"] = dict(CC_NODE_SELECTOR) if runtime_class_name else {}
@@ -213,8 +242,20 @@ class ConfidentialGpuCluster(pulumi.ComponentResource):
         super().__init__(TYPE, name, props, opts)
         self.runtime_class_name = runtime_class_name
         self.namespace_names = [ns.name for ns in args.namespaces]
+        self.kubernetes_provider = None
+        self.workload_node_selector = {}
+        self.workload_tolerations = []
+        if args.backend != "existing":
+            # Imported only when used: the provider SDKs are large and the existing backend never needs them.
+            backend = importlib.import_module(f"modules.backends.{args.backend}")
+            provisioned = backend.provision(self, name, args)
+            self.kubernetes_provider = provisioned.kubernetes_provider
+            self.workload_node_selector = {CONFIDENTIAL_POOL_LABEL: "true"}
+            self.workload_tolerations = [dict(CONFIDENTIAL_TAINT)]
         base = labels(name)
 
+        # Kubernetes children go through the new cluster's provider when a backend created one.
+        own = pulumi.ResourceOptions(parent=self, provider=self.kubernetes_provider)
         namespaces: dict[str, k8s.core.v1.Namespace] = {}
         for ns in args.namespaces:
             level = args.pod_security_level
@@ -233,13 +274,13 @@ class ConfidentialGpuCluster(pulumi.ComponentResource):
                         "pod-security.kubernetes.io/warn-version": "latest",
                     },
                 },
-                opts=child(self),
+                opts=own,
             )
 
         def in_ns(ns_name: str) -> pulumi.ResourceOptions:
             # Namespaced children wait for their namespace when it is ours.
             deps = [namespaces[ns_name]] if ns_name in namespaces else []
-            return pulumi.ResourceOptions(parent=self, depends_on=deps)
+            return pulumi.ResourceOptions(parent=self, depends_on=deps, provider=self.kubernetes_provider)
 
         for ns in args.namespaces:
             if args.default_deny_network:
@@ -341,7 +382,21 @@ class ConfidentialGpuCluster(pulumi.ComponentResource):
                 opts=in_ns(grant.namespace),
             )
 
-        if runtime_class_name is not None:
+        if runtime_class_name == CONFIDENTIAL_VM_RUNTIME_CLASS:
+            # The node is the confidential VM: runc, no per-pod VM overhead; pods go to the confidential pools.
+            k8s.node.v1.RuntimeClass(
+                f"{name}-runtime-class",
+                **kube(
+                    metadata={"name": runtime_class_name, "labels": base},
+                    handler="runc",
+                    scheduling={
+                        "nodeSelector": {**CC_NODE_SELECTOR, **self.workload_node_selector},
+                        "tolerations": [{"operator": "Equal", **t} for t in self.workload_tolerations],
+                    },
+                ),
+                opts=own,
+            )
+        elif runtime_class_name is not None:
             k8s.node.v1.RuntimeClass(
                 f"{name}-runtime-class",
                 **kube(
@@ -350,7 +405,7 @@ class ConfidentialGpuCluster(pulumi.ComponentResource):
                     overhead={"podFixed": {"cpu": "250m", "memory": "2Gi"}},
                     scheduling={"nodeSelector": dict(CC_NODE_SELECTOR)},
                 ),
-                opts=child(self),
+                opts=own,
             )
 
         if args.cluster_admin_subjects:
@@ -361,7 +416,7 @@ class ConfidentialGpuCluster(pulumi.ComponentResource):
                     role_ref={"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "cluster-admin"},
                     subjects=[{"apiGroup": RBAC_GROUP, "kind": "User", "name": s} for s in args.cluster_admin_subjects],
                 ),
-                opts=child(self),
+                opts=own,
             )
 
         self.namespace_resources = namespaces

@@ -35,6 +35,43 @@ def redacted_spec(spec: StackSpec) -> dict[str, Any]:
     return out
 
 
+def _declared_pools(spec: StackSpec) -> list[m.NodePool]:
+    """Pools of an existing cluster, as declared (the spec guarantees their fields for this backend)."""
+    if spec.cluster.backend != "existing":
+        return []
+    return [
+        m.NodePool(
+            name=p.name,
+            gpu_model=p.gpu_model or "",
+            gpu_count=p.gpu_count or 0,
+            node_count=p.node_count,
+            cc_capable=bool(p.cc_capable),
+        )
+        for p in spec.cluster.node_pools
+    ]
+
+
+def _cloud_pools(spec: StackSpec) -> list[m.CloudNodePool]:
+    """Pools a cloud backend creates."""
+    if spec.cluster.backend == "existing":
+        return []
+    return [
+        m.CloudNodePool(
+            name=p.name, machine_type=p.machine_type or "", node_count=p.node_count, confidential=p.confidential
+        )
+        for p in spec.cluster.node_pools
+    ]
+
+
+def _gke_settings(spec: StackSpec) -> m.GkeSettings | None:
+    g = spec.cluster.gke
+    if g is None:
+        return None
+    fields = g.model_dump(exclude={"master_authorized_networks"})
+    networks = [m.AuthorizedNetwork(**n.model_dump()) for n in g.master_authorized_networks]
+    return m.GkeSettings(**fields, master_authorized_networks=networks)
+
+
 def compose(spec: StackSpec) -> None:
     """Declare the stack's resources from ``spec``."""
     p = spec.provider
@@ -60,7 +97,11 @@ def compose(spec: StackSpec) -> None:
             namespaces=[
                 m.NamespaceSpec(name=ns.name, data_classification=ns.data_classification) for ns in c.namespaces
             ],
-            node_pools=[m.NodePool(**pool.model_dump()) for pool in c.node_pools],
+            node_pools=_declared_pools(spec),
+            backend=c.backend,
+            gke=_gke_settings(spec),
+            aks=m.AksSettings(**c.aks.model_dump()) if c.aks else None,
+            cloud_node_pools=_cloud_pools(spec),
             pod_security_level=c.pod_security_level,
             cc_mode=c.cc_mode,
             default_deny_network=c.default_deny_network,
@@ -93,7 +134,9 @@ def compose(spec: StackSpec) -> None:
     # Depend on the one namespace a resource lives in, not on the whole cluster component: a
     # component dependency expands to every child, which costs O(workloads × cluster children).
     all_namespaces: list[pulumi.Resource] = list(cluster.namespace_resources.values())
-    after_cluster = pulumi.ResourceOptions(depends_on=all_namespaces)
+    # A cloud backend created the cluster: every other component's Kubernetes objects go through its provider.
+    providers = [cluster.kubernetes_provider] if cluster.kubernetes_provider is not None else None
+    after_cluster = pulumi.ResourceOptions(depends_on=all_namespaces, providers=providers)
 
     storage: pulumi.Resource | None = None
     if spec.storage is not None:
@@ -117,7 +160,9 @@ def compose(spec: StackSpec) -> None:
     if spec.logging is not None:
         lg = spec.logging
         default_sink = f"{lg.siem_host}:{lg.siem_port}"
-        m.AuditLogShipping("audit-logs", m.AuditLogShippingArgs(**lg.model_dump()))
+        m.AuditLogShipping(
+            "audit-logs", m.AuditLogShippingArgs(**lg.model_dump()), opts=pulumi.ResourceOptions(providers=providers)
+        )
 
     workloads: dict[str, m.AttestedWorkload] = {}
     for w in spec.workloads:
@@ -149,8 +194,10 @@ def compose(spec: StackSpec) -> None:
                 audit_sink=w.audit_sink or default_sink,
                 purpose=w.purpose,
                 authorized_groups=list(w.authorized_groups),
+                node_selector=dict(cluster.workload_node_selector) if w.gpus > 0 else {},
+                tolerations=list(cluster.workload_tolerations) if w.gpus > 0 else [],
             ),
-            opts=pulumi.ResourceOptions(depends_on=deps),
+            opts=pulumi.ResourceOptions(depends_on=deps, providers=providers),
         )
 
     for e in spec.endpoints:
@@ -174,7 +221,7 @@ def compose(spec: StackSpec) -> None:
                 backend_tls=e.backend_tls,
                 backend_ca_configmap=e.backend_ca_configmap,
             ),
-            opts=pulumi.ResourceOptions(depends_on=[target]),
+            opts=pulumi.ResourceOptions(depends_on=[target], providers=providers),
         )
 
     pulumi.export("spec", redacted_spec(spec))

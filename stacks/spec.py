@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
-from phistack.hardware import gpu_catalogue
+from phistack.hardware import gpu_catalogue, machine_catalogue
 from phistack.stackconfig import NAMESPACE, config_key, phistack_keys, read_stack_settings, stack_file
 from runtime.classification import ClassificationName
 from runtime.configfile import explain, line_of, load_yaml_nodes, more_suffix
@@ -78,26 +78,104 @@ class NamespaceSpec(_Model):
 
 
 class NodePool(_Model):
-    """A GPU node pool."""
+    """A GPU node pool: declared (``existing`` backend) or created by a cloud backend (``gke``, ``aks``)."""
 
     name: DnsLabel
     """Pool name."""
-    gpu_model: str
-    """GPU model, one the hardware catalogue (policies/data/gpu_profiles.json) knows (e.g. ``H100 SXM``)."""
-    gpu_count: int = Field(ge=1)
-    """GPUs per node."""
+    gpu_model: str | None = None
+    """``existing`` backend: GPU model, one the hardware catalogue (policies/data/gpu_profiles.json) knows (e.g.
+    ``H100 SXM``). Cloud backends take the GPU from ``machine_type``."""
+    gpu_count: int | None = Field(default=None, ge=1)
+    """``existing`` backend: GPUs per node."""
     node_count: int = Field(default=1, ge=1)
     """Nodes."""
-    cc_capable: bool
-    """Declared CC mode of the pool; not evidence: the gate takes CC support from the catalogue."""
+    cc_capable: bool | None = None
+    """``existing`` backend: declared CC mode of the pool; not evidence: the gate takes CC support from the
+    catalogue."""
+    machine_type: str | None = None
+    """Cloud backends: GCE machine type (``a3-highgpu-1g``) or Azure VM size (``Standard_NCC40ads_H100_v5``), one
+    the machine catalogue (policies/data/cloud_machine_types.json) knows."""
+    confidential: bool = True
+    """Cloud backends: a confidential VM with the GPU in CC mode; ``false`` is a weakening the gate denies for PHI."""
 
     @field_validator("gpu_model")
     @classmethod
-    def _known_gpu(cls, value: str) -> str:
+    def _known_gpu(cls, value: str | None) -> str | None:
         catalogue = gpu_catalogue()
-        if catalogue.lookup(value) is None:
+        if value is not None and catalogue.lookup(value) is None:
             raise ValueError(f"{value!r} is not a known GPU model (known: {catalogue.known()})")
         return value
+
+
+class AuthorizedNetwork(_Model):
+    """A network allowed to reach the private control plane."""
+
+    cidr: str
+    """CIDR block."""
+    name: str = ""
+    """Display name."""
+
+
+class Gke(_Model):
+    """The ``gke`` backend: a private GKE cluster with confidential GPU node pools."""
+
+    project: str
+    """Google Cloud project id."""
+    region: str
+    """Region of the cluster and its keys."""
+    node_locations: list[str] = Field(min_length=1)
+    """Zones of the GPU pools (where the machine type is offered as a confidential VM)."""
+    network: str
+    """VPC network."""
+    subnetwork: str
+    """Subnetwork of the nodes."""
+    master_ipv4_cidr_block: str = "172.16.0.0/28"
+    """The /28 of the private control plane."""
+    master_authorized_networks: list[AuthorizedNetwork] = []
+    """Networks allowed to reach the control plane."""
+    private_endpoint: bool = True
+    """Control plane on a private endpoint only."""
+    key_ring: DnsLabel = "phistack"
+    """Cloud KMS key ring created for the cluster's keys."""
+    key_rotation_days: int = Field(default=90, ge=1)
+    """Rotation period of the keys."""
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
+    """GKE release channel."""
+    system_machine_type: str = "e2-standard-4"
+    """Machine type of the system pool."""
+    audit_log_topic: str | None = "phistack-audit"
+    """Pub/Sub topic the cluster's audit logs are routed to for the SIEM; null routes none."""
+
+
+class Aks(_Model):
+    """The ``aks`` backend: a private AKS cluster with confidential GPU node pools."""
+
+    subscription_id: str
+    """Azure subscription id."""
+    tenant_id: str
+    """Entra ID tenant id."""
+    resource_group: str
+    """Resource group created for the cluster."""
+    location: str
+    """Azure region."""
+    admin_group_object_ids: list[str] = Field(min_length=1)
+    """Entra ID groups that administer the cluster."""
+    subnet_id: str | None = None
+    """Subnet of the nodes (resource id)."""
+    private_cluster: bool = True
+    """API server on a private endpoint only."""
+    disable_local_accounts: bool = True
+    """Entra ID only, no local accounts."""
+    key_vault_name: str = "phistack-kv"
+    """Key Vault created for the customer-managed keys."""
+    key_rotation_days: int = Field(default=90, ge=1)
+    """Rotation period of the keys."""
+    system_vm_size: str = "Standard_D4ds_v5"
+    """VM size of the system pool."""
+    audit_event_hub_rule_id: str | None = None
+    """Event Hub namespace authorization rule the cluster's audit logs go to."""
+    audit_event_hub_name: str | None = None
+    """Event Hub name."""
 
 
 class Port(_Model):
@@ -211,6 +289,62 @@ class Cluster(_Model):
     """Per-namespace quota."""
     identity_provider: IdentityProvider | None = None
     """Identity provider."""
+    backend: Literal["existing", "gke", "aks"] = "existing"
+    """Where the cluster comes from: provisioned on GKE or AKS, or an existing cluster."""
+    gke: Gke | None = None
+    """Settings of the ``gke`` backend."""
+    aks: Aks | None = None
+    """Settings of the ``aks`` backend."""
+
+    @model_validator(mode="after")
+    def _backend(self) -> Cluster:
+        for other in ("gke", "aks"):
+            if other != self.backend and getattr(self, other) is not None:
+                raise _PathError((other,), f"set only with backend: {other}")
+        if self.backend != "existing" and getattr(self, self.backend) is None:
+            raise _PathError((self.backend,), f"required with backend: {self.backend}")
+        for i, pool in enumerate(self.node_pools):
+            _check_pool(self.backend, i, pool)
+        if self.backend != "existing" and self.cc_mode not in ("off", _CPU_TEE[self.backend]):
+            raise _PathError(
+                ("cc_mode",),
+                f"the {self.backend} backend's confidential VMs use {_CPU_TEE[self.backend]}; set cc_mode: "
+                f"{_CPU_TEE[self.backend]}",
+            )
+        return self
+
+
+# The CPU TEE of each cloud's confidential GPU VMs (policies/data/cloud_machine_types.json says per machine).
+_CPU_TEE = {"gke": "tdx", "aks": "snp"}
+_CLOUD_OF = {"gke": "gcp", "aks": "azure"}
+_EXISTING_ONLY = ("gpu_model", "gpu_count", "cc_capable")
+
+
+def _check_pool(backend: str, i: int, pool: NodePool) -> None:
+    """A pool has the fields of its backend: a GPU model for ``existing``, a known machine type for a cloud."""
+    if backend == "existing":
+        if pool.machine_type is not None:
+            raise _PathError(("node_pools", i, "machine_type"), "only for the gke and aks backends")
+        for key in _EXISTING_ONLY:
+            if getattr(pool, key) is None:
+                raise _PathError(("node_pools", i, key), "required key is missing")
+        return
+    for key in _EXISTING_ONLY:
+        if getattr(pool, key) is not None:
+            raise _PathError(
+                ("node_pools", i, key),
+                f"not with backend {backend}: the machine catalogue says which GPU machine_type carries",
+            )
+    if pool.machine_type is None:
+        raise _PathError(("node_pools", i, "machine_type"), "required key is missing")
+    catalogue = machine_catalogue()
+    cloud = _CLOUD_OF[backend]
+    if catalogue.lookup(cloud, pool.machine_type) is None:
+        raise _PathError(
+            ("node_pools", i, "machine_type"),
+            f"{pool.machine_type!r} is not a {cloud} machine type in the machine catalogue "
+            f"(known: {', '.join(sorted(m.name for m in catalogue.machine_types.values() if m.cloud == cloud))})",
+        )
 
 
 class VolumeClaim(_Model):

@@ -106,14 +106,16 @@ class _Recorder:
 def _make_monitor(recorder: _Recorder) -> Any:
     from pulumi.runtime.mocks import MockMonitor, Mocks
 
+    from phistack.plan.mock_outputs import mock_call, mock_resource
+
     class _EchoMocks(Mocks):
-        """Every resource's outputs echo its inputs; ids are derived from names (deterministic)."""
+        """Cloud resources get the outputs their API computes; others echo their inputs (ids from names)."""
 
         def new_resource(self, args: Any) -> tuple[str | None, dict[str, Any]]:
-            return f"{args.name}-id", dict(args.inputs)
+            return mock_resource(args.typ, args.name, dict(args.inputs))
 
-        def call(self, args: Any) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-            return {}, None
+        def call(self, args: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+            return mock_call(args.token, dict(args.args)), []
 
     class _RecordingMonitor(MockMonitor):
         def RegisterResource(self, request: Any) -> Any:

@@ -4,7 +4,10 @@
 #   class (Kata in an AMD SEV-SNP or Intel TDX confidential VM with NVIDIA Confidential Computing on the
 #   GPU, listed in policies/data/confidential_computing.json), and a RuntimeClass of that name in the plan
 #   uses an allowed handler. No runtime class (runc), runc, Kata without a TEE and confidential-containers
-#   development runtime classes deny, so data in use stays encrypted in memory.
+#   development runtime classes deny, so data in use stays encrypted in memory. In a plan that provisions
+#   cloud GPU node pools (GKE, AKS), a confidential-VM runtime class is allowed too, as its pods run with runc on
+#   nodes that are themselves confidential VMs, so its handler must be runc; PHI-GPU-001 proves those pools
+#   confidential.
 # related_resources:
 # - ref: https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C/section-164.312#p-164.312(a)(2)(iv)
 #   description: '45 CFR 164.312(a)(2)(iv) Encryption and decryption (Addressable): Implement a mechanism
@@ -44,27 +47,59 @@ deny contains f if {
 
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
+	allowed := _allowed_in(ctx)
 	some w in ctx.phi_workloads
-	f := _workload_finding(w)
+	f := _runtime_finding(w, allowed)
 } | {f |
-	bad := _bad_handlers(ctx)
+	allowed := _allowed_in(ctx)
+	bad := _bad_handlers(ctx, allowed)
 	some w in ctx.phi_workloads
 	name := _name(w)
-	name in _allowed
+	name in allowed
 	some pair in bad[name]
 	f := lib.finding("PHI-CC-001", w.urn, concat("", ["PHI workload ", lib.name_of(w), " uses runtime class ", name, " whose handler ", pair, " is not a confidential-computing runtime"]))
 }
 
 # One pass per workload: an unknown runtime class fails closed, else one not allowed denies.
-_workload_finding(w) := lib.unknown_finding("PHI-CC-001", w.urn, "the runtime class", [path]) if {
+_runtime_finding(w, allowed) := lib.unknown_finding("PHI-CC-001", w.urn, "the runtime class", [path]) if {
 	path := _unknown(w)
 } else := f if {
 	name := _name(w)
-	not name in _allowed
+	not name in allowed
 	f := lib.finding("PHI-CC-001", w.urn, concat("", ["PHI workload ", lib.name_of(w), " runs under ", _why_denied(name)]))
 }
 
 _allowed := {name | some name in data.confidential_computing.runtime_classes}
+
+# Confidential-VM classes: the node is the TEE, so they count only where the plan provisions the nodes.
+_cvm_classes := {name | some name in object.get(data.confidential_computing, "confidential_vm_runtime_classes", [])}
+
+_cloud_pool_types := {
+	"gcp:container/nodePool:NodePool",
+	"gcp:container/cluster:Cluster",
+	"azure-native:containerservice:AgentPool",
+	"azure-native:containerservice:ManagedCluster",
+}
+
+_provisions_cloud_pools(ctx) if {
+	some t in _cloud_pool_types
+	count(object.get(ctx.types, t, [])) > 0
+}
+
+_allowed_in(ctx) := _allowed | _cvm_classes if _provisions_cloud_pools(ctx)
+
+else := _allowed
+
+# The handler a RuntimeClass of an allowed name must use: its own name for Kata, runc on a confidential VM node.
+_handler_ok(name, handler) if {
+	not name in _cvm_classes
+	handler in _allowed
+}
+
+_handler_ok(name, handler) if {
+	name in _cvm_classes
+	handler == "runc"
+}
 
 _development := {name | some name in data.confidential_computing.development_runtime_classes}
 
@@ -73,17 +108,17 @@ _path(w) := array.concat(lib.pod_spec_path(w), ["runtimeClassName"])
 _unknown(w) := lib.unknown_path(w.inputs, _path(w))
 
 # Allowed runtime class name -> handlers of RuntimeClasses of that name that are not allowed.
-_bad_handlers(ctx) := {name: {h |
+_bad_handlers(ctx, allowed) := {name: {h |
 	some other in classes
 	lib.name_of(other) == name
 	h := _handler(other)
-	not h in _allowed
+	not _handler_ok(name, h)
 } |
 	classes := [rc |
 		some rc in lib.of_type(ctx, "kubernetes:node.k8s.io/v1:RuntimeClass")
-		lib.name_of(rc) in _allowed
+		lib.name_of(rc) in allowed
 	]
-	some name in _allowed
+	some name in allowed
 }
 
 _handler(rc) := h if {
@@ -108,6 +143,8 @@ _why_denied(name) := "no runtime class, i.e. the node's default runtime (runc) w
 	name in _kata_without_tee
 } else := concat("", ["runtime class ", name, ", a CPU-only Kata confidential VM without NVIDIA Confidential Computing on the GPU"]) if {
 	name in _kata_cpu_tee
+} else := concat("", ["runtime class ", name, ", a confidential-VM node runtime class in a plan that provisions no confidential GPU node pool (GKE or AKS): on an existing cluster it is runc"]) if {
+	name in _cvm_classes
 } else := concat("", ["runtime class ", name, ", which is not a confidential-computing runtime class"]) if {
 	name in _not_confidential
 } else := concat("", [

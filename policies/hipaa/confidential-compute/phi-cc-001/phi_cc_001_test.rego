@@ -81,3 +81,30 @@ test_missing_classification_fails_closed if {
 test_unknown_runtime_class if {
 	_deny([_with_rc(fx.unknown)]) == {{"id": "PHI-CC-001", "urn": _urn, "msg": "PHI-CC-001: the runtime class is unknown at plan time; the control cannot be verified, so it fails closed", "unknown": ["spec.template.spec.runtimeClassName"]}}
 }
+
+# A confidential-VM node runtime class: runc on nodes that are confidential VMs the plan provisions.
+_cvm := "confidential-vm-nvidia-gpu"
+
+_cvm_class(handler) := object.union(fx.runtime_class(_cvm, fx.cc_selector), {"inputs": {"handler": handler}})
+
+_gke_pool := fx.resource("gcp:container/nodePool:NodePool", "h100-cc", {"name": "h100-cc", "nodeConfig": {"machineType": "a3-highgpu-1g"}})
+
+_aks_pool := fx.resource("azure-native:containerservice:AgentPool", "h100cc", {"agentPoolName": "h100cc", "vmSize": "Standard_NCC40ads_H100_v5"})
+
+test_allowed_confidential_vm_class_on_provisioned_gke_pools if {
+	_deny([_with_rc(_cvm), _cvm_class("runc"), _gke_pool]) == set()
+}
+
+test_allowed_confidential_vm_class_on_provisioned_aks_pools if {
+	_deny([_with_rc(_cvm), _cvm_class("runc"), _aks_pool]) == set()
+}
+
+# On an existing cluster nothing proves the nodes are confidential VMs: the class is plain runc there.
+test_denied_confidential_vm_class_without_provisioned_pools if {
+	_deny([_with_rc(_cvm), _cvm_class("runc")]) == {_expected_finding("runtime class confidential-vm-nvidia-gpu, a confidential-VM node runtime class in a plan that provisions no confidential GPU node pool (GKE or AKS): on an existing cluster it is runc")}
+}
+
+# A confidential-VM class must hand pods to the node's runc; any other handler is refused.
+test_denied_confidential_vm_class_with_another_handler if {
+	_deny([_with_rc(_cvm), _cvm_class("kata-qemu-nvidia-gpu"), _gke_pool]) == {{"id": "PHI-CC-001", "urn": _urn, "msg": "PHI-CC-001: PHI workload nlp uses runtime class confidential-vm-nvidia-gpu whose handler kata-qemu-nvidia-gpu is not a confidential-computing runtime"}}
+}
