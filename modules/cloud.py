@@ -136,3 +136,6 @@ class ProvisionedCluster:
     """Provider for the new cluster: every Kubernetes object of the stack is created through it."""
     node_pools: list[pulumi.Resource]
     """The GPU node pool resources (workloads wait for them)."""
+    storage_key: pulumi.Input[str] | None = None
+    """The customer-managed key persistent volumes default to: the node disk CryptoKey (GKE) or the disk
+    encryption set (AKS)."""

@@ -225,6 +225,8 @@ class ConfidentialGpuCluster(pulumi.ComponentResource):
     """Node selector GPU workloads need to land on a confidential pool (empty for ``existing``)."""
     workload_tolerations: list[dict[str, str]]
     """Tolerations GPU workloads need for the confidential pools' taint (empty for ``existing``)."""
+    storage_key: pulumi.Input[str] | None
+    """The customer-managed disk key a cloud backend created, for EncryptedStorage's ``kms_key``; None otherwise."""
 
     def __init__(self, name: str, args: ConfidentialGpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         check_choice("pod_security_level", args.pod_security_level, ("restricted", "baseline", "privileged"))
@@ -245,11 +247,13 @@ class ConfidentialGpuCluster(pulumi.ComponentResource):
         self.kubernetes_provider = None
         self.workload_node_selector = {}
         self.workload_tolerations = []
+        self.storage_key = None
         if args.backend != "existing":
             # Imported only when used: the provider SDKs are large and the existing backend never needs them.
             backend = importlib.import_module(f"modules.backends.{args.backend}")
             provisioned = backend.provision(self, name, args)
             self.kubernetes_provider = provisioned.kubernetes_provider
+            self.storage_key = provisioned.storage_key
             self.workload_node_selector = {CONFIDENTIAL_POOL_LABEL: "true"}
             self.workload_tolerations = [dict(CONFIDENTIAL_TAINT)]
         base = labels(name)

@@ -148,7 +148,7 @@ def compose(spec: StackSpec) -> None:
                 csi_driver=s.csi_driver,
                 data_classification=s.data_classification,
                 dataset=s.dataset,
-                kms_key=s.kms_key,
+                kms_key=s.kms_key or cluster.storage_key,
                 encrypted=s.encrypted,
                 reclaim_policy=s.reclaim_policy,
                 volumes=[m.VolumeClaim(**v.model_dump()) for v in s.volumes],

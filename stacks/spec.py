@@ -372,19 +372,14 @@ class Storage(_Model):
     dataset: DnsLabel | None = None
     """The de-identified dataset stored (one of ``phistack:datasets``); ``deidentified`` storage needs one."""
     kms_key: str | None = None
-    """Customer-managed key reference; required while ``encrypted`` is true."""
+    """Customer-managed key reference; required while ``encrypted`` is true, except on the ``gke`` and ``aks``
+    backends, whose volumes default to the disk key the backend creates."""
     encrypted: bool = True
     """Encrypt at rest."""
     reclaim_policy: Literal["Retain", "Delete"] = "Retain"
     """Reclaim policy."""
     volumes: list[VolumeClaim] = []
     """Claims."""
-
-    @model_validator(mode="after")
-    def _key(self) -> Storage:
-        if self.encrypted and not self.kms_key:
-            raise _PathError(("kms_key",), "required while encrypted is true")
-        return self
 
 
 class Issuer(_Model):
@@ -694,6 +689,8 @@ class StackSpec(_Model):
             if e.workload not in names:
                 raise _PathError(("endpoints", i, "workload"), f"no workload named {e.workload!r}")
         if self.storage is not None:
+            if self.storage.encrypted and not self.storage.kms_key and self.cluster.backend == "existing":
+                raise _PathError(("storage", "kms_key"), "required while encrypted is true")
             if self.storage.dataset is not None and self.storage.dataset not in datasets:
                 raise _PathError(("storage", "dataset"), f"no dataset named {self.storage.dataset!r} in datasets")
             if self.storage.dataset is not None and self.storage.data_classification != "deidentified":

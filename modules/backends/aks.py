@@ -137,7 +137,7 @@ def provision(component: pulumi.ComponentResource, name: str, args: Confidential
     gpu_pools = [_agent_pool(name, pool, sizes[pool.name], settings, group, cluster, own) for pool in pools]
     _audit_export(name, cluster_name, settings, cluster, own)
     provider = _kubernetes_provider(name, component, group, cluster, azure)
-    return ProvisionedCluster(kubernetes_provider=provider, node_pools=list(gpu_pools))
+    return ProvisionedCluster(kubernetes_provider=provider, node_pools=list(gpu_pools), storage_key=des.id)
 
 
 def vm_size(name: str) -> VmSize:

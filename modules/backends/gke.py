@@ -109,7 +109,7 @@ def provision(component: pulumi.ComponentResource, name: str, args: Confidential
         kubeconfig=_kubeconfig(args.cluster_name, cluster),
         opts=pulumi.ResourceOptions(parent=component, depends_on=[system]),
     )
-    return ProvisionedCluster(kubernetes_provider=provider, node_pools=list(gpu_pools))
+    return ProvisionedCluster(kubernetes_provider=provider, node_pools=list(gpu_pools), storage_key=keys.disks.id)
 
 
 def _require_settings(args: ConfidentialGpuClusterArgs) -> GkeSettings:

@@ -85,7 +85,11 @@ audit_topic(inputs) := fx.resource("gcp:pubsub/topic:Topic", "gpu-audit-topic", 
 
 audit_topic_inputs := {"name": "phistack-audit", "project": gcp_project, "kmsKeyName": gcp_key_id("audit")}
 
-gke_audit_filter := `resource.type="k8s_cluster" AND resource.labels.cluster_name="clinical" AND logName:"cloudaudit.googleapis.com"`
+# A log filter with its quotes: written with ' and turned into " here, because regopy keeps the backslash of
+# a quote in a Rego string literal (a plan's JSON strings reach it intact).
+quoted(text) := replace(text, "'", base64.decode("Ig=="))
+
+gke_audit_filter := quoted(`resource.type='k8s_cluster' AND resource.labels.cluster_name='clinical' AND logName:'cloudaudit.googleapis.com'`)
 
 audit_sink(inputs) := fx.resource("gcp:logging/projectSink:ProjectSink", "gpu-audit-sink", inputs)
 

@@ -109,8 +109,10 @@ _routes(sink, name, topics) if {
 	_topic_destination(object.get(sink, "destination", null), topics)
 }
 
-# The filter is words separated by spaces, tabs or newlines: terms alternating with AND. (Plain split only:
-# on regopy the strings regex.replace, regex.split and replace return no longer equal literals with quotes.)
+# The filter is words separated by spaces, tabs or newlines: terms alternating with AND. A term is a key and a
+# value, bare or in quotes (`resource.type="k8s_cluster"` and `resource.type=k8s_cluster` are the same query).
+# Terms are matched by prefix, suffix, position and length, never by equality with a literal: on regopy an
+# input string that holds quotes, and anything cut from it, equals no literal. Plain split only.
 _filter_names(filter, name) if {
 	is_string(filter)
 	words := [w |
@@ -122,29 +124,44 @@ _filter_names(filter, name) if {
 	count(words) % 2 == 1
 	count([i | some i; w := words[i]; i % 2 == 1; w != "AND"]) == 0
 	terms := [w | some i; w := words[i]; i % 2 == 0]
-	cluster_term := concat("", [`resource.labels.cluster_name="`, name, `"`])
-	count([t | some t in terms; t == `resource.type="k8s_cluster"`]) > 0
-	count([t | some t in terms; t == cluster_term]) > 0
-	count([t | some t in terms; not _allowed_term(t, cluster_term)]) == 0
+	count([t | some t in terms; _term_is(t, "resource.type=", "k8s_cluster")]) > 0
+	count([t | some t in terms; _term_is(t, "resource.labels.cluster_name=", name)]) > 0
+	count([t | some t in terms; not _allowed_term(t, name)]) == 0
 	count([t | some t in terms; startswith(t, "resource.labels.location=")]) <= 1
 	count([t | some t in terms; startswith(t, "resource.labels.project_id=")]) <= 1
 }
 
-_allowed_term(t, cluster_term) if t == cluster_term
+# t is key=value with the value bare ...
+_term_is(t, key, value) if {
+	startswith(t, key)
+	count(t) == count(key) + count(value)
+	endswith(t, value)
+}
 
-_allowed_term(t, cluster_term) if t == `resource.type="k8s_cluster"`
+# ... or between two quote characters.
+_term_is(t, key, value) if {
+	startswith(t, key)
+	count(t) == (count(key) + count(value)) + 2
+	substring(t, count(key) + 1, -1) != ""
+	endswith(substring(t, 0, count(t) - 1), value)
+	_quote(substring(t, count(key), 1))
+	_quote(substring(t, count(t) - 1, 1))
+}
 
-_allowed_term(t, cluster_term) if t == `logName:"cloudaudit.googleapis.com"`
+# A character that can only be a quote here (values are names and words).
+_quote(c) if not regex.match(`^[a-zA-Z0-9._:/=()*<>!-]$`, c)
 
-# resource.labels.location="<value>" or resource.labels.project_id="<value>" (no regex.match: regopy does not
-# match a pattern with quotes against these strings).
-_allowed_term(t, cluster_term) if {
-	some prefix in [`resource.labels.location="`, `resource.labels.project_id="`]
+_allowed_term(t, name) if _term_is(t, "resource.labels.cluster_name=", name)
+
+_allowed_term(t, name) if _term_is(t, "resource.type=", "k8s_cluster")
+
+_allowed_term(t, name) if _term_is(t, "logName:", "cloudaudit.googleapis.com")
+
+# resource.labels.location=<value> or resource.labels.project_id=<value>, with a value and no other operator.
+_allowed_term(t, name) if {
+	some prefix in ["resource.labels.location=", "resource.labels.project_id="]
 	startswith(t, prefix)
-	endswith(t, `"`)
-	value := substring(t, count(prefix), (count(t) - count(prefix)) - 1)
-	count(value) > 0
-	not contains(value, `"`)
+	count(t) > count(prefix)
 }
 
 _topic_destination(destination, topics) if {

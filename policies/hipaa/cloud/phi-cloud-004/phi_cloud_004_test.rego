@@ -35,16 +35,16 @@ test_allowed_no_phi if {
 }
 
 test_allowed_filter_on_lines_with_location if {
-	filter := "resource.type=\"k8s_cluster\"\n  AND resource.labels.cluster_name=\"clinical\"\n\tAND resource.labels.location=\"us-central1\""
+	filter := cf.quoted("resource.type='k8s_cluster'\n  AND resource.labels.cluster_name='clinical'\n\tAND resource.labels.location='us-central1'")
 	_deny(_sink_with("filter", filter)) == set()
 }
 
 test_denied_sink_filter_implicit_and if {
-	_deny(_sink_with("filter", `resource.type="k8s_cluster" resource.labels.cluster_name="clinical"`)) == _gke_denied
+	_deny(_sink_with("filter", cf.quoted(`resource.type='k8s_cluster' resource.labels.cluster_name='clinical'`))) == _gke_denied
 }
 
 test_denied_sink_filter_negated if {
-	_deny(_sink_with("filter", `resource.type="k8s_cluster" AND NOT resource.labels.cluster_name="clinical"`)) == _gke_denied
+	_deny(_sink_with("filter", cf.quoted(`resource.type='k8s_cluster' AND NOT resource.labels.cluster_name='clinical'`))) == _gke_denied
 }
 
 test_allowed_category_group_to_workspace if {
@@ -59,19 +59,19 @@ test_allowed_category_group_to_workspace if {
 }
 
 test_denied_sink_filter_names_another_cluster if {
-	_deny(_sink_with("filter", `resource.type="k8s_cluster" AND resource.labels.cluster_name="research"`)) == _gke_denied
+	_deny(_sink_with("filter", cf.quoted(`resource.type='k8s_cluster' AND resource.labels.cluster_name='research'`))) == _gke_denied
 }
 
 test_denied_sink_filter_contradicts_itself if {
-	_deny(_sink_with("filter", `resource.type="k8s_cluster" AND resource.labels.cluster_name="clinical" AND resource.labels.cluster_name="research"`)) == _gke_denied
+	_deny(_sink_with("filter", cf.quoted(`resource.type='k8s_cluster' AND resource.labels.cluster_name='clinical' AND resource.labels.cluster_name='research'`))) == _gke_denied
 }
 
 test_denied_sink_filter_drops_audit_entries if {
-	_deny(_sink_with("filter", `resource.type="k8s_cluster" AND resource.labels.cluster_name="clinical" AND severity>=ERROR`)) == _gke_denied
+	_deny(_sink_with("filter", cf.quoted(`resource.type='k8s_cluster' AND resource.labels.cluster_name='clinical' AND severity>=ERROR`))) == _gke_denied
 }
 
 test_denied_sink_filter_with_or if {
-	_deny(_sink_with("filter", `resource.type="k8s_cluster" AND resource.labels.cluster_name="clinical" OR resource.type="gce_instance"`)) == _gke_denied
+	_deny(_sink_with("filter", cf.quoted(`resource.type='k8s_cluster' AND resource.labels.cluster_name='clinical' OR resource.type='gce_instance'`))) == _gke_denied
 }
 
 test_denied_sink_to_topic_outside_stack if {
@@ -87,7 +87,7 @@ test_denied_sink_disabled if {
 }
 
 test_denied_sink_with_exclusion if {
-	_deny(_sink_with("exclusions", [{"name": "quiet", "filter": `protoPayload.methodName:"get"`}])) == _gke_denied
+	_deny(_sink_with("exclusions", [{"name": "quiet", "filter": cf.quoted(`protoPayload.methodName:'get'`)}])) == _gke_denied
 }
 
 test_missing_sink if {
@@ -135,5 +135,5 @@ test_unknown_diagnostic_resource_uri if {
 }
 
 test_denied_sink_filter_two_locations if {
-	_deny(_sink_with("filter", `resource.type="k8s_cluster" AND resource.labels.cluster_name="clinical" AND resource.labels.location="us-central1" AND resource.labels.location="europe-west4"`)) == _gke_denied
+	_deny(_sink_with("filter", cf.quoted(`resource.type='k8s_cluster' AND resource.labels.cluster_name='clinical' AND resource.labels.location='us-central1' AND resource.labels.location='europe-west4'`))) == _gke_denied
 }

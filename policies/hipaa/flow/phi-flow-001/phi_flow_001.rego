@@ -87,6 +87,35 @@ _endpoint_kinds := {"Service", "Ingress", "Gateway", "HTTPRoute", "GRPCRoute", "
 
 _known_components := {"AttestedWorkload", "EncryptedStorage", "TlsEndpoint", "AuditLogShipping"}
 
+# Cloud resources of the gke and aks backends. Identities, grants, key rings and resource groups configure
+# and hold no data: the mark stops there. Clusters, node pools, keys, disk encryption sets, vaults and the
+# audit routes hold or protect data and are what PHI-CLOUD-001..004 and PHI-GPU-001 verify.
+_cloud_inert_types := {
+	"gcp:kms/keyRing:KeyRing",
+	"gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
+	"gcp:pubsub/topicIAMMember:TopicIAMMember",
+	"gcp:serviceaccount/account:Account",
+	"gcp:projects/iAMMember:IAMMember",
+	"azure-native:resources:ResourceGroup",
+	"azure-native:managedidentity:UserAssignedIdentity",
+	"azure-native:authorization:RoleAssignment",
+}
+
+_cloud_known_types := {
+	"gcp:container/cluster:Cluster",
+	"gcp:container/nodePool:NodePool",
+	"gcp:kms/cryptoKey:CryptoKey",
+	"gcp:pubsub/topic:Topic",
+	"gcp:logging/projectSink:ProjectSink",
+	"azure-native:keyvault:Vault",
+	"azure-native:keyvault:Key",
+	"azure-native:compute:DiskEncryptionSet",
+	"azure-native:containerservice:ManagedCluster",
+	"azure-native:containerservice:AgentPool",
+	"azure-native:monitor:DiagnosticSetting",
+	"azure-native:insights:DiagnosticSetting",
+}
+
 _inert(r) if startswith(r.type, "pulumi:")
 
 _inert(r) if startswith(r.type, "tls:")
@@ -97,6 +126,8 @@ _inert(r) if lib.kind_of(r) in _inert_kinds
 
 _inert(r) if lib.component_kind(r) in {"ProviderProfile", "ConfidentialGpuCluster"}
 
+_inert(r) if r.type in _cloud_inert_types
+
 _known(r) if lib.is_pod_workload(r)
 
 _known(r) if lib.kind_of(r) in _storage_kinds
@@ -104,6 +135,8 @@ _known(r) if lib.kind_of(r) in _storage_kinds
 _known(r) if lib.kind_of(r) in _endpoint_kinds
 
 _known(r) if lib.component_kind(r) in _known_components
+
+_known(r) if r.type in _cloud_known_types
 
 # What the rule needs to know of a resource depends on its type only: decided once per type of the
 # plan (the functions above read nothing but `type`), then resources are visited by type.

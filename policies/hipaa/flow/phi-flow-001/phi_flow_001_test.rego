@@ -49,3 +49,16 @@ test_denied_label_contradicts_namespace if {
 	w := fx.deployment("nlp", "deidentified", fx.cc_pod)
 	{f.msg | some f in phi_flow_001.findings(fx.ctx([fx.phi_namespace, w]))} == {"PHI-FLOW-001: workload nlp is labelled deidentified but its component or namespace declares phi: the label contradicts the classification the rules apply"}
 }
+
+# The cloud backends' key material and audit routes are verified by PHI-CLOUD-001..004: the mark may reach them.
+test_allowed_mark_reaches_verified_cloud_resources if {
+	des := fx.resource("azure-native:compute:DiskEncryptionSet", "des", {"encryptionType": "EncryptionAtRestWithCustomerKey"})
+	key := fx.resource("gcp:kms/cryptoKey:CryptoKey", "disks", {"name": "disks", "rotationPeriod": "7776000s"})
+	_deny([fx.depends(fx.phi_deployment, [des, key]), des, key]) == set()
+}
+
+# A cloud type no rule checks is not covered by the cloud backends' rules: a bucket of Google Cloud denies.
+test_denied_unverified_cloud_type if {
+	bucket := fx.resource("gcp:storage/bucket:Bucket", "exports", {"name": "exports"})
+	_deny([fx.depends(fx.phi_deployment, [bucket]), bucket]) == {{"id": "PHI-FLOW-001", "urn": bucket.urn, "msg": "PHI-FLOW-001: exports (gcp:storage/bucket:Bucket) is reachable from a PHI workload but no HIPAA rule verifies resources of this type"}}
+}
