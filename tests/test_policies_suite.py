@@ -98,3 +98,11 @@ def test_discover_repeated_head_counts_once(tmp_path: Path) -> None:
     root = _tiny_policies(tmp_path, "test_twice if {\n\ttrue\n}\n\ntest_twice if {\n\tfalse\n}\n")
     cases = discover(load_policy_set(root, include_tests=True))
     assert [c.name for c in cases] == ["test_twice"]
+
+
+def test_every_rule_package_is_one_module() -> None:
+    """regorus drops the findings of a rule package split over two files when policies/main.rego iterates
+    data.phistack.rules: keep each rule (and its helpers) in one module."""
+    modules = [m for m in load_policy_set(POLICIES).modules if m.package.startswith("phistack.rules.")]
+    packages = [m.package for m in modules]
+    assert sorted(p for p in set(packages) if packages.count(p) > 1) == []

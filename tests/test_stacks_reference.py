@@ -16,8 +16,22 @@ from stacks.spec import config_from_stack_file, load_stack_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = ROOT / "stacks"
-REFERENCE = ["clinical-decision-support", "clinical-nlp", "drug-discovery", "genomics", "medical-imaging"]
-NONCOMPLIANT = ["noncompliant-expired-baa", "noncompliant-plaintext-phi"]
+REFERENCE = [
+    "clinical-decision-support",
+    "clinical-nlp",
+    "clinical-nlp-gke",
+    "drug-discovery",
+    "genomics",
+    "genomics-aks",
+    "medical-imaging",
+]
+NONCOMPLIANT = [
+    "noncompliant-aks-ordinary-vm",
+    "noncompliant-expired-baa",
+    "noncompliant-gke-ordinary-vm",
+    "noncompliant-plaintext-phi",
+]
+CLOUD = {"clinical-nlp-gke": "gcp", "genomics-aks": "azure"}
 
 
 def test_the_reference_and_noncompliant_stacks_exist() -> None:
@@ -55,6 +69,32 @@ def test_phi_stacks_run_confidential_on_cc_gpus(plans: dict[str, dict[str, Any]]
         assert w["inputs"]["runtime_class"].startswith("kata-qemu-nvidia-gpu-"), w["urn"]
         assert "key_broker" in w["inputs"], w["urn"]
         assert "audit_sink" in w["inputs"], w["urn"]
+
+
+def _of_type(plan: dict[str, Any], type_: str) -> list[dict[str, Any]]:
+    return [r for r in plan["resources"] if r["type"] == type_]
+
+
+@pytest.mark.parametrize("stack", sorted(CLOUD))
+def test_cloud_stacks_provision_confidential_pools_and_steer_phi_onto_them(
+    plans: dict[str, dict[str, Any]], stack: str
+) -> None:
+    plan = plans[stack]
+    if CLOUD[stack] == "gcp":
+        pools = [p for p in _of_type(plan, "gcp:container/nodePool:NodePool") if p["inputs"]["name"] != "system"]
+        assert pools and all(p["inputs"]["nodeConfig"]["confidentialNodes"]["enabled"] for p in pools)
+        labels = [p["inputs"]["nodeConfig"]["labels"] for p in pools]
+    else:
+        pools = _of_type(plan, "azure-native:containerservice:AgentPool")
+        assert pools and all(p["inputs"]["vmSize"].startswith("Standard_NCC") for p in pools)
+        labels = [p["inputs"]["nodeLabels"] for p in pools]
+    assert all(lab["phistack.io/confidential-gpu"] == "true" for lab in labels)
+    for w in _components(plan, "AttestedWorkload"):
+        assert w["inputs"]["runtime_class"] == "confidential-vm-nvidia-gpu", w["urn"]
+        assert w["inputs"]["node_selector"] == {"phistack.io/confidential-gpu": "true"}, w["urn"]
+    # Every Kubernetes object goes to the new cluster, through the provider its backend created.
+    kube = [r for r in plan["resources"] if r["type"].startswith("kubernetes:")]
+    assert kube and all("pulumi:providers:kubernetes" in (r["provider"] or "") for r in kube)
 
 
 @pytest.mark.parametrize("stack", ["medical-imaging", "drug-discovery"])

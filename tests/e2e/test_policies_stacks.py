@@ -31,6 +31,10 @@ NONCOMPLIANT_STACKS: dict[str, list[str]] = {
         "PHI-BAA-002", "PHI-ENC-001", "PHI-ENC-002", "PHI-IAM-001", "PHI-IAM-002", "PHI-LOG-002", "PHI-LOG-003",
         "PHI-VOL-001",
     ],
+    # PHI on an ordinary (non-confidential) A3 VM, a public control plane, volumes under a Google-managed key.
+    "noncompliant-gke-ordinary-vm": ["PHI-CLOUD-002", "PHI-ENC-001", "PHI-GPU-001"],
+    # Genetic data on the non-confidential NC H100 v5 size, a public API server, local accounts, no audit export.
+    "noncompliant-aks-ordinary-vm": ["PHI-CLOUD-002", "PHI-CLOUD-003", "PHI-CLOUD-004", "PHI-GPU-001"],
     "noncompliant-plaintext-phi": [
         "PHI-CC-001", "PHI-CC-002", "PHI-CC-003", "PHI-GPU-001", "PHI-LOG-001", "PHI-LOG-004", "PHI-TLS-001",
         "PHI-TLS-002",
