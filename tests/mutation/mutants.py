@@ -22,7 +22,7 @@ from typing import Any
 from tests.mutation import targets as t
 from tests.mutation.targets import NoTarget, Plan
 
-__all__ = ["BASE_STACKS", "CLASSES", "OPERATORS", "NoTarget", "Operator", "mutants"]
+__all__ = ["BASE_STACKS", "CLASSES", "CLOUD_STACKS", "OPERATORS", "NoTarget", "Operator", "mutants"]
 
 ANY_RULE = "*"
 
@@ -32,6 +32,10 @@ GATEWAY_STACKS = ("clinical-nlp", "clinical-decision-support")  # expose a Gatew
 STORAGE_STACKS = ("genomics", "clinical-nlp")  # the PHI pod mounts a claim of an EncryptedStorage
 GENETIC_STACKS = ("genomics",)
 SAMD_STACKS = ("clinical-decision-support",)
+# The compliant reference stacks that provision their cluster on a cloud (the gke and aks backends).
+GKE_STACKS = ("clinical-nlp-gke",)
+AKS_STACKS = ("genomics-aks",)
+CLOUD_STACKS = GKE_STACKS + AKS_STACKS
 
 # Every family of controls the suite attacks (a test proves each is represented).
 CLASSES = {
@@ -50,6 +54,7 @@ CLASSES = {
     "unknown-values": "values unknown at plan time fail closed",
     "existing-controls": "the controls that already deny (regressions show here)",
     "deidentification": "a PHI workload relabelled deidentified without a verified manifest (PHI-DEID-001)",
+    "cloud": "the cloud cluster's pools, keys, control plane, credentials and audit route (PHI-GPU-001, PHI-CLOUD-*)",
 }
 
 
@@ -81,8 +86,8 @@ def _add(op: Operator) -> None:
         raise ValueError(f"{op.id}: unknown class {op.cls}")
     if any(existing.id == op.id for existing in OPERATORS):
         raise ValueError(f"operator id {op.id} is registered twice")
-    if any(stack not in BASE_STACKS for stack in op.stacks):
-        raise ValueError(f"{op.id}: stacks must be base stacks")
+    if any(stack not in BASE_STACKS + CLOUD_STACKS for stack in op.stacks):
+        raise ValueError(f"{op.id}: stacks must be base or cloud stacks")
     OPERATORS.append(op)
 
 
@@ -1977,6 +1982,8 @@ op(
     "PHI-DEID-001",
     _forged_in_plan,
 )
+
+
 def _relabel_storage(plan: Plan) -> None:
     """The EncryptedStorage that holds the PHI volumes says deidentified, naming no dataset."""
     storage = t.component(plan, "phistack:storage:EncryptedStorage")
@@ -2023,4 +2030,213 @@ op(
     "PHI-DEID-001",
     _relabel(DATASET),
     deid={DATASET: {"valid": "true", "reason": ""}},
+)
+
+
+# --- cloud backends: the resources the gke and aks backends create (PHI-GPU-001, PHI-CLOUD-001..004) --
+
+T_GKE_POOL = "gcp:container/nodePool:NodePool"
+T_GKE_CLUSTER = "gcp:container/cluster:Cluster"
+T_CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
+T_SINK = "gcp:logging/projectSink:ProjectSink"
+T_AKS_POOL = "azure-native:containerservice:AgentPool"
+T_AKS_CLUSTER = "azure-native:containerservice:ManagedCluster"
+T_DIAGNOSTIC = "azure-native:monitor:DiagnosticSetting"
+T_VAULT_KEY = "azure-native:keyvault:Key"
+
+
+def _gke_gpu_pool(plan: Plan) -> t.Resource:
+    pools = [p for p in t.of_type(plan, T_GKE_POOL) if p["inputs"].get("nodeConfig", {}).get("guestAccelerators")]
+    return t.one(pools, "GKE GPU node pool")
+
+
+def _gke_gpu_config(plan: Plan) -> dict[str, Any]:
+    return _gke_gpu_pool(plan)["inputs"]["nodeConfig"]
+
+
+def _gke_cluster(plan: Plan) -> dict[str, Any]:
+    return t.one(t.of_type(plan, T_GKE_CLUSTER), "GKE cluster")["inputs"]
+
+
+def _gke_private(plan: Plan) -> dict[str, Any]:
+    return _gke_cluster(plan)["privateClusterConfig"]
+
+
+def _gke_client_cert(plan: Plan) -> dict[str, Any]:
+    return _gke_cluster(plan)["masterAuth"]["clientCertificateConfig"]
+
+
+def _gke_disk_key(plan: Plan) -> dict[str, Any]:
+    keys = [k for k in t.of_type(plan, T_CRYPTO_KEY) if str(k["inputs"].get("name", "")).endswith("-disks")]
+    return t.one(keys, "disk CryptoKey")["inputs"]
+
+
+def _gke_sink(plan: Plan) -> dict[str, Any]:
+    return t.one(t.of_type(plan, T_SINK), "audit log sink")["inputs"]
+
+
+def _aks_pool(plan: Plan) -> dict[str, Any]:
+    return t.one(t.of_type(plan, T_AKS_POOL), "AKS agent pool")["inputs"]
+
+
+def _aks_cluster(plan: Plan) -> dict[str, Any]:
+    return t.one(t.of_type(plan, T_AKS_CLUSTER), "AKS cluster")["inputs"]
+
+
+def _aks_access(plan: Plan) -> dict[str, Any]:
+    return _aks_cluster(plan)["apiServerAccessProfile"]
+
+
+def _aks_key_trigger(plan: Plan) -> dict[str, Any]:
+    key = t.one(t.of_type(plan, T_VAULT_KEY), "Key Vault key")["inputs"]
+    return key["properties"]["rotationPolicy"]["lifetimeActions"][0]["trigger"]
+
+
+def _aks_audit_log(plan: Plan) -> dict[str, Any]:
+    setting = t.one(t.of_type(plan, T_DIAGNOSTIC), "diagnostic setting")["inputs"]
+    logs = [entry for entry in setting["logs"] if entry.get("category") == "kube-audit"]
+    if not logs:
+        raise NoTarget("no kube-audit log in the diagnostic setting")
+    return logs[0]
+
+
+def _gke_untaint_and_unlabel(plan: Plan) -> None:
+    """A second, ordinary A2 pool that also carries the confidential label and taint (a copy-paste slip)."""
+    pool = _gke_gpu_pool(plan)
+    clone = copy.deepcopy(pool["inputs"])
+    clone["name"] = "a100-extra"
+    clone["nodeConfig"]["machineType"] = "a2-highgpu-1g"
+    clone["nodeConfig"].pop("confidentialNodes", None)
+    t.add_resource(plan, T_GKE_POOL, "a100-extra", clone)
+
+
+op(
+    "cloud-gke-confidential-off",
+    "cloud",
+    "the GKE GPU pool's confidentialNodes disabled",
+    GPU1,
+    _set(lambda p: _gke_gpu_config(p)["confidentialNodes"], "enabled", False),
+    stacks=GKE_STACKS,
+)
+op(
+    "cloud-gke-machine-a2",
+    "cloud",
+    "the GKE GPU pool on a2-highgpu-1g (A100, no CC)",
+    GPU1,
+    _set(_gke_gpu_config, "machineType", "a2-highgpu-1g"),
+    stacks=GKE_STACKS,
+)
+op(
+    "cloud-gke-extra-a100-pool-labelled",
+    "cloud",
+    "a second A100 pool wearing the confidential label and taint",
+    GPU1,
+    _gke_untaint_and_unlabel,
+    stacks=GKE_STACKS,
+)
+op(
+    "cloud-gke-machine-unknown",
+    "unknown-values",
+    "the GKE GPU pool's machine type unknown at plan time",
+    GPU1,
+    _unknown(_gke_gpu_pool, "nodeConfig", "machineType"),
+    stacks=GKE_STACKS,
+    unknown=True,
+)
+op(
+    "cloud-gke-boot-disk-google-key",
+    "cloud",
+    "the GKE GPU pool's boot disk under a Google-managed key",
+    "PHI-CLOUD-001",
+    _delete(_gke_gpu_config, "bootDiskKmsKey"),
+    stacks=GKE_STACKS,
+)
+op(
+    "cloud-gke-key-rotation-yearly",
+    "cloud",
+    "the disk CryptoKey rotated yearly",
+    "PHI-CLOUD-001",
+    _set(_gke_disk_key, "rotationPeriod", "31536000s"),
+    stacks=GKE_STACKS,
+)
+op(
+    "cloud-gke-public-endpoint",
+    "cloud",
+    "the GKE control plane on a public endpoint",
+    "PHI-CLOUD-002",
+    _set(_gke_private, "enablePrivateEndpoint", False),
+    stacks=GKE_STACKS,
+)
+op(
+    "cloud-gke-client-certificate",
+    "cloud",
+    "GKE issues a client certificate (a local credential)",
+    "PHI-CLOUD-003",
+    _set(_gke_client_cert, "issueClientCertificate", True),
+    stacks=GKE_STACKS,
+)
+op(
+    "cloud-gke-sink-other-cluster",
+    "cloud",
+    "the audit sink filters another cluster's logs",
+    "PHI-CLOUD-004",
+    _set(_gke_sink, "filter", 'resource.type="k8s_cluster" AND resource.labels.cluster_name="sandbox"'),
+    stacks=GKE_STACKS,
+)
+op(
+    "cloud-aks-ordinary-vm-size",
+    "cloud",
+    "the AKS GPU pool on Standard_NC40ads_H100_v5 (no confidential VM)",
+    GPU1,
+    _set(_aks_pool, "vmSize", "Standard_NC40ads_H100_v5"),
+    stacks=AKS_STACKS,
+)
+op(
+    "cloud-aks-no-host-encryption",
+    "cloud",
+    "the AKS GPU pool without encryption at host",
+    "PHI-CLOUD-001",
+    _set(_aks_pool, "enableEncryptionAtHost", False),
+    stacks=AKS_STACKS,
+)
+op(
+    "cloud-aks-key-rotation-yearly",
+    "cloud",
+    "the Key Vault key rotated yearly",
+    "PHI-CLOUD-001",
+    _set(_aks_key_trigger, "timeAfterCreate", "P1Y"),
+    stacks=AKS_STACKS,
+)
+op(
+    "cloud-aks-public-api-server",
+    "cloud",
+    "the AKS API server public",
+    "PHI-CLOUD-002",
+    _set(_aks_access, "enablePrivateCluster", False),
+    stacks=AKS_STACKS,
+)
+op(
+    "cloud-aks-local-accounts",
+    "cloud",
+    "AKS local accounts enabled",
+    "PHI-CLOUD-003",
+    _set(_aks_cluster, "disableLocalAccounts", False),
+    stacks=AKS_STACKS,
+)
+op(
+    "cloud-aks-audit-off",
+    "cloud",
+    "kube-audit disabled in the diagnostic setting",
+    "PHI-CLOUD-004",
+    _set(_aks_audit_log, "enabled", False),
+    stacks=AKS_STACKS,
+)
+op(
+    "cloud-aks-vm-size-unknown",
+    "unknown-values",
+    "the AKS GPU pool's VM size unknown at plan time",
+    GPU1,
+    _unknown(lambda p: t.one(t.of_type(p, T_AKS_POOL), "AKS agent pool"), "vmSize"),
+    stacks=AKS_STACKS,
+    unknown=True,
 )

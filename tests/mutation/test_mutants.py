@@ -31,7 +31,7 @@ from phistack.errors import PolicyError
 from phistack.findings import Decision, Finding
 from phistack.plan.document import validate_plan
 from phistack.plan.offline import plan_stack
-from tests.mutation.mutants import ANY_RULE, BASE_STACKS, CLASSES, OPERATORS, Operator, mutants
+from tests.mutation.mutants import ANY_RULE, BASE_STACKS, CLASSES, CLOUD_STACKS, OPERATORS, Operator, mutants
 from tests.mutation.targets import NoTarget, Plan
 from tests.support.paths import REPO
 
@@ -57,7 +57,11 @@ REGOPY_SUBSET = (
     "unknown-phi-claim-storage-class",
     "cc-runtime-class-runc",
     "deid-relabel-tampered",
+    "cloud-gke-sink-other-cluster",
+    "cloud-aks-ordinary-vm-size",
 )
+# regopy also judges the subset's mutants of the cloud stacks (their operators apply to no other stack).
+REGOPY_STACKS = (REGOPY_STACK, *CLOUD_STACKS)
 REGOPY_ALL = os.environ.get("PHISTACK_MUTATION_REGOPY") == "all"
 
 # Mutants today's rules let through, mapped to the rule that should catch them. A key is an operator
@@ -98,7 +102,8 @@ class Judge:
 @pytest.fixture(scope="session")
 def judge() -> Judge:
     """The base plans (as `phistack plan <stack>` writes them) and the gate over both engines."""
-    return Judge(load_policy_set(REPO / "policies"), {stack: plan_stack(REPO, stack) for stack in BASE_STACKS})
+    stacks = BASE_STACKS + CLOUD_STACKS
+    return Judge(load_policy_set(REPO / "policies"), {stack: plan_stack(REPO, stack) for stack in stacks})
 
 
 def _blocking(decision: Decision) -> list[Finding]:
@@ -138,7 +143,7 @@ def _listed(table: dict[str, str], engine: str, stack: str, operator: Operator) 
 def _params(engine: str) -> list[Any]:
     params = []
     for stack, operator in mutants():
-        if engine == "regopy" and (stack != REGOPY_STACK or not (REGOPY_ALL or operator.id in REGOPY_SUBSET)):
+        if engine == "regopy" and (stack not in REGOPY_STACKS or not (REGOPY_ALL or operator.id in REGOPY_SUBSET)):
             continue
         marks = []
         if _listed(KNOWN_CRASHES, engine, stack, operator):
@@ -149,7 +154,9 @@ def _params(engine: str) -> list[Any]:
     return params
 
 
-@pytest.mark.parametrize(("engine", "stack"), [("regorus", s) for s in BASE_STACKS] + [("regopy", REGOPY_STACK)])
+@pytest.mark.parametrize(
+    ("engine", "stack"), [("regorus", s) for s in BASE_STACKS + CLOUD_STACKS] + [("regopy", s) for s in REGOPY_STACKS]
+)
 def test_base_plan_is_allowed(engine: str, stack: str, judge: Judge) -> None:
     decision = judge.base(engine, stack)
     assert decision.allowed and not _blocking(decision), _summary(_blocking(decision))
@@ -175,7 +182,7 @@ def test_every_class_is_represented_on_both_engines() -> None:
     assert {operator.cls for operator in OPERATORS} == set(CLASSES)
     by_id = {operator.id: operator for operator in OPERATORS}
     assert set(REGOPY_SUBSET) <= set(by_id)
-    assert all(REGOPY_STACK in by_id[op_id].stacks for op_id in REGOPY_SUBSET)
+    assert all(set(REGOPY_STACKS) & set(by_id[op_id].stacks) for op_id in REGOPY_SUBSET)
     assert {by_id[op_id].cls for op_id in REGOPY_SUBSET} == set(CLASSES)
 
 
@@ -194,7 +201,9 @@ def test_known_lists_name_real_mutants() -> None:
 @pytest.mark.parametrize("operator", [o for o in OPERATORS if o.stacks != BASE_STACKS], ids=lambda o: o.id)
 def test_restricted_operators_find_no_target_elsewhere(operator: Operator, judge: Judge) -> None:
     """An operator limited to some stacks is limited because the other stacks lack its target."""
-    for stack in sorted(set(BASE_STACKS) - set(operator.stacks)):
+    # Cloud operators must find nothing on the other stacks; the others are only run on the base stacks.
+    pool = BASE_STACKS + CLOUD_STACKS if set(operator.stacks) <= set(CLOUD_STACKS) else BASE_STACKS
+    for stack in sorted(set(pool) - set(operator.stacks)):
         with pytest.raises(NoTarget):
             operator.apply(judge.base_plans[stack])
 

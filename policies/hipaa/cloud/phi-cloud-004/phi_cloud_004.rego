@@ -8,7 +8,7 @@
 #   NOT, implicit AND or parenthesis is not understood and does not count), and a destination pubsub.googleapis.com/projects/<project>/topics/<name> naming a
 #   Pub/Sub Topic of the stack (PHI-CLOUD-001 requires its customer-managed key). AKS: for every ManagedCluster a
 #   DiagnosticSetting whose resourceUri is the cluster''s id (resource group and name) enables a log of category kube-audit
-#   or kube-audit-admin (or category group audit or allLogs) and sends it to an Event Hub (eventHubAuthorizationRuleId)
+#   (or category group audit or allLogs; kube-audit-admin alone leaves out reads, get and list, so it does not count) and sends it to an Event Hub (eventHubAuthorizationRuleId)
 #   or a Log Analytics workspace (workspaceId). Where no route qualifies and a sink or setting has an unknown value, it
 #   denies as unknown.'
 # related_resources:
@@ -227,7 +227,8 @@ _audits(setting, group, name) if {
 	_siem_destination(setting)
 }
 
-_audit_category(log) if object.get(log, "category", "") in {"kube-audit", "kube-audit-admin"}
+# kube-audit-admin drops get and list: a read of a Secret or of PHI through the API would go unrecorded.
+_audit_category(log) if object.get(log, "category", "") == "kube-audit"
 
 _audit_category(log) if object.get(log, "categoryGroup", "") in {"audit", "allLogs"}
 

@@ -137,3 +137,8 @@ test_unknown_diagnostic_resource_uri if {
 test_denied_sink_filter_two_locations if {
 	_deny(_sink_with("filter", cf.quoted(`resource.type='k8s_cluster' AND resource.labels.cluster_name='clinical' AND resource.labels.location='us-central1' AND resource.labels.location='europe-west4'`))) == _gke_denied
 }
+
+# kube-audit-admin leaves out get and list: reads of Secrets or PHI through the API would not reach the SIEM.
+test_denied_aks_only_kube_audit_admin if {
+	_deny(_setting_with("logs", [{"category": "kube-audit", "enabled": false}, {"category": "kube-audit-admin", "enabled": true}])) == _aks_denied
+}
