@@ -2240,3 +2240,19 @@ op(
     stacks=AKS_STACKS,
     unknown=True,
 )
+op(
+    "cloud-gke-region-unlisted",
+    "cloud",
+    "the GKE cluster moved to a region the BAA does not list",
+    "PHI-BAA-003",
+    _set(_gke_cluster, "location", "asia-east1"),
+    stacks=GKE_STACKS,
+)
+op(
+    "cloud-aks-region-unlisted",
+    "cloud",
+    "the AKS cluster moved to a region the BAA does not list",
+    "PHI-BAA-003",
+    _set(_aks_cluster, "location", "southeastasia"),
+    stacks=AKS_STACKS,
+)
