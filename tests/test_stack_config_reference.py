@@ -37,7 +37,7 @@ def test_every_key_of_every_model_is_documented() -> None:
         nested, _ = reference._model_of(field.annotation)
         for key in _keys(nested) if nested is not None else []:
             assert f"| `{key}` |" in block, key
-    assert "| `node_pools[].gpu_model` | string | **required** |" in block  # keys relative to their section
+    assert "| `gke.project` | string | **required** |" in block  # keys relative to their section
     assert "| `min_tls_version` | one of `1.3`, `1.2` | `\"1.3\"` |" in block
 
 
