@@ -342,7 +342,7 @@ def _check_pool(backend: str, i: int, pool: NodePool) -> None:
     if catalogue.lookup(cloud, pool.machine_type) is None:
         raise _PathError(
             ("node_pools", i, "machine_type"),
-            f"{pool.machine_type!r} is not a {cloud} machine type in the machine catalogue "
+            f"{pool.machine_type!r} is not a machine type of {cloud} in the machine catalogue "
             f"(known: {', '.join(sorted(m.name for m in catalogue.machine_types.values() if m.cloud == cloud))})",
         )
 

@@ -157,6 +157,58 @@ def test_spec_errors_name_the_file_and_key_path(mutate: Any, expected: str) -> N
     assert "\n" not in message
 
 
+@pytest.mark.parametrize(
+    ("stack", "mutate", "expected"),
+    [
+        (
+            "clinical-nlp-gke",
+            lambda c: c["cluster"]["node_pools"][0].update(machine_type="a3-highgpu-9g"),
+            "phistack:cluster.node_pools[0].machine_type: 'a3-highgpu-9g' is not a machine type of gcp in the "
+            "machine catalogue (known: a2-highgpu-1g, a3-highgpu-1g",
+        ),
+        (
+            "clinical-nlp-gke",
+            lambda c: c["cluster"]["node_pools"][0].update(cc_capable=True),
+            "phistack:cluster.node_pools[0].cc_capable: not with backend gke: the machine catalogue says which GPU",
+        ),
+        (
+            "clinical-nlp-gke",
+            lambda c: c["cluster"]["node_pools"][0].pop("machine_type"),
+            "phistack:cluster.node_pools[0].machine_type: required key is missing",
+        ),
+        ("clinical-nlp-gke", lambda c: c["cluster"].pop("gke"), "phistack:cluster.gke: required with backend: gke"),
+        (
+            "clinical-nlp-gke",
+            lambda c: c["cluster"].update(cc_mode="snp"),
+            "phistack:cluster.cc_mode: the gke backend's confidential VMs use tdx; set cc_mode: tdx",
+        ),
+        (
+            "genomics-aks",
+            lambda c: c["cluster"].update(gke=_config("clinical-nlp-gke")["cluster"]["gke"]),
+            "phistack:cluster.gke: set only with backend: gke",
+        ),
+        (
+            "genomics-aks",
+            lambda c: c["cluster"]["node_pools"][0].update(machine_type="a3-highgpu-1g"),
+            "phistack:cluster.node_pools[0].machine_type: 'a3-highgpu-1g' is not a machine type of azure",
+        ),
+        (
+            "clinical-nlp",
+            lambda c: c["cluster"]["node_pools"][0].update(machine_type="a3-highgpu-1g"),
+            "phistack:cluster.node_pools[0].machine_type: only for the gke and aks backends",
+        ),
+    ],
+)
+def test_backend_errors_name_the_key_path(stack: str, mutate: Any, expected: str) -> None:
+    config = _config(stack)
+    mutate(config)
+    with pytest.raises(InputError) as info:
+        parse_spec(config, f"stacks/Pulumi.{stack}.yaml")
+    message = info.value.diagnostic()
+    assert message.startswith(f"stacks/Pulumi.{stack}.yaml: {expected}"), message
+    assert "\n" not in message
+
+
 def test_cc_off_needs_an_explicit_runtime_class() -> None:
     config = _config("medical-imaging")
     del config["workloads"][0]["runtime_class"]
