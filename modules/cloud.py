@@ -46,7 +46,7 @@ class CloudNodePool:
     catalogue (``policies/data/cloud_machine_types.json``) says which GPU it carries and whether it runs as a
     confidential VM with the GPU in CC mode."""
     node_count: int = 1
-    """Nodes in the pool."""
+    """Nodes in the pool; on GKE per zone of ``node_locations`` (GKE's nodeCount), on AKS in all."""
     confidential: bool = True
     """Confidential VM with the GPU in CC mode; ``False`` creates an ordinary VM pool (a weakening the gate
     denies for PHI) without the confidential label and taint."""

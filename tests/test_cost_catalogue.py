@@ -214,3 +214,11 @@ def test_existing_backend_pools_have_no_cloud_fields(plans: dict[str, dict[str, 
     cost = _estimate(plans["genomics"])
     assert all(not p.machine_type for p in cost.pools)
     assert "machine_type" not in cost.to_json()["pools"][0] and "Prices per node-hour" not in format_table(cost)
+
+
+def test_gke_node_count_is_per_zone() -> None:
+    """GKE's nodeCount counts nodes per zone of nodeLocations: two zones hold twice the nodes."""
+    pool = gke_pool(nodes=2)
+    pool["inputs"]["nodeLocations"] = ["us-central1-a", "us-central1-b"]
+    (line,) = pool_costs(plan_of(pool), None)
+    assert line.nodes == 4

@@ -120,10 +120,19 @@ def _gke_pool(r: Mapping[str, Any]) -> CloudPool:
         show(inputs.get("name"), r.get("name", "")),
         location,
         show(config.get("machineType")),
-        _count(inputs.get("nodeCount")),
+        _gke_nodes(inputs.get("nodeCount"), zones),
         tee,
         show(config.get("bootDiskKmsKey"), "none"),
     )
+
+
+def _gke_nodes(per_zone: Any, zones: Any) -> int | None:
+    """GKE's nodeCount is per zone: a pool spread over two node locations has twice as many nodes. Without
+    nodeLocations the pool takes the cluster's zones, which the plan may not say: nodeCount is shown as is."""
+    count = _count(per_zone)
+    if count is not None and isinstance(zones, list) and zones:
+        return count * len(zones)
+    return count
 
 
 def _aks_pool(cluster: Mapping[str, Any], pool: Mapping[str, Any], name_key: str, count_key: str) -> CloudPool:
