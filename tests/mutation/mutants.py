@@ -2256,3 +2256,19 @@ op(
     _set(_aks_cluster, "location", "southeastasia"),
     stacks=AKS_STACKS,
 )
+
+
+def _aks_declared_idp(plan: Plan) -> dict[str, Any]:
+    """The identity provider the cluster component declares, in a plan with an AKS cluster."""
+    _aks_cluster(plan)
+    return t.component(plan, "phistack:cluster:ConfidentialGpuCluster")["inputs"]["identity_provider"]
+
+
+op(
+    "cloud-aks-idp-not-the-tenant",
+    "cloud",
+    "the cluster declares an MFA identity provider the AKS cluster does not trust",
+    "PHI-CLOUD-003",
+    _set(_aks_declared_idp, "issuer", "https://login.example-hospital.org"),
+    stacks=AKS_STACKS,
+)

@@ -18,6 +18,13 @@ cluster_component(backend, idp) := fx.component("phistack:cluster:ConfidentialGp
 
 mfa_idp := {"issuer": "https://login.example-hospital.org", "mfa_required": true}
 
+# The clouds' own identity providers, which their clusters trust (PHI-CLOUD-003 matches the declared one).
+aks_tenant := "6f1c2b7e-3d4a-4c1b-9e7f-2a8d5c0b1e93"
+
+google_idp := {"issuer": "https://accounts.google.com", "mfa_required": true}
+
+entra_idp := {"issuer": concat("", ["https://login.microsoftonline.com/", aks_tenant, "/v2.0"]), "mfa_required": true}
+
 # `inputs` with `key` set to `value` (the whole value replaced, never merged).
 with_input(inputs, key, value) := object.union(object.remove(inputs, [key]), {key: value})
 
@@ -114,7 +121,7 @@ gke_keys := [crypto_key("etcd", "7776000s"), crypto_key("boot-disk", "7776000s")
 # The compliant GKE stack with the cluster's inputs, the GPU pool's nodeConfig, the topic's and the
 # sink's inputs given.
 gke_plan(cluster_inputs, pool_config, topic_inputs, sink_inputs) := array.concat(
-	array.concat([cluster_component("gke", mfa_idp), gke_cluster(cluster_inputs)], gke_keys),
+	array.concat([cluster_component("gke", google_idp), gke_cluster(cluster_inputs)], gke_keys),
 	array.concat(gke_plumbing, [
 		gke_node_pool("h100", pool_config),
 		audit_topic(topic_inputs),
@@ -180,7 +187,7 @@ aks_cluster_inputs := {
 	"enableRBAC": true,
 	"disableLocalAccounts": true,
 	"apiServerAccessProfile": {"enablePrivateCluster": true},
-	"aadProfile": {"managed": true, "enableAzureRBAC": true, "adminGroupObjectIDs": ["00000000-0000-0000-0000-0000000000ad"]},
+	"aadProfile": {"managed": true, "enableAzureRBAC": true, "adminGroupObjectIDs": ["00000000-0000-0000-0000-0000000000ad"], "tenantID": aks_tenant},
 	"diskEncryptionSetID": concat("", [azure_rg_id, "/providers/Microsoft.Compute/diskEncryptionSets/phistack-des"]),
 	"securityProfile": {"azureKeyVaultKms": {
 		"enabled": true,
@@ -225,7 +232,7 @@ aks_keys := [vault_key("disk", vault_key_properties("P90D")), vault_key("kms", v
 # The compliant AKS stack with the cluster's, the GPU pool's, the disk encryption set's and the
 # diagnostic setting's inputs given.
 aks_plan(cluster_inputs, pool_inputs, set_inputs, diagnostic) := array.concat(
-	array.concat([cluster_component("aks", mfa_idp), aks_cluster(cluster_inputs), vault(vault_properties)], aks_keys),
+	array.concat([cluster_component("aks", entra_idp), aks_cluster(cluster_inputs), vault(vault_properties)], aks_keys),
 	array.concat(aks_plumbing, [
 		agent_pool("h100", pool_inputs),
 		disk_encryption_set(set_inputs),

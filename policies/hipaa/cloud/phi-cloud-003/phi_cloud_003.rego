@@ -6,7 +6,10 @@
 #   set to a pool ending in .svc.id.goog; every node configuration (NodePool nodeConfig, the Cluster''s nodeConfig when
 #   given or while the default pool is kept, each inline nodePools entry) has workloadMetadataConfig.mode GKE_METADATA,
 #   so pods never see the node''s credentials. AKS: every ManagedCluster has disableLocalAccounts true, aadProfile.managed
-#   and aadProfile.enableAzureRBAC true, a non-empty aadProfile.adminGroupObjectIDs, and enableRBAC not false. That
+#   and aadProfile.enableAzureRBAC true, a non-empty aadProfile.adminGroupObjectIDs, an aadProfile.tenantID, and enableRBAC not false.
+#   The identity provider the ConfidentialGpuCluster declares (whose MFA PHI-IAM-003 checks) must be the one the
+#   cloud cluster trusts, https://accounts.google.com for GKE and https://login.microsoftonline.com/<tenantID> for
+#   AKS, or the declared MFA guards nothing the cluster accepts. That
 #   people sign in with MFA is PHI-IAM-003''s (the ConfidentialGpuCluster identity_provider, whatever its backend). A
 #   missing setting denies; an unknown one denies as unknown.'
 # related_resources:
@@ -59,7 +62,43 @@ findings(ctx) := {f |
 	ctx.handles_phi
 	some x in lib.cloud_report(_results(ctx))
 	f := _as_finding(x)
+} | {f |
+	ctx.handles_phi
+	some f in _issuer_findings(ctx)
 }
+
+# People sign in to a cloud cluster through the cloud's identity provider (Entra ID for AKS, Google for GKE):
+# the identity provider a ConfidentialGpuCluster declares, whose MFA PHI-IAM-003 checks, must be that one,
+# or the MFA it declares guards nothing the cluster trusts.
+_issuer_findings(ctx) := {f |
+	some c in lib.components(ctx, "ConfidentialGpuCluster")
+	issuer := object.get(c.inputs, ["identity_provider", "issuer"], null)
+	is_string(issuer)
+	some signin in _cloud_signins(ctx)
+	not _same_issuer(issuer, signin.issuer)
+	f := lib.finding("PHI-CLOUD-003", c.urn, concat("", [
+		"ConfidentialGpuCluster ", c.name, " declares identity provider ", issuer, ", but people sign in to ",
+		signin.what, " through ", signin.issuer, ": the MFA it declares does not guard the cluster",
+	]))
+}
+
+_cloud_signins(ctx) := array.concat(
+	[s |
+		some m in lib.of_type(ctx, "azure-native:containerservice:ManagedCluster")
+		tenant := object.get(m.inputs, ["aadProfile", "tenantID"], null)
+		is_string(tenant)
+		s := {"what": lib.cloud_label(m), "issuer": concat("", ["https://login.microsoftonline.com/", lower(tenant)])}
+	],
+	[s |
+		some c in lib.of_type(ctx, "gcp:container/cluster:Cluster")
+		s := {"what": lib.cloud_label(c), "issuer": "https://accounts.google.com"}
+	],
+)
+
+# The issuer itself, or a path under it (Entra's /v2.0).
+_same_issuer(issuer, want) if lower(trim_suffix(issuer, "/")) == want
+
+_same_issuer(issuer, want) if startswith(lower(issuer), concat("", [want, "/"]))
 
 _as_finding(x) := lib.unknown_finding("PHI-CLOUD-003", x.urn, x.what, x.paths) if {
 	x.paths
@@ -101,5 +140,7 @@ _aks_specs := [
 	{"path": ["aadProfile", "managed"], "want": "true"},
 	{"path": ["aadProfile", "enableAzureRBAC"], "want": "true"},
 	{"path": ["aadProfile", "adminGroupObjectIDs"], "want": "nonempty"},
+	# The tenant people sign in through, matched against the declared identity provider.
+	{"path": ["aadProfile", "tenantID"], "want": "set"},
 	{"path": ["enableRBAC"], "want": "not false"},
 ]

@@ -21,7 +21,7 @@ _gke_with(key, value) := cf.gke_plan(cf.with_input(cf.gke_cluster_inputs, key, v
 
 _aks_with(key, value) := cf.aks_plan(cf.with_input(cf.aks_cluster_inputs, key, value), cf.agent_pool_inputs, cf.des_inputs, cf.diagnostic_inputs)
 
-_aad := {"managed": true, "enableAzureRBAC": true, "adminGroupObjectIDs": ["00000000-0000-0000-0000-0000000000ad"]}
+_aad := {"managed": true, "enableAzureRBAC": true, "adminGroupObjectIDs": ["00000000-0000-0000-0000-0000000000ad"], "tenantID": cf.aks_tenant}
 
 test_allowed_gke_secure if {
 	_deny(cf.gke_secure) == set()
@@ -99,6 +99,7 @@ test_missing_aks_aad_profile if {
 		{"id": "PHI-CLOUD-003", "urn": _aks_urn, "msg": "PHI-CLOUD-003: AKS cluster gpu-aks: aadProfile.managed is not true"},
 		{"id": "PHI-CLOUD-003", "urn": _aks_urn, "msg": "PHI-CLOUD-003: AKS cluster gpu-aks: aadProfile.enableAzureRBAC is not true"},
 		{"id": "PHI-CLOUD-003", "urn": _aks_urn, "msg": "PHI-CLOUD-003: AKS cluster gpu-aks: aadProfile.adminGroupObjectIDs is not a non-empty list of ids"},
+		{"id": "PHI-CLOUD-003", "urn": _aks_urn, "msg": "PHI-CLOUD-003: AKS cluster gpu-aks: aadProfile.tenantID is not set"},
 	}
 }
 
@@ -126,4 +127,32 @@ test_denied_gke_cluster_without_mfa_by_phi_iam_003 if {
 test_denied_aks_cluster_without_mfa_by_phi_iam_003 if {
 	plan := array.concat([cf.cluster_component("aks", null)], array.slice(cf.aks_secure, 1, count(cf.aks_secure)))
 	phi_iam_003.findings(fx.ctx(plan)) == {{"id": "PHI-IAM-003", "urn": fx.urn("phistack:cluster:ConfidentialGpuCluster", "gpu"), "msg": "PHI-IAM-003: the cluster declares no identity provider with an https issuer and mfa_required: true for human access"}}
+}
+
+_component_urn := fx.urn("phistack:cluster:ConfidentialGpuCluster", "gpu")
+
+# The declared identity provider must be the one the cloud cluster trusts, or its MFA guards nothing there.
+test_denied_aks_declares_another_identity_provider if {
+	plan := array.concat([cf.cluster_component("aks", cf.mfa_idp)], array.slice(cf.aks_secure, 1, count(cf.aks_secure)))
+	_deny(plan) == {{"id": "PHI-CLOUD-003", "urn": _component_urn, "msg": concat("", [
+		"PHI-CLOUD-003: ConfidentialGpuCluster gpu declares identity provider https://login.example-hospital.org, ",
+		"but people sign in to AKS cluster gpu-aks through https://login.microsoftonline.com/", cf.aks_tenant,
+		": the MFA it declares does not guard the cluster",
+	])}}
+}
+
+test_denied_aks_declares_another_tenant if {
+	other := {"issuer": "https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0", "mfa_required": true}
+	plan := array.concat([cf.cluster_component("aks", other)], array.slice(cf.aks_secure, 1, count(cf.aks_secure)))
+	count(_deny(plan)) == 1
+}
+
+test_denied_gke_declares_another_identity_provider if {
+	plan := array.concat([cf.cluster_component("gke", cf.mfa_idp)], array.slice(cf.gke_secure, 1, count(cf.gke_secure)))
+	_deny(plan) == {{"id": "PHI-CLOUD-003", "urn": _component_urn, "msg": "PHI-CLOUD-003: ConfidentialGpuCluster gpu declares identity provider https://login.example-hospital.org, but people sign in to GKE cluster gpu-gke through https://accounts.google.com: the MFA it declares does not guard the cluster"}}
+}
+
+test_missing_aks_tenant if {
+	inputs := cf.with_input(cf.aks_cluster_inputs, "aadProfile", {"managed": true, "enableAzureRBAC": true, "adminGroupObjectIDs": ["00000000-0000-0000-0000-0000000000ad"]})
+	_deny(cf.aks_plan(inputs, cf.agent_pool_inputs, cf.des_inputs, cf.diagnostic_inputs)) == _aks_denied("aadProfile.tenantID is not set")
 }
