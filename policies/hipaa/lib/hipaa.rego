@@ -685,6 +685,36 @@ cloud_report(results) := {x |
 	x := {"urn": y.urn, "msg": concat("", [y.label, ": ", y.path, " ", y.problem])}
 }
 
+# Results without the unknown key references the plan traces to a key of the stack: in a `pulumi preview`
+# the id of a key the stack creates in the same run is unknown, but the resource's
+# propertyDependencies name the resource it comes from. An unknown reference (by its last key, such as
+# keyName or diskEncryptionSetID) counts as known when the top-level property it sits in depends on a resource
+# of the type such a reference names; that resource is then judged by its own checks (rotation, purge
+# protection). Any other unknown stays unknown.
+cloud_traced(ctx, results) := [y |
+	some y in results
+	not _traced(ctx, y)
+]
+
+_traced(ctx, y) if {
+	y.unknown
+	r := ctx.by_urn[y.urn]
+	steps := split(y.path, ".")
+	want := _reference_types[steps[count(steps) - 1]]
+	top := split(steps[0], "[")[0]
+	some urn in object.get(object.get(r, "property_dependencies", {}), top, [])
+	object.get(ctx.by_urn, [urn, "type"], null) in want
+}
+
+_reference_types := {
+	"keyName": {"gcp:kms/cryptoKey:CryptoKey"},
+	"bootDiskKmsKey": {"gcp:kms/cryptoKey:CryptoKey"},
+	"kmsKeyName": {"gcp:kms/cryptoKey:CryptoKey"},
+	"diskEncryptionSetID": {"azure-native:compute:DiskEncryptionSet"},
+	"keyId": {"azure-native:keyvault:Key"},
+	"keyUrl": {"azure-native:keyvault:Key"},
+}
+
 # The node configurations a GKE cluster declares inline, as {"path", "config"}: the default pool's
 # nodeConfig (when given, or absent while the default pool is kept: removeDefaultNodePool not true) and
 # each nodePools entry's (the entry itself when it is unknown). The NodePool resources carry their own.

@@ -15,7 +15,9 @@
 #   (when given: Azure''s default is a customer key), rotationToLatestKeyVersionEnabled true and an activeKey.keyUrl
 #   naming a Key Vault key of the stack; every keyvault Key has a rotate lifetime action whose trigger.timeAfterCreate
 #   (PnD, PnW, PnM counted as 31 days, PnY as 366) is at most the maximum; every Vault has properties.enablePurgeProtection
-#   true and soft delete not turned off. A missing setting denies; an unknown one denies as unknown.'
+#   true and soft delete not turned off. A missing setting denies; an unknown one denies as unknown, except a key
+#   reference a pulumi preview cannot know yet whose property depends on a key (or disk encryption set) of the
+#   stack: that key is judged instead.'
 # related_resources:
 # - ref: https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C/section-164.312#p-164.312(a)(2)(iv)
 #   description: '45 CFR 164.312(a)(2)(iv) Encryption and decryption (Addressable): Implement a mechanism
@@ -58,7 +60,7 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
 	ctx.handles_phi
-	some x in lib.cloud_report(_key_results(ctx, data.hipaa_parameters.max_key_rotation_days))
+	some x in lib.cloud_report(lib.cloud_traced(ctx, _key_results(ctx, data.hipaa_parameters.max_key_rotation_days)))
 	f := _as_finding(x)
 }
 

@@ -197,3 +197,42 @@ test_denied_vault_without_purge_protection if {
 test_denied_vault_soft_delete_off if {
 	_deny(_replace(cf.aks_secure, cf.vault(cf.with_input(cf.vault_properties, "enableSoftDelete", false)))) == _denied("azure-native:keyvault:Vault", "gpu-kv", "Key Vault gpu-kv: properties.enableSoftDelete is false")
 }
+
+# In a `pulumi preview` the id of a key the stack creates in the same run is unknown; the resource's
+# propertyDependencies say which resource it comes from.
+_with_deps(r, deps) := object.union(r, {"property_dependencies": deps})
+
+_preview_cluster(deps) := _with_deps(cf.gke_cluster(cf.with_input(cf.gke_cluster_inputs, "databaseEncryption", {"state": "ENCRYPTED", "keyName": fx.unknown})), deps)
+
+_etcd_key_urn := fx.urn("gcp:kms/cryptoKey:CryptoKey", "gpu-etcd-key")
+
+_replace_cluster(plan, cluster) := [r | some x in plan; r := _swap(x, cluster)]
+
+_swap(x, cluster) := cluster if x.type == "gcp:container/cluster:Cluster"
+
+else := x
+
+test_allowed_preview_key_id_traced_to_a_key_of_the_stack if {
+	_deny(_replace_cluster(cf.gke_secure, _preview_cluster({"databaseEncryption": [_etcd_key_urn]}))) == set()
+}
+
+# Traced to something that is not a key of the stack (here the node service account), it stays unknown.
+test_unknown_preview_key_id_traced_elsewhere if {
+	account := fx.urn("gcp:serviceaccount/account:Account", "gpu-nodes")
+	_deny(_replace_cluster(cf.gke_secure, _preview_cluster({"databaseEncryption": [account]}))) == {{
+		"id": "PHI-CLOUD-001",
+		"urn": fx.urn(_cluster, "gpu-gke"),
+		"msg": "PHI-CLOUD-001: the databaseEncryption.keyName of GKE cluster gpu-gke is unknown at plan time; the control cannot be verified, so it fails closed",
+		"unknown": ["databaseEncryption.keyName"],
+	}}
+}
+
+# The key it is traced to is still judged: a yearly rotation denies.
+test_denied_preview_key_traced_to_a_key_rotated_yearly if {
+	plan := [r | some x in _replace_cluster(cf.gke_secure, _preview_cluster({"databaseEncryption": [_etcd_key_urn]})); r := _yearly(x)]
+	count(_deny(plan)) == 1
+}
+
+_yearly(x) := cf.crypto_key("etcd", "31536000s") if x.urn == _etcd_key_urn
+
+else := x
