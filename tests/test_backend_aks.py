@@ -7,33 +7,15 @@ returns them; a resource's recorded state is its inputs plus what Azure computes
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime import settings
 
 from phistack.plan import mock_azure
-from phistack.plan.mock_outputs import mock_resource
+from tests.support.cloud_mocks import CloudMocks, Registered, declare, every, only
 
-
-class Mocks(pulumi.runtime.Mocks):
-    """Realistic cloud outputs; records the provider each resource was registered with."""
-
-    def __init__(self) -> None:
-        self.providers: dict[str, str] = {}
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.providers[args.name] = args.provider or ""
-        return mock_resource(args.typ, args.name, dict(args.inputs))
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        return mock_azure.call_result(args.token, dict(args.args)) or {}, []
-
-
-pulumi.runtime.set_mocks(Mocks(), preview=True)
+pulumi.runtime.set_mocks(CloudMocks(), preview=True)
 
 import modules as m  # noqa: E402  (mocks must be registered before the components are imported)
 
@@ -45,51 +27,6 @@ EVENT_HUB_RULE = (
     "/authorizationRules/send"
 )
 TAINT = "phistack.io/confidential-gpu=true:NoSchedule"
-
-
-@dataclass
-class Registered:
-    """One registered resource: urn, type, id, recorded state and the provider it went through."""
-
-    urn: str
-    type: str
-    id: str
-    state: dict[str, Any]
-    provider: str
-
-
-def declare(build: Callable[[], Any]) -> list[Registered]:
-    """Run ``build`` in a fresh mock preview and return what it registered."""
-    mocks = Mocks()
-    pulumi.runtime.set_mocks(mocks, preview=True)
-
-    @pulumi.runtime.test
-    def _run() -> pulumi.Output[Any]:
-        result = build()
-        return pulumi.Output.from_input(getattr(result, "urn", None))
-
-    _run()
-    monitor: Any = settings.get_monitor()
-    return [
-        Registered(
-            r.urn,
-            r.urn.split("::")[2].split("$")[-1],
-            r.id or "",
-            dict(r.state or {}),
-            mocks.providers.get(r.urn.split("::")[-1], ""),
-        )
-        for r in monitor.resources.values()
-    ]
-
-
-def only(resources: list[Registered], type_: str) -> Registered:
-    found = [r for r in resources if r.type == type_]
-    assert len(found) == 1, f"expected one {type_}, got {[r.urn for r in found]}"
-    return found[0]
-
-
-def every(resources: list[Registered], type_: str) -> list[Registered]:
-    return [r for r in resources if r.type == type_]
 
 
 def named(resources: list[Registered], suffix: str) -> Registered:

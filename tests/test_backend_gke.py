@@ -8,33 +8,15 @@ Google provider returns them, so inputs built from other resources' outputs (a k
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime import settings
 
 from phistack.plan import mock_gcp
-from phistack.plan.mock_outputs import mock_resource
+from tests.support.cloud_mocks import CloudMocks, Registered, declare, every, only
 
-
-class Mocks(pulumi.runtime.Mocks):
-    """Realistic cloud outputs; records the provider reference each resource was registered with."""
-
-    def __init__(self) -> None:
-        self.providers: dict[tuple[str, str], str] = {}
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.providers[(args.typ, args.name)] = args.provider or ""
-        return mock_resource(args.typ, args.name, dict(args.inputs))
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        return mock_gcp.call_result(args.token, dict(args.args)) or {}, []
-
-
-pulumi.runtime.set_mocks(Mocks(), preview=True)
+pulumi.runtime.set_mocks(CloudMocks(), preview=True)
 
 import modules as m  # noqa: E402  (mocks must be registered before the components are imported)
 from modules.cloud import AuthorizedNetwork, CloudNodePool, GkeSettings  # noqa: E402
@@ -43,47 +25,6 @@ CLUSTER = "phi-gpu"
 PROJECT = "hospital-phi-prod"
 REGION = "us-central1"
 TOPIC_PREFIX = "pubsub.googleapis.com/projects/"
-
-
-@dataclass
-class Registered:
-    """One registered resource: urn, type, name, id, inputs and outputs as the mock monitor holds them."""
-
-    urn: str
-    type: str
-    name: str
-    id: str
-    state: dict[str, Any]
-    provider: str
-
-
-def declare(build: Callable[[], Any]) -> list[Registered]:
-    """Run ``build`` in a fresh mock preview and return what it registered."""
-    mocks = Mocks()
-    pulumi.runtime.set_mocks(mocks, preview=True)
-
-    @pulumi.runtime.test
-    def _run() -> pulumi.Output[Any]:
-        result = build()
-        return pulumi.Output.from_input(getattr(result, "urn", None))
-
-    _run()
-    monitor: Any = settings.get_monitor()
-    out = []
-    for r in monitor.resources.values():
-        type_, name = r.urn.split("::")[2].split("$")[-1], r.urn.split("::")[3]
-        out.append(Registered(r.urn, type_, name, r.id, dict(r.state or {}), mocks.providers.get((type_, name), "")))
-    return out
-
-
-def every(resources: list[Registered], type_: str) -> list[Registered]:
-    return [r for r in resources if r.type == type_]
-
-
-def only(resources: list[Registered], type_: str) -> Registered:
-    found = every(resources, type_)
-    assert len(found) == 1, f"expected one {type_}, got {[r.urn for r in found]}"
-    return found[0]
 
 
 def named(resources: list[Registered], type_: str, name: str) -> Registered:
