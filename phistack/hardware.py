@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -91,13 +91,17 @@ class GpuCatalogue(_Model):
 @functools.cache
 def gpu_catalogue(path: Path = GPU_CATALOGUE) -> GpuCatalogue:
     """Read and validate the hardware catalogue once; errors name the file and the key."""
+    return validate(GpuCatalogue, _read_json(path, "the GPU catalogue"), path)
+
+
+def _read_json(path: Path, what: str) -> Any:
+    """The JSON document at ``path``; an unreadable file or bad JSON is one InputError naming file and ``what``."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except OSError as err:
-        raise InputError(f"{path}: cannot read the GPU catalogue: {err.strerror or err}") from err
+        raise InputError(f"{path}: cannot read {what}: {err.strerror or err}") from err
     except ValueError as err:
-        raise InputError(f"{path}: invalid JSON in the GPU catalogue: {err}") from err
-    return validate(GpuCatalogue, document, path)
+        raise InputError(f"{path}: invalid JSON in {what}: {err}") from err
 
 
 # --- the cloud machine catalogue ------------------------------------------------------------------------------
@@ -220,13 +224,7 @@ def _check_gpus(catalogue: MachineCatalogue, gpus: GpuCatalogue, path: Path) -> 
 
 def load_machine_catalogue(path: Path, gpus: GpuCatalogue) -> MachineCatalogue:
     """Read and validate a machine catalogue against ``gpus``; errors name the file and the key."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InputError(f"{path}: cannot read the machine catalogue: {err.strerror or err}") from err
-    except ValueError as err:
-        raise InputError(f"{path}: invalid JSON in the machine catalogue: {err}") from err
-    catalogue = validate(MachineCatalogue, document, path)
+    catalogue = validate(MachineCatalogue, _read_json(path, "the machine catalogue"), path)
     _check_gpus(catalogue, gpus, path)
     return catalogue
 
