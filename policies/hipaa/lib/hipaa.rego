@@ -547,6 +547,20 @@ _secret_keys(s) := object.keys(values) | object.keys(string_values) if {
 
 # --- cloud resources (the gke and aks backends of ConfidentialGpuCluster) ---------------------------
 
+# The types that create or hold GPU node pools on a cloud. A plan with any of them provisions its nodes: the
+# pools it creates decide where PHI runs (PHI-GPU-001), and a confidential-VM runtime class may stand (PHI-CC-001).
+cloud_pool_types := {
+	"gcp:container/nodePool:NodePool",
+	"gcp:container/cluster:Cluster",
+	"azure-native:containerservice:AgentPool",
+	"azure-native:containerservice:ManagedCluster",
+}
+
+provisions_cloud_pools(ctx) if {
+	some t in cloud_pool_types
+	count(object.get(ctx.types, t, [])) > 0
+}
+
 # What people call each cloud type the PHI-CLOUD rules judge, for messages.
 cloud_kinds := {
 	"gcp:container/cluster:Cluster": "GKE cluster",

@@ -53,7 +53,7 @@ findings(ctx) := {f |
 
 # The sensitive classes the stack holds; a PHI stack without a class of its own counts as phi.
 _held_classes(ctx) := held if {
-	held := {c | some urn; some c in ctx.declared[urn]; c in lib.sensitive} | {e[1] | some e in ctx.namespaces; e[1] in lib.sensitive}
+	held := {c | some c in lib.scope(ctx).classifications; c in lib.sensitive}
 	count(held) > 0
 } else := {"phi"}
 

@@ -74,19 +74,7 @@ _allowed := {name | some name in data.confidential_computing.runtime_classes}
 # Confidential-VM classes: the node is the TEE, so they count only where the plan provisions the nodes.
 _cvm_classes := {name | some name in object.get(data.confidential_computing, "confidential_vm_runtime_classes", [])}
 
-_cloud_pool_types := {
-	"gcp:container/nodePool:NodePool",
-	"gcp:container/cluster:Cluster",
-	"azure-native:containerservice:AgentPool",
-	"azure-native:containerservice:ManagedCluster",
-}
-
-_provisions_cloud_pools(ctx) if {
-	some t in _cloud_pool_types
-	count(object.get(ctx.types, t, [])) > 0
-}
-
-_allowed_in(ctx) := _allowed | _cvm_classes if _provisions_cloud_pools(ctx)
+_allowed_in(ctx) := _allowed | _cvm_classes if lib.provisions_cloud_pools(ctx)
 
 else := _allowed
 

@@ -77,7 +77,8 @@ findings(ctx) := findings_with(ctx, _machine_types)
 findings_with(ctx, catalogue) := _hardware_findings(ctx) | _placement_findings(ctx, catalogue)
 
 # On a cloud stack the pools it creates decide (cloud_pools.rego); else the clusters' declared node pools.
-_placement_findings(ctx, catalogue) := _cloud_findings(ctx, catalogue) if _cloud_stack(ctx)
+# A stack that provisions cloud pools runs on them: they alone decide placement.
+_placement_findings(ctx, catalogue) := _cloud_findings(ctx, catalogue) if lib.provisions_cloud_pools(ctx)
 
 else := _declared_findings(_subjects(ctx))
 
@@ -661,11 +662,6 @@ _aks_pool_type := "azure-native:containerservice:AgentPool"
 
 _aks_cluster_type := "azure-native:containerservice:ManagedCluster"
 
-# A stack with any of these resources runs on cloud pools: they alone decide placement.
-_cloud_stack(ctx) if {
-	some t in [_gke_pool_type, _gke_cluster_type, _aks_pool_type, _aks_cluster_type]
-	count(object.get(ctx.types, t, set())) > 0
-}
 
 # Labels the platform puts on every node of a pool (their values follow from the pool).
 _platform_keys := {
