@@ -795,7 +795,12 @@ understood_types := object.keys(pod_spec_paths) | {
 	"kubernetes:cert-manager.io/v1:Certificate",
 	"kubernetes:cert-manager.io/v1:ClusterIssuer",
 	"kubernetes:cert-manager.io/v1:Issuer",
-	# The gke backend's resources (PHI-CLOUD-001..004; PHI-GPU-001 judges the GPU pools' placement).
+} | cloud_types
+
+# The resources the gke and aks backends create, all understood: PHI-CLOUD-001..004 judge them and
+# PHI-GPU-001 the GPU pools' placement.
+cloud_types := {
+	# The gke backend's resources.
 	"gcp:container/cluster:Cluster",
 	"gcp:container/nodePool:NodePool",
 	"gcp:kms/keyRing:KeyRing",

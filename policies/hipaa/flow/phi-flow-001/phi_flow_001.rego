@@ -87,9 +87,10 @@ _endpoint_kinds := {"Service", "Ingress", "Gateway", "HTTPRoute", "GRPCRoute", "
 
 _known_components := {"AttestedWorkload", "EncryptedStorage", "TlsEndpoint", "AuditLogShipping"}
 
-# Cloud resources of the gke and aks backends. Identities, grants, key rings and resource groups configure
-# and hold no data: the mark stops there. Clusters, node pools, keys, disk encryption sets, vaults and the
-# audit routes hold or protect data and are what PHI-CLOUD-001..004 and PHI-GPU-001 verify.
+# Cloud resources of the gke and aks backends (lib.cloud_types). Identities, grants, key rings and resource
+# groups configure and hold no data: the mark stops there. The rest (clusters, node pools, keys, disk
+# encryption sets, vaults, audit routes) hold or protect data and are what PHI-CLOUD-001..004 and PHI-GPU-001
+# verify.
 _cloud_inert_types := {
 	"gcp:kms/keyRing:KeyRing",
 	"gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
@@ -99,21 +100,6 @@ _cloud_inert_types := {
 	"azure-native:resources:ResourceGroup",
 	"azure-native:managedidentity:UserAssignedIdentity",
 	"azure-native:authorization:RoleAssignment",
-}
-
-_cloud_known_types := {
-	"gcp:container/cluster:Cluster",
-	"gcp:container/nodePool:NodePool",
-	"gcp:kms/cryptoKey:CryptoKey",
-	"gcp:pubsub/topic:Topic",
-	"gcp:logging/projectSink:ProjectSink",
-	"azure-native:keyvault:Vault",
-	"azure-native:keyvault:Key",
-	"azure-native:compute:DiskEncryptionSet",
-	"azure-native:containerservice:ManagedCluster",
-	"azure-native:containerservice:AgentPool",
-	"azure-native:monitor:DiagnosticSetting",
-	"azure-native:insights:DiagnosticSetting",
 }
 
 _inert(r) if startswith(r.type, "pulumi:")
@@ -136,7 +122,7 @@ _known(r) if lib.kind_of(r) in _endpoint_kinds
 
 _known(r) if lib.component_kind(r) in _known_components
 
-_known(r) if r.type in _cloud_known_types
+_known(r) if r.type in lib.cloud_types
 
 # What the rule needs to know of a resource depends on its type only: decided once per type of the
 # plan (the functions above read nothing but `type`), then resources are visited by type.
