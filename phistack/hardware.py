@@ -233,8 +233,3 @@ def load_machine_catalogue(path: Path, gpus: GpuCatalogue) -> MachineCatalogue:
 def machine_catalogue(path: Path = MACHINE_CATALOGUE) -> MachineCatalogue:
     """The shipped machine catalogue, read and validated once."""
     return load_machine_catalogue(path, gpu_catalogue())
-
-
-def lookup(cloud: str, name: str) -> MachineType | None:
-    """The shipped catalogue's entry for ``name`` on ``cloud`` (case-insensitive), or None."""
-    return machine_catalogue().lookup(cloud, name)

@@ -19,7 +19,6 @@ from phistack.hardware import (
     MACHINE_CATALOGUE,
     gpu_catalogue,
     load_machine_catalogue,
-    lookup,
     machine_catalogue,
     machine_key,
 )
@@ -83,10 +82,10 @@ def test_cpu_only_types_have_no_gpu() -> None:
 
 def test_lookup_ignores_the_case_of_azure_sizes() -> None:
     for spelling in ("Standard_NCC40ads_H100_v5", "standard_ncc40ads_h100_v5", "STANDARD_NCC40ADS_H100_V5"):
-        machine = lookup("azure", spelling)
+        machine = machine_catalogue().lookup("azure", spelling)
         assert machine is not None and machine.name == "Standard_NCC40ads_H100_v5"
-    assert lookup("azure", "Standard_NCC40ads_H100_v6") is None
-    assert lookup("gcp", "Standard_NCC40ads_H100_v5") is None
+    assert machine_catalogue().lookup("azure", "Standard_NCC40ads_H100_v6") is None
+    assert machine_catalogue().lookup("gcp", "Standard_NCC40ads_H100_v5") is None
     assert machine_key("azure", "Standard_D4ds_v5") == "azure/standard_d4ds_v5"
 
 
