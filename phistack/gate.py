@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from phistack.approvers import load_approvers
 from phistack.engine import UNDEFINED, PolicySet, make_evaluator
 from phistack.errors import PolicyError
 from phistack.findings import SEVERITIES, Citation, Coverage, Decision, Enforcement, Finding, Scope, holds_no_data
 from phistack.plan.view import Plan
-from phistack.waivers import Waiver, apply_waivers, check_distinct_ids, check_rules_exist
 from runtime.classification import CLASSIFICATIONS, SENSITIVE
+
+if TYPE_CHECKING:
+    from phistack.waivers import Waiver, WaiverOutcome
 
 ENTRYPOINT = "data.phistack.main.result"
 
@@ -137,6 +138,27 @@ def _scope(raw: Any) -> Scope:
     return Scope(phi, tuple(classes))
 
 
+def _waiver_judge(
+    waivers: list[Waiver], rules: Mapping[str, Mapping[str, Any]], policies: PolicySet
+) -> Callable[[list[Finding], str, dt.date], WaiverOutcome] | None:
+    """Check ``waivers`` against the policy set before anything is evaluated, and return what applies them
+    to the findings; None when there are none. Without waivers nothing is waived, so neither the waiver
+    models nor the approver list are loaded (together a third of a small plan's check)."""
+    if not waivers:
+        return None
+    from phistack.approvers import load_approvers
+    from phistack.waivers import apply_waivers, check_distinct_ids, check_rules_exist
+
+    # A waiver naming a rule the policy set lacks is bad input before anything is evaluated.
+    check_rules_exist(waivers, rules)
+    check_distinct_ids(waivers)
+    # Who may approve is policy data: read (and validated) before anything is evaluated.
+    approvers = load_approvers(policies)
+    return lambda findings, stack, today: apply_waivers(
+        findings, waivers, stack, today, rules=rules, approvers=approvers
+    )
+
+
 def evaluate(
     plan: Mapping[str, Any],
     policies: PolicySet,
@@ -153,11 +175,7 @@ def evaluate(
     plan = Plan.validated(plan)
     now = now or dt.datetime.now(dt.UTC)
     rules = policies.rules_metadata()
-    # A waiver naming a rule the policy set lacks is bad input before anything is evaluated.
-    check_rules_exist(waivers or [], rules)
-    check_distinct_ids(waivers or [])
-    # Who may approve is policy data: read (and validated) before anything is evaluated.
-    approvers = load_approvers(policies)
+    waive = _waiver_judge(waivers or [], rules, policies)
     evaluator = make_evaluator(engine, policies, **(engine_options or {}))
     document = gate_input(plan, now, deid)
     result = evaluator.query(ENTRYPOINT, document)
@@ -172,7 +190,7 @@ def evaluate(
     findings.sort(key=Finding.sort_key)
     coverage = _coverage(result.get("coverage"), plan)
     today = dt.date.fromisoformat(document["today"])
-    outcome = apply_waivers(findings, waivers or [], plan.stack, today, rules=rules, approvers=approvers)
+    outcome = waive(findings, plan.stack, today) if waive else None
     return Decision(
         stack=plan.stack,
         findings=findings,
@@ -183,7 +201,7 @@ def evaluate(
         rules=rules,
         coverage=coverage,
         scope=_scope(result.get("scope")),
-        waiver_notes=outcome.notes,
-        waivers_applied=outcome.applied,
-        waivers_refused=outcome.refused,
+        waiver_notes=outcome.notes if outcome else [],
+        waivers_applied=outcome.applied if outcome else [],
+        waivers_refused=outcome.refused if outcome else [],
     )

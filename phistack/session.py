@@ -11,16 +11,18 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from phistack.deid.facts import dataset_facts
-from phistack.deid.signers import load_signers
 from phistack.engine import PolicySet
 from phistack.errors import InputError
 from phistack.findings import Decision
 from phistack.gate import evaluate
 from phistack.plan.view import Plan
-from phistack.waivers import Waiver, load_waivers, waiver_files
+from phistack.workspace import NO_WAIVERS, waiver_files
+from runtime.configfile import load_yaml
+
+if TYPE_CHECKING:
+    from phistack.waivers import Waiver
 
 
 def _utc_now() -> dt.datetime:
@@ -56,6 +58,11 @@ class GateSettings:
     def deid_facts(self, plan: Plan) -> dict[str, dict[str, Any]]:
         """``input.deid``: each dataset of the plan's stack spec with its manifest verified against the policy
         set's trusted signers, read from the project (malformed signer data raises PolicyError, exit 3)."""
+        if not (plan.spec or {}).get("datasets"):
+            return {}  # nothing to verify: the signer list and the manifest verifier are not even loaded
+        from phistack.deid.facts import dataset_facts
+        from phistack.deid.signers import load_signers
+
         return dataset_facts(plan.spec, self.project, load_signers(self.policies))
 
     def waivers(self, stack: str) -> list[Waiver]:
@@ -64,8 +71,13 @@ class GateSettings:
             paths = list(self.waiver_files)
         else:
             paths = waiver_files(self.policies.root, self.project, stack)
+        documents = [(path, load_yaml(path, "waivers")) for path in paths]
+        if all(raw == NO_WAIVERS for _, raw in documents):
+            return []  # the waiver models (pydantic, signatures) are loaded only when there is a waiver to read
+        from phistack.waivers import parse_waivers
+
         today = self.now.date()
-        return [waiver for path in paths for waiver in load_waivers(path, today)]
+        return [waiver for path, raw in documents for waiver in parse_waivers(raw, path, today)]
 
 
 def decide(settings: GateSettings, plan: Plan) -> Decision:

@@ -100,7 +100,11 @@ def load_waivers(path: Path, today: dt.date | None) -> list[Waiver]:
     """Read a waiver file; any malformed entry is an InputError naming the file and key path.
 
     ``today`` bounds the expiry (at most 90 days later); None skips that bound (tests signing fixtures)."""
-    raw = load_yaml(path, "waivers")
+    return parse_waivers(load_yaml(path, "waivers"), path, today)
+
+
+def parse_waivers(raw: Any, path: Path, today: dt.date | None) -> list[Waiver]:
+    """The waivers of ``raw``, the parsed YAML of the waiver file ``path`` (see :func:`load_waivers`)."""
     if raw is None:
         # Fail closed: an empty file is more likely truncated or mistyped than meant; none is `waivers: []`.
         raise InputError(f"{path}: empty waiver file; write `waivers: []` to declare that there are none")
@@ -117,14 +121,6 @@ def load_waivers(path: Path, today: dt.date | None) -> list[Waiver]:
                 f"after {today}; waivers must be renewed at least every {MAX_WAIVER_DAYS} days"
             )
     return parsed.waivers
-
-
-def waiver_files(policy_root: Path, project_root: Path | None, stack: str) -> list[Path]:
-    """The organisation-wide file and the stack's own file, where they exist."""
-    candidates = [policy_root / "waivers.yaml"]
-    if project_root is not None:
-        candidates.append(project_root / "stacks" / "waivers" / f"{stack}.yaml")
-    return [path for path in candidates if path.is_file()]
 
 
 @dataclass

@@ -78,6 +78,19 @@ def policies_for(explicit: str | None, project: Path) -> PolicySet:
     return load_policy_set(policy_root(explicit, project))
 
 
+def waiver_files(policy_root: Path, project_root: Path | None, stack: str) -> list[Path]:
+    """The organisation-wide waiver file and the stack's own, where they exist."""
+    candidates = [policy_root / "waivers.yaml"]
+    if project_root is not None:
+        candidates.append(project_root / "stacks" / "waivers" / f"{stack}.yaml")
+    return [path for path in candidates if path.is_file()]
+
+
+NO_WAIVERS: dict[str, list[object]] = {"waivers": []}
+"""The one waiver file document that declares no waivers (``waivers: []``); any other goes through
+:func:`phistack.waivers.parse_waivers`, which validates it."""
+
+
 def parse_now(text: str | None) -> dt.datetime:
     """--now in RFC 3339 (or a date); defaults to the current time."""
     if not text:

@@ -15,15 +15,17 @@ import stat
 import types
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
 
 from runtime.errors import InputError
 
-Model = TypeVar("Model", bound=BaseModel)
+if TYPE_CHECKING:  # pydantic is imported where a model is validated: readers of key paths and YAML need none
+    from pydantic import BaseModel, ValidationError
+    from pydantic_core import ErrorDetails
+
+Model = TypeVar("Model", bound="BaseModel")
 
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
 """The largest config file any command reads (YAML stack configs, job files, waivers, broker config)."""
@@ -126,6 +128,8 @@ def line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
     """The pydantic models inside a field annotation (``X | None``, ``list[X]``, ``dict[str, X]``)."""
+    from pydantic import BaseModel
+
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
     if hasattr(annotation, "__metadata__"):  # Annotated[X, ...]
@@ -203,6 +207,8 @@ def more_suffix(more: int) -> str:
 def validate(model: type[Model], document: Any, path: Path, root: yaml.Node | None = None) -> Model:
     """Validate ``document``; the error to fix first names the file (and line, given the node tree) and its
     key path."""
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(document)
     except ValidationError as err:

@@ -14,7 +14,6 @@ from phistack.errors import ExitCode
 from phistack.report import Format
 from phistack.report.emit import print_summary, write_report
 from phistack.session import decide
-from phistack.signing import load_private_key, sign_decision
 from phistack.workspace import plan_for
 from runtime.fileio import write_atomic
 
@@ -44,7 +43,11 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = gate_settings(args)
-    signing_key = load_private_key(Path(args.sign)) if args.sign else None
+    signing_key = None
+    if args.sign:  # the signing library is loaded only for --sign
+        from phistack.signing import load_private_key, sign_decision
+
+        signing_key = load_private_key(Path(args.sign))
     source = plan_for(args.stack, args.plan, settings.project_dir)
     decision = decide(settings, source.plan)
     write_report(decision, source.artifact, Format(args.format), args.output)

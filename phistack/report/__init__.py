@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -30,17 +31,10 @@ Formatter = Callable[[Decision, ReportContext], str]
 
 
 def formatter_for(fmt: Format) -> Formatter:
-    from phistack.report import json as json_report
-    from phistack.report import junit, markdown, sarif, text
-
-    formatters: dict[Format, Formatter] = {
-        Format.TEXT: text.render,
-        Format.JSON: json_report.render,
-        Format.SARIF: sarif.render,
-        Format.JUNIT: junit.render,
-        Format.MARKDOWN: markdown.render,
-    }
-    return formatters[fmt]
+    """The renderer of ``fmt``: ``render`` of the module ``phistack.report.<fmt>``, the only one imported."""
+    module = importlib.import_module(f"phistack.report.{fmt.value}")
+    render: Formatter = module.render
+    return render
 
 
 def summary_line(decision: Decision) -> str:

@@ -8,6 +8,7 @@ import importlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -55,6 +56,28 @@ def test_check_of_a_plan_file_loads_only_the_gate() -> None:
         assert not {m for m in loaded if m == module or m.startswith(module + ".")}, module
     others = {m for m in loaded if m.startswith("phistack.commands.")} - {"phistack.commands.check"}
     assert others <= {"phistack.commands._options"}, others
+    # A plan that names no dataset, under a policy set whose waiver file declares none (`waivers: []`), needs
+    # neither the waiver and signer models (pydantic) nor signatures, and only the report format it prints.
+    assert "pydantic" not in {m.split(".")[0] for m in loaded}
+    for module in ("phistack.waivers", "phistack.approvers", "phistack.signing", "phistack.deid.signers"):
+        assert module not in loaded, module
+    assert not {"phistack.report.sarif", "phistack.report.junit", "phistack.report.markdown"} & loaded
+
+
+def test_a_plan_with_datasets_or_a_waiver_loads_what_verifies_them(tmp_path: Path) -> None:
+    """The shortcuts above never skip a check: a plan naming a dataset gets its manifest verified against the
+    signer list, and a waiver file with any entry is validated."""
+    plan = json.loads((FIXTURES / "plans" / "phi-compliant.json").read_text())
+    plan["spec"]["datasets"] = [{"name": "chest-xray-demo", "manifest": "nowhere/manifest.json"}]
+    named = tmp_path / "datasets.json"
+    named.write_text(json.dumps(plan))
+    loaded = _modules_after("phistack.cli", "check", "--plan", str(named), "--now", "2026-11-27T12:00:00Z")
+    assert {"phistack.deid.signers", "phistack.deid.facts"} <= loaded
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text("waivers: []\nnote: not a waiver key\n")
+    plan_file = str(FIXTURES / "plans" / "phi-compliant.json")
+    loaded = _modules_after("phistack.cli", "check", "--plan", plan_file, "--waivers", str(waivers))
+    assert "phistack.waivers" in loaded
 
 
 @pytest.mark.parametrize("package", [phistack_commands, runtime_commands], ids=["phistack", "runtime"])

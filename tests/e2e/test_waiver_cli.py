@@ -289,6 +289,27 @@ def test_malformed_waiver_fields_are_bad_input(tmp_path: Path, policies: Path, b
         assert_one_line_error(run_cli(*args), 2, str(path), fragment)
 
 
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "empty waiver file"),
+        ("waivers:\n", "waivers: Input should be a valid list"),
+        ("waivers: []\nnote: none yet\n", "note: unknown key"),
+        ("waivers: {}\n", "waivers: Input should be a valid list"),
+        ("[]\n", "Input should be a valid dictionary"),
+    ],
+)
+def test_only_an_exact_empty_waiver_list_declares_none(tmp_path: Path, text: str, fragment: str) -> None:
+    """`waivers: []` is the one document that is read without the waiver models; every near miss is still
+    validated and refused, naming the file (exit 2)."""
+    path = tmp_path / "waivers.yaml"
+    path.write_text(text)
+    args = ("check", "--plan", str(PLANS / "phi-compliant.json"), "--waivers", str(path), "--now", NOW)
+    assert_one_line_error(run_cli(*args), 2, str(path), fragment)
+    path.write_text("waivers: []\n")
+    assert run_cli(*args).returncode == 0
+
+
 def test_sign_bad_input(tmp_path: Path) -> None:
     path = tmp_path / "waivers.yaml"
     path.write_text("waivers:\n" + _entry("A", "PHI-ENC-001", NOTES))
