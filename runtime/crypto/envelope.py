@@ -15,6 +15,7 @@ import hmac
 import io
 import os
 import shutil
+import stat
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,13 +143,16 @@ def _unlock(hdr: header.Header, *, object_id: str, tenant: str, kek: Kek) -> tup
 
 
 def _remaining(src: BinaryIO) -> int | None:
+    """Bytes left in ``src`` when it is a regular file or in memory; None for a pipe or the like."""
     try:
-        size = os.fstat(src.fileno()).st_size
+        info = os.fstat(src.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        return info.st_size - src.tell()
     except (OSError, io.UnsupportedOperation):
         if isinstance(src, io.BytesIO):
             return len(src.getbuffer()) - src.tell()
         return None
-    return size - src.tell()
 
 
 def encrypt_stream(
