@@ -14,11 +14,19 @@ where the final segment ends lets the reader name truncation and appended bytes 
 Memory is bounded by a few segment buffers whatever the object's size. Decrypted bytes are handed
 out only after their segment's tag verified (``AESGCM.decrypt_into`` writes unverified plaintext
 into its buffer, so a failed segment's buffer is wiped and never exposed).
+
+Segments are read into and written from private buffers (never from a mapping of the file: a
+writer racing a decryption could then change bytes between the tag check and the decryption).
+Each buffer carries a cache line of slack, and every read or write uses the part of it that sits
+at the same offset within a cache line as the file position: the kernel copies file data with
+``rep movsb``, which on some CPUs (the AMD EPYC of docs/BENCHMARKS.md) runs at half speed or worse
+when source and destination are at different offsets within a cache line.
 """
 
 from __future__ import annotations
 
 import ctypes
+import io
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +49,7 @@ FINAL_BIT = 0x8000_0000
 MAX_SEGMENTS = 1 << 32
 # How many other positions a failed segment is tried at to tell "moved" from "modified".
 REORDER_PROBE_LIMIT = 4096
+CACHE_LINE = 64
 
 _WORD = struct.Struct(">I")
 _NONCE_TAIL = struct.Struct(">IB")
@@ -56,11 +65,36 @@ def nonce(prefix: bytes, index: int, final: bool) -> bytes:
     return prefix + _NONCE_TAIL.pack(index, 1 if final else 0)
 
 
-def wipe(buffer: bytearray, length: int | None = None) -> None:
+def wipe(buffer: bytearray | memoryview, length: int | None = None) -> None:
     """Overwrite the first ``length`` bytes (default: all) of ``buffer`` with zeros, in place."""
     size = len(buffer) if length is None else length
     if size:
         ctypes.memset((ctypes.c_char * size).from_buffer(buffer), 0, size)
+
+
+class _Buffer:
+    """A reusable segment buffer whose views line up with file positions (see the module docstring)."""
+
+    def __init__(self, size: int) -> None:
+        self.data = bytearray(size + CACHE_LINE)
+        self._address = ctypes.addressof(ctypes.c_char.from_buffer(self.data))
+        self._whole = memoryview(self.data)
+
+    def at(self, position: int, length: int) -> memoryview:
+        """``length`` bytes of the buffer at the same offset within a cache line as file offset ``position``."""
+        start = (position - self._address) % CACHE_LINE
+        return self._whole[start : start + length]
+
+    def wipe(self) -> None:
+        wipe(self.data)
+
+
+def _position(stream: BinaryIO) -> int:
+    """The stream's offset, or 0 where it has none (a pipe): only the alignment of copies depends on it."""
+    try:
+        return stream.tell()
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return 0
 
 
 def _fill(src: BinaryIO, view: memoryview) -> int:
@@ -101,40 +135,43 @@ def seal_stream(
 ) -> SealStats:
     """Encrypt everything ``src`` yields into segment records written to ``dst``."""
     aead = AESGCM(key)
-    current = bytearray(segment_size)
-    ahead = bytearray(segment_size)
-    record = bytearray(record_size(segment_size))
-    out = memoryview(record)
+    current, ahead = _Buffer(segment_size), _Buffer(segment_size)
+    record = _Buffer(record_size(segment_size))
+    read_at, write_at = _position(src), _position(dst)
     stats = SealStats()
     try:
-        filled = _fill(src, memoryview(current))
+        plain = current.at(read_at, segment_size)
+        filled = _fill(src, plain)
+        read_at += filled
         index = 0
         while True:
             if filled < segment_size:
-                final, next_filled = True, 0
+                final, next_plain, next_filled = True, plain, 0
             else:
                 # A full buffer is final only if nothing follows it: read ahead to know.
-                next_filled = _fill(src, memoryview(ahead))
+                next_plain = ahead.at(read_at, segment_size)
+                next_filled = _fill(src, next_plain)
+                read_at += next_filled
                 final = next_filled == 0
             if index >= MAX_SEGMENTS:
                 raise InputError(f"object too large: more than {MAX_SEGMENTS} segments")
-            _WORD.pack_into(record, 0, filled | (FINAL_BIT if final else 0))
             end = WORD + filled + GCM_TAG
-            aead.encrypt_into(
-                nonce(nonce_prefix, index, final), memoryview(current)[:filled], ad, out[WORD:end]
-            )
-            dst.write(out[:end])
+            out = record.at(write_at, end)
+            _WORD.pack_into(out, 0, filled | (FINAL_BIT if final else 0))
+            aead.encrypt_into(nonce(nonce_prefix, index, final), plain[:filled], ad, out[WORD:])
+            dst.write(out)
+            write_at += end
             stats.segments += 1
             stats.plaintext_bytes += filled
             stats.ciphertext_bytes += end
             if final:
                 return stats
             current, ahead = ahead, current
-            filled = next_filled
+            plain, filled = next_plain, next_filled
             index += 1
     finally:
-        wipe(current)
-        wipe(ahead)
+        current.wipe()
+        ahead.wipe()
 
 
 class _Opener:
@@ -145,34 +182,30 @@ class _Opener:
         self.prefix = nonce_prefix
         self.segment_size = segment_size
         self.ad = ad
-        self.record = bytearray(record_size(segment_size))
-        self.plain = bytearray(segment_size)
+        self.record = _Buffer(record_size(segment_size))
+        self.plain = _Buffer(segment_size)
 
-    def open(self, index: int, final: bool, sealed: memoryview, length: int) -> bool:
-        """Decrypt ``sealed`` as segment ``index`` into ``self.plain``; False if the tag fails."""
+    def open(self, index: int, final: bool, sealed: memoryview, into: memoryview) -> bool:
+        """Decrypt ``sealed`` as segment ``index`` into ``into`` (a view of ``self.plain``); False if the tag fails."""
         try:
-            self.aead.decrypt_into(
-                nonce(self.prefix, index, final), sealed, self.ad, memoryview(self.plain)[:length]
-            )
+            self.aead.decrypt_into(nonce(self.prefix, index, final), sealed, self.ad, into)
         except InvalidTag:
             # decrypt_into has written unverified plaintext: wipe it.
-            wipe(self.plain, length)
+            wipe(into)
             return False
         return True
 
-    def diagnose(
-        self, index: int, final: bool, sealed: memoryview, length: int, probe_until: int
-    ) -> Exception:
+    def diagnose(self, index: int, final: bool, sealed: memoryview, into: memoryview, probe_until: int) -> Exception:
         """Say why segment ``index`` failed: moved from another position, or modified."""
-        if self.open(index, not final, sealed, length):
-            wipe(self.plain, length)
+        if self.open(index, not final, sealed, into):
+            wipe(into)
             return SegmentTamperedError(
                 f"segment {index} failed authentication: its final-segment marker was modified", segment=index
             )
         candidates = [j for j in range(min(probe_until, REORDER_PROBE_LIMIT + 1)) if j != index]
         for other in candidates:
-            if self.open(other, final, sealed, length):
-                wipe(self.plain, length)
+            if self.open(other, final, sealed, into):
+                wipe(into)
                 return SegmentsReorderedError(
                     f"segment {index} failed authentication: it is segment {other} of this object "
                     "(segments reordered or duplicated)",
@@ -184,7 +217,7 @@ class _Opener:
         )
 
     def wipe(self) -> None:
-        wipe(self.plain)
+        self.plain.wipe()
 
 
 def open_stream(
@@ -205,11 +238,13 @@ def open_stream(
     """
     opener = _Opener(key, nonce_prefix, segment_size, ad)
     full = record_size(segment_size)
-    record = memoryview(opener.record)
+    read_at = _position(src)
     try:
         index = 0
         while True:
+            record = opener.record.at(read_at, full)
             got = _fill(src, record)
+            read_at += got
             if got == 0:
                 if index == 0:
                     raise TruncatedError("truncated: no segment follows the header", segment=0)
@@ -234,12 +269,14 @@ def open_stream(
                     f"truncated: segment {index} is cut short ({got} of {end} bytes present)", segment=index
                 )
             sealed = record[WORD:end]
-            if not opener.open(index, final, sealed, length):
+            # The plaintext lines up with where a consumer writing from offset 0 puts it.
+            plain = opener.plain.at(index * segment_size, length)
+            if not opener.open(index, final, sealed, plain):
                 # Positions to try: every segment the object can have had, plus a margin
                 # (a truncated or spliced file holds fewer records than the original).
                 estimate = -(-remaining // full) if remaining is not None else REORDER_PROBE_LIMIT
                 probe_until = max(estimate, index + 1) + 64
-                raise opener.diagnose(index, final, sealed, length, probe_until)
+                raise opener.diagnose(index, final, sealed, plain, probe_until)
             if final:
                 extra = got - end + _count_rest(src)
                 if extra:
@@ -249,9 +286,9 @@ def open_stream(
                         "data was appended",
                         segment=index,
                     )
-                yield memoryview(opener.plain)[:length]
+                yield plain
                 return
-            yield memoryview(opener.plain)[:length]
+            yield plain
             index += 1
             if index >= MAX_SEGMENTS:
                 raise TruncatedError("malformed: more than 2**32 segments without a final one", segment=index)
