@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from phistack.plan.view import thaw
+from phistack.render import yamltext
 from runtime.errors import InputError
 from runtime.fileio import write_atomic
 
@@ -144,7 +143,7 @@ def manifests_from_plan(plan: Mapping[str, Any]) -> tuple[list[Manifest], list[S
 
 
 # Not libyaml's CSafeDumper: it folds long double-quoted strings differently, and rendered files must not
-# change between phistack versions for the same plan (GitOps diffs).
+# change between phistack versions for the same plan (GitOps diffs). yamltext writes PyYAML's bytes.
 
 
 def to_yaml(body: dict[str, Any]) -> str:
@@ -152,7 +151,7 @@ def to_yaml(body: dict[str, Any]) -> str:
     head: dict[str, Any] = {k: body[k] for k in ("apiVersion", "kind", "metadata") if k in body}
     rest = {k: body[k] for k in sorted(body) if k not in head}
     ordered: dict[str, Any] = {**head, **rest}
-    return yaml.safe_dump(ordered, sort_keys=False, default_flow_style=False, width=100)
+    return yamltext.dump(ordered, width=yamltext.WIDTH)
 
 
 def write_manifests(manifests: list[Manifest], out_dir: Path) -> list[Path]:
@@ -172,5 +171,5 @@ def write_manifests(manifests: list[Manifest], out_dir: Path) -> list[Path]:
         "resources": [m.filename for m in manifests],
     }
     index = out_dir / "kustomization.yaml"
-    write_atomic(index, yaml.safe_dump(kustomization, sort_keys=False))
+    write_atomic(index, yamltext.dump(kustomization, width=yamltext.DEFAULT_WIDTH))
     return [*written, index]
