@@ -109,6 +109,25 @@ _cc(model) if _entry(model).confidential_computing == true
 
 _clusters(ctx) := lib.components(ctx, "ConfidentialGpuCluster")
 
+# Each cluster as the subjects read it, worked out once per evaluation (neither engine memoises a
+# function): its urn and inputs, its pools (each with the paths of its labels or taints that are unknown
+# where they decide placement) and whether any pool declares labels or taints.
+_cluster_views(ctx) := [_cluster_view(c, _pools(c)) | some c in _clusters(ctx)]
+
+_cluster_view(c, pools) := {
+	"urn": c.urn,
+	"inputs": c.inputs,
+	"declares": declares,
+	"pools": [object.union(p, {"placement_unknowns": _placement_unknowns_of(declares, p)}) | some p in pools],
+} if {
+	declares := {key: _any_declares(pools, key) | some key in ["labels", "taints"]}
+}
+
+_any_declares(pools, key) := true if {
+	some p in pools
+	object.get(p.spec, key, null) != null
+} else := false
+
 # The node pools of a cluster: the raw entry, the entry as an object ({} when it is not one) and its path.
 _pools(c) := [p |
 	pools := object.get(c.inputs, "node_pools", [])
@@ -137,12 +156,9 @@ _model_text(p) := _entry(_model(p)).name if is_string(_entry(_model(p)).name)
 
 else := _model(p)
 
-# Whether any pool of the cluster declares labels (then a pod's node selection decides which pools it
-# can land on; a pool without labels then has none) or taints.
-_pools_declare(c, key) if {
-	some p in _pools(c)
-	object.get(p.spec, key, null) != null
-}
+# Whether any pool of the cluster view declares labels (then a pod's node selection decides which pools
+# it can land on; a pool without labels then has none) or taints.
+_pools_declare(c, key) if c.declares[key] == true
 
 # A JSON value that holds a value unknown at plan time anywhere inside it.
 _has_unknown(x) if contains(json.marshal(x), "__unknown__")
@@ -180,11 +196,11 @@ _pool_finding(c, p) := lib.unknown_finding("PHI-GPU-001", c.urn, "a node pool", 
 # eligible) and every PHI or genetic pod workload that requests GPUs (its pod spec decides).
 # Each subject with the pools it may land on ("eligible"), worked out once: several findings read them.
 _subjects(ctx) := [s |
-	some base in _subject_bases(ctx)
+	some base in _subject_bases(ctx, _cluster_views(ctx))
 	s := object.union(base, {"eligible": _eligible(base)})
 ]
 
-_subject_bases(ctx) := array.concat(
+_subject_bases(ctx, views) := array.concat(
 	[s |
 		some w in ctx.phi_attested
 		s := {
@@ -192,7 +208,7 @@ _subject_bases(ctx) := array.concat(
 			"what": concat("", ["PHI workload ", w.name]),
 			"pod": null,
 			"need": _prop_need(object.get(w.inputs, "gpus", 1)),
-			"clusters": _clusters_for(ctx, object.get(w.inputs, "namespace", null)),
+			"clusters": _clusters_for(views, object.get(w.inputs, "namespace", null)),
 		}
 	],
 	[s |
@@ -204,18 +220,17 @@ _subject_bases(ctx) := array.concat(
 			"what": concat("", ["PHI ", lib.kind_of(r), " ", lib.name_of(r)]),
 			"pod": r,
 			"need": need,
-			"clusters": _clusters_for(ctx, lib.namespace_of(r)),
+			"clusters": _clusters_for(views, lib.namespace_of(r)),
 		}
 	],
 )
 
 # The clusters that declare the namespace; else the plan's only cluster; else none.
-_clusters_for(ctx, ns) := declared if {
-	declared := [c | some c in _clusters(ctx); _declares(c, ns)]
+_clusters_for(views, ns) := declared if {
+	declared := [c | some c in views; _declares(c, ns)]
 	count(declared) > 0
-} else := every_cluster if {
-	every_cluster := _clusters(ctx)
-	count(every_cluster) == 1
+} else := views if {
+	count(views) == 1
 } else := []
 
 _declares(c, ns) if {
@@ -348,15 +363,15 @@ _sum_gpus(c, part) := sum([q |
 _admits(s, c, p) := "yes" if {
 	s.pod == null
 } else := "unknown" if {
-	count(_pool_placement_unknowns(c, p)) > 0
+	count(p.placement_unknowns) > 0
 } else := "yes" if {
 	_labels_admit(lib.pod_spec(s.pod), c, p)
 	_taints_admit(lib.pod_spec(s.pod), p)
 } else := "no"
 
-_pool_placement_unknowns(c, p) := {path |
+_placement_unknowns_of(declares, p) := {path |
 	some key in ["labels", "taints"]
-	_pools_declare(c, key)
+	declares[key] == true
 	_has_unknown(object.get(p.spec, key, null))
 	path := concat("", [p.path, ".", key])
 }
@@ -523,7 +538,7 @@ _node_name(s) := name if {
 # [pool, admission, cluster] for each pool of the subject's clusters that it may land on.
 _eligible(s) := [[p, a, c] |
 	some c in s.clusters
-	some p in _pools(c)
+	some p in c.pools
 	a := _admits(s, c, p)
 	a != "no"
 ]
@@ -623,7 +638,7 @@ _relies(s, c) if {
 	not _pools_declare(c, "taints")
 }
 
-_reliance_finding(c, p, a) := lib.unknown_finding("PHI-GPU-001", c.urn, concat("", ["where node pool ", _pool_name(p), " admits PHI workloads"]), lib.sorted(_pool_placement_unknowns(c, p))) if {
+_reliance_finding(c, p, a) := lib.unknown_finding("PHI-GPU-001", c.urn, concat("", ["where node pool ", _pool_name(p), " admits PHI workloads"]), lib.sorted(p.placement_unknowns)) if {
 	a == "unknown"
 } else := lib.unknown_finding("PHI-GPU-001", c.urn, concat("", ["the GPUs per node of node pool ", _pool_name(p)]), [concat("", [p.path, ".gpu_count"])]) if {
 	_cc(_model(p))
@@ -1036,7 +1051,7 @@ _cloud_findings(ctx, catalogue) := _cloud_pool_findings(ctx, raws, pools, catalo
 } else := set()
 
 _cloud_subject_findings(ctx, pools) := {f |
-	some s in _subject_bases(ctx)
+	some s in _subject_bases(ctx, [])
 	some f in _cloud_subject(ctx, s, pools, _placing_spec(ctx, s))
 }
 
