@@ -10,13 +10,14 @@ import functools
 import importlib.resources
 import json
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema
 import kubernetes_validate
 from referencing import Registry, Resource
 
 from phistack.render.crd_schemas import SPEC_SCHEMAS
+from phistack.render.precheck import Check, compile_schema
 
 #: The Kubernetes version whose OpenAPI schema core manifests are validated against.
 KUBERNETES_VERSION = kubernetes_validate.latest_version()
@@ -44,8 +45,15 @@ def _schema_version(desired: str) -> str:
     return known[-1]
 
 
+class _Kind(NamedTuple):
+    validator: jsonschema.Draft202012Validator
+    """The strict validator: the verdict and the error message."""
+    accepts: Check
+    """True only for objects the validator accepts (precheck); False means: ask the validator."""
+
+
 @functools.lru_cache(maxsize=256)
-def _core_validator(version: str, api_version: str, kind: str) -> jsonschema.Draft202012Validator:
+def _core_validator(version: str, api_version: str, kind: str) -> _Kind:
     """The strict validator of one kind, built as kubernetes_validate.validate builds it, cached per kind."""
     schema_dir = f"v{_schema_version(version)}-local-strict"
     # rbac.authorization.k8s.io/v1 -> rbac-v1, as the schema files are named
@@ -54,14 +62,18 @@ def _core_validator(version: str, api_version: str, kind: str) -> jsonschema.Dra
         schema = json.loads(_SCHEMAS.joinpath(schema_dir, f"{kind.lower()}-{group_version}.json").read_text())
     except FileNotFoundError:
         raise _NoSchema from None
-    registry: Registry[Any] = Resource.from_contents(schema) @ Registry()
+    resource: Resource[Any] = Resource.from_contents(schema)
+    registry: Registry[Any] = resource @ Registry()
     registry = _definitions(schema_dir) @ registry
-    return jsonschema.Draft202012Validator(schema, registry=registry)
+    validator = jsonschema.Draft202012Validator(schema, registry=registry)
+    return _Kind(validator, compile_schema(validator, registry.resolver_with_root(resource)))
 
 
 def _validate_core(body: dict[str, Any], version: str) -> None:
     """Strict validation of a core object; jsonschema.ValidationError or _NoSchema."""
-    _core_validator(version, str(body["apiVersion"]), str(body["kind"])).validate(body)
+    kind = _core_validator(version, str(body["apiVersion"]), str(body["kind"]))
+    if not kind.accepts(body):
+        kind.validator.validate(body)  # rejects with jsonschema's error, or accepts what the precheck left to it
 
 
 class ManifestError(Exception):
