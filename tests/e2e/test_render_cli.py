@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
+from phistack.plan.offline import plan_stack
+from phistack.plan.view import thaw
 from phistack.render import validate_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,3 +66,23 @@ def test_bad_stack_config_exits_2_with_file_and_key_path(tmp_path: Path) -> None
         f"phistack: error: stacks/Pulumi.genomics.yaml:{line}: phistack:workloads[0].gpus:"
     ), result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_invalid_object_is_refused_in_one_line_and_nothing_is_written(tmp_path: Path) -> None:
+    plan = thaw(plan_stack(ROOT, "clinical-nlp"))
+    good = next(r for r in plan["resources"] if r["type"] == "kubernetes:apps/v1:Deployment")
+    # A second Deployment, rendered after the good one (so its kind's validator is cached), is wrong.
+    bad = copy.deepcopy(good)
+    bad["urn"] += "-zz"
+    bad["inputs"]["metadata"]["name"] += "-zz"
+    bad["inputs"]["spec"]["template"]["spec"]["containers"][0]["securityContex"] = {}
+    plan["resources"].append(bad)
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(plan))
+    out = tmp_path / "out"
+    result = _phistack("render", "--plan", str(plan_file), "-o", str(out))
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert f"{bad['urn']}: invalid manifest: Deployment: spec.template.spec.containers[0]:" in result.stderr
+    assert "'securityContex' was unexpected" in result.stderr
+    assert not out.exists()
