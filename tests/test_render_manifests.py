@@ -177,10 +177,30 @@ def test_secret_and_unknown_values_are_skipped() -> None:
                 "inputs": {"metadata": {"name": "c"}, "data": {"x": "1"}},
             },
             {"urn": "u4", "type": "phistack:workload:AttestedWorkload", "custom": False, "inputs": {}},
+            {
+                "urn": "u5",
+                "type": "kubernetes:core/v1:ConfigMap",
+                "custom": True,
+                "unknowns": [],
+                "inputs": {
+                    "metadata": {"name": "e", "labels": {"__unknown__": True}},
+                    "data": {"a": [{"__secret__": False}, {"__secret__": True}], "b": {"__secret__": True, "c": 1}},
+                },
+            },
+            {
+                "urn": "u6",
+                "type": "kubernetes:core/v1:ConfigMap",
+                "custom": True,
+                "unknowns": [],
+                "inputs": {"metadata": {"name": "f", "labels": [{"__unknown__": True}]}},
+            },
         ]
     }
     manifests, skipped = manifests_from_plan(plan)
     assert [m.urn for m in manifests] == ["u3"]
     assert manifests[0].body["apiVersion"] == "v1" and manifests[0].body["kind"] == "ConfigMap"
-    assert [s.urn for s in skipped] == ["u1", "u2"]
+    assert [s.urn for s in skipped] == ["u1", "u2", "u5", "u6"]
     assert "data.x" in skipped[0].reason
+    # Secret material wins over unknown values; paths name exactly the {marker: true} objects.
+    assert skipped[2].reason.startswith("holds secret material (data.a[1]);")
+    assert skipped[3].reason == "values unknown before deployment: metadata.labels[0]"

@@ -87,15 +87,24 @@ def _api_version_from_type(type_token: str) -> tuple[str, str]:
     return ("v1" if group_version == "core/v1" else group_version), kind
 
 
-def _find(value: Any, marker: str, path: str = "") -> list[str]:
-    """Dotted paths of ``{marker: true}`` values inside ``value``."""
+_SECRET = "__secret__"
+_UNKNOWN = "__unknown__"
+
+
+def _find(value: Any, found: dict[str, list[str]], path: str = "") -> dict[str, list[str]]:
+    """Add to ``found[marker]`` the dotted path of each ``{marker: true}`` inside ``value``, in one walk."""
     if isinstance(value, dict):
-        if value.get(marker) is True and len(value) == 1:
-            return [path]
-        return [p for k, v in value.items() for p in _find(v, marker, f"{path}.{k}" if path else str(k))]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _find(v, marker, f"{path}[{i}]")]
-    return []
+        if len(value) == 1:
+            ((key, item),) = value.items()
+            if item is True and key in found:
+                found[key].append(path)
+                return found
+        for k, v in value.items():
+            _find(v, found, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _find(v, found, f"{path}[{i}]")
+    return found
 
 
 def manifests_from_plan(plan: Mapping[str, Any]) -> tuple[list[Manifest], list[Skipped]]:
@@ -113,7 +122,8 @@ def manifests_from_plan(plan: Mapping[str, Any]) -> tuple[list[Manifest], list[S
         if type_token.startswith("kubernetes:pulumi:") or ":Provider" in type_token:
             continue
         inputs = thaw(res.get("inputs") or {})  # the manifest owns its body; the plan stays read-only
-        secrets = _find(inputs, "__secret__")
+        markers = _find(inputs, {_SECRET: [], _UNKNOWN: []})
+        secrets = markers[_SECRET]
         if secrets:
             skipped.append(
                 Skipped(
@@ -122,7 +132,7 @@ def manifests_from_plan(plan: Mapping[str, Any]) -> tuple[list[Manifest], list[S
                 )
             )
             continue
-        unknowns = list(res.get("unknowns") or []) or _find(inputs, "__unknown__")
+        unknowns = list(res.get("unknowns") or []) or markers[_UNKNOWN]
         if unknowns:
             skipped.append(Skipped(res["urn"], f"values unknown before deployment: {', '.join(unknowns)}"))
             continue
