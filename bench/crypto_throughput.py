@@ -4,12 +4,19 @@
 
 Rows:
 
-* ``stream``: the streaming AEAD as the runtime uses it. Encrypt reads a sparse 1 GiB file on /tmp
-  through ``encrypt_stream`` into a discarding sink; decrypt reads the 1 GiB encrypted file (page
+* ``stream``: the streaming AEAD as the runtime uses it. Encrypt reads a 1 GiB file of random bytes on /tmp
+  (page cache) through ``encrypt_stream`` into a discarding sink; decrypt reads the 1 GiB encrypted file (page
   cache) through ``decrypt_segments`` (every tag verified) into a discarding sink. The target
-  (>= 60 % of openssl, both ways) applies to these rows.
+  (>= 85 % of openssl, both ways) applies to these rows. ``cryptography`` bundles its own OpenSSL, which
+  may be newer and faster than the ``openssl`` command's (another AES-GCM code path), so a ratio can pass 100 %.
 * ``file``: ``encrypt_file`` / ``decrypt_file`` end to end, output on /tmp written atomically and
-  fsynced: bound by the disk, shown for context next to a raw ``write + fsync`` of the same size.
+  fsynced: bound by the disk, shown for context next to a raw ``write + fsync`` of the same size (random
+  bytes from a page-aligned buffer). ``--dir /dev/shm`` puts every file on tmpfs instead: the disk drops
+  out and what is left is the kernel's page-cache work.
+
+The input is random, not a sparse file: on the development VM, writing pages of zeros costs several
+times more than writing random bytes (the hypervisor's handling of zero pages), which made the decrypt
+rows of a sparse input measure that instead.
 
 Each operation runs in its own worker process, so its peak RSS (``ru_maxrss``) is its own; the
 "RSS growth" column subtracts a worker that only imports the library. ``openssl speed`` (1 MiB
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import mmap
 import os
 import re
 import resource
@@ -65,7 +73,8 @@ def worker(operation: str, src: str, dst: str) -> None:
     elif operation == "decrypt-file":
         decrypt_file(src, dst, object_id="bench", kek=kek)  # type: ignore[arg-type]
     elif operation == "raw-write":
-        block = bytes(SEGMENT)
+        block = mmap.mmap(-1, SEGMENT)  # page-aligned, like the file offsets it is written to
+        block.write(os.urandom(SEGMENT))
         with open(dst, "wb") as out:
             for _ in range(os.stat(src).st_size // SEGMENT):
                 out.write(block)
@@ -139,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         plain, sealed, out = work / "plain.bin", work / "sealed.bin", work / "out.bin"
         with plain.open("wb") as handle:
-            handle.truncate(size)  # sparse
+            for _ in range(args.size_mib):
+                handle.write(os.urandom(1 << 20))
         baseline = _run_worker("idle", plain, out, env)["maxrss_kib"]
         _run_worker("encrypt-file", plain, sealed, env)  # the ciphertext the decrypt rows read
 
@@ -164,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
 
-        # Warm-up (untimed): the first read of a sparse file allocates its page-cache pages.
+        # Warm-up (untimed): the first read after writing may still find pages under writeback.
         _run_worker("encrypt-stream", plain, out, env)
         for rep in range(args.reps):
             print(f"repetition {rep + 1}/{args.reps}", file=sys.stderr)
@@ -209,7 +219,7 @@ def _table(samples: dict[str, list[dict[str, float]]], size_mib: int, baseline: 
             cols = f"{'-':>12} {'-':>6} {'-':>9}"
         print(f"{row:<16} {len(values):>4} {median(values, 'ours') / 1e9:9.2f} {cols} {rss}")
     print(f"RSS growth: peak RSS minus a worker that only imports the library ({baseline / 1024:.1f} MiB)")
-    print("target: the stream rows at >= 60 % of openssl, both ways")
+    print("target: the stream rows at >= 85 % of openssl, both ways")
 
 
 if __name__ == "__main__":
