@@ -20,7 +20,7 @@ writer racing a decryption could then change bytes between the tag check and the
 Each buffer carries a cache line of slack, and every read or write uses the part of it that sits
 at the same offset within a cache line as the file position: the kernel copies file data with
 ``rep movsb``, which on some CPUs (the AMD EPYC of docs/BENCHMARKS.md) runs at half speed or worse
-when source and destination are at different offsets within a cache line.
+when the destination sits some bytes further into its cache line than the source (8 to 28 there).
 """
 
 from __future__ import annotations
