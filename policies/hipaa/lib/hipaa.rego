@@ -14,7 +14,7 @@ import rego.v1
 # The context of the current gate input, computed once per query and shared by every rule. Its
 # type index is a partial rule over the input (one pass); `context(doc)` groups by comprehension,
 # which is linear in resources times distinct types and meant for the small plans of tests.
-ctx := _context(input, _input_type_index)
+ctx := _context(input, _input_type_index, _input_name_index)
 
 _input_type_index := index if {
 	index := _input_types
@@ -26,13 +26,35 @@ _input_types[t] contains i if {
 	t := r.type
 }
 
-# Everything rules look up, built from the plan's resources and their positions by type. Lookups
-# go through the type index, so only resources of the relevant types are visited.
-context(doc) := _context(doc, _type_index(_resources(doc)))
+_input_name_index := index if {
+	index := _input_names
+} else := {}
+
+# Positions of the plan's resources by type, namespace and name (see `named`).
+_input_names[key] contains i if {
+	some i, r in _resources(input)
+	key := _name_key(r.type, namespace_of(r), name_of(r))
+}
+
+# Everything rules look up, built from the plan's resources and their positions by type and by name.
+# Lookups go through these indexes, so only resources of the relevant type (or name) are visited.
+context(doc) := _context(doc, _type_index(_resources(doc)), _name_index(_resources(doc)))
 
 _type_index(rs) := {t: {i | some i; rs[i].type == t} | some t in {r.type | some r in rs}}
 
-_context(doc, types) := c if {
+_name_index(rs) := {k: {i | some i; r := rs[i]; _resource_name_key(r) == k} | some k in {_resource_name_key(r) | some r in rs}} # rs[i] bound first: regopy does not pass it to a function here
+
+_resource_name_key(r) := _name_key(r.type, namespace_of(r), name_of(r))
+
+# One string per (type, namespace, name): JSON, so no name can pose as another pair of parts.
+_name_key(type, ns, name) := json.marshal([type, ns, name])
+
+# The resources of `type` that the plan creates as `name` in namespace `ns` (Kubernetes' defaulting of a
+# missing namespace included), in plan order: one index lookup instead of a pass over every resource of
+# the type, so lookups per workload stay constant-time on large plans.
+named(c, type, ns, name) := [c.resources[i] | some i in object.get(c.names, _name_key(type, ns, name), set())]
+
+_context(doc, types, names) := c if {
 	rs := _resources(doc)
 	kinds := _kind_index(types)
 	by_kind := {k: [rs[i] | some i in ids] | some k; ids := kinds[k]}
@@ -69,6 +91,7 @@ _context(doc, types) := c if {
 		"today": _today(doc),
 		"resources": rs,
 		"types": types,
+		"names": names,
 		"components": by_kind,
 		"by_urn": by_urn,
 		"parents": parents,
@@ -484,11 +507,7 @@ _config_map_key(x, r, ref, path) := {"value": value} if {
 # The data of the one ConfigMap the plan creates under `name` in the workload's namespace.
 _config_map_data(x, r, name) := found[0] if {
 	is_string(name)
-	found := [object.get(cm.inputs, "data", {}) |
-		some cm in of_type(x, "kubernetes:core/v1:ConfigMap")
-		name_of(cm) == name
-		namespace_of(cm) == namespace_of(r)
-	]
+	found := [object.get(cm.inputs, "data", {}) | some cm in named(x, "kubernetes:core/v1:ConfigMap", namespace_of(r), name)]
 	count(found) == 1
 	is_object(found[0])
 }
@@ -529,9 +548,7 @@ _envfrom_source(x, r, path, src, key) := {"unknown": concat("", [path, ".configM
 _secret_lacks_key(x, r, name, key) if {
 	is_string(name)
 	found := [keys |
-		some s in of_type(x, "kubernetes:core/v1:Secret")
-		name_of(s) == name
-		namespace_of(s) == namespace_of(r)
+		some s in named(x, "kubernetes:core/v1:Secret", namespace_of(r), name)
 		keys := _secret_keys(s)
 	]
 	count(found) == 1

@@ -306,11 +306,7 @@ _plan_roles(ctx, _, "ClusterRole", name) := [r |
 	lib.name_of(r) == name
 ]
 
-_plan_roles(ctx, b, "Role", name) := [r |
-	some r in lib.of_type(ctx, "kubernetes:rbac.authorization.k8s.io/v1:Role")
-	lib.name_of(r) == name
-	lib.namespace_of(r) == lib.namespace_of(b)
-]
+_plan_roles(ctx, b, "Role", name) := lib.named(ctx, "kubernetes:rbac.authorization.k8s.io/v1:Role", lib.namespace_of(b), name)
 
 # A ClusterRole whose labels may add its rules to the built-in role `name` (aggregate-to-<name>).
 _aggregates_into(r, name) if {

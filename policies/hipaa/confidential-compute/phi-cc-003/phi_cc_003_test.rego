@@ -122,3 +122,31 @@ test_unknown_env_entry_name if {
 	env := array.concat(fx.env, [{"name": fx.unknown, "value": "http://kbs"}])
 	{f.unknown | some f in _deny([_with_env(env)])} == {["spec.template.spec.containers[0].env[5].name"]}
 }
+
+# ConfigMaps are found by type, namespace and name through the context's name index: a ConfigMap of the
+# same name in another namespace, a Secret of that name, or two ConfigMaps of that name (which one would
+# the API server keep?) resolve nothing, and the value stays unknown.
+_broker_from_kbs := array.concat([{"name": "PHISTACK_KEY_BROKER_URL", "valueFrom": {"configMapKeyRef": {"name": "kbs", "key": "url"}}}], _policy_env)
+
+_kbs_unknown := {["spec.template.spec.containers[0].env[0].valueFrom.configMapKeyRef"]}
+
+test_unknown_broker_from_config_map_in_another_namespace if {
+	elsewhere := fx.resource("kubernetes:core/v1:ConfigMap", "kbs", {"metadata": {"name": "kbs", "namespace": "research"}, "data": {"url": "https://kbs.example-hospital.org"}})
+	{f.unknown | some f in _deny([_with_env(_broker_from_kbs), elsewhere])} == _kbs_unknown
+}
+
+test_unknown_broker_from_a_secret_named_like_the_config_map if {
+	secret := fx.resource("kubernetes:core/v1:Secret", "kbs", {"metadata": {"name": "kbs", "namespace": "clinical"}, "stringData": {"url": "https://kbs.example-hospital.org"}})
+	{f.unknown | some f in _deny([_with_env(_broker_from_kbs), secret])} == _kbs_unknown
+}
+
+test_unknown_broker_from_a_config_map_declared_twice if {
+	first := _config_map("kbs", {"url": "https://kbs.example-hospital.org"})
+	second := object.union(_config_map("kbs", {"url": "http://kbs.example-hospital.org"}), {"urn": fx.urn("kubernetes:core/v1:ConfigMap", "kbs-2"), "name": "kbs-2"})
+	{f.unknown | some f in _deny([_with_env(_broker_from_kbs), first, second])} == _kbs_unknown
+}
+
+test_broker_from_config_map_named_by_its_resource_name if {
+	unnamed := fx.resource("kubernetes:core/v1:ConfigMap", "kbs", {"metadata": {"namespace": "clinical"}, "data": {"url": "http://kbs.example-hospital.org"}})
+	_deny([_with_env(_broker_from_kbs), unnamed]) == _denied
+}

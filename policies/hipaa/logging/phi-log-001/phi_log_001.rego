@@ -455,11 +455,7 @@ _launch_map(ctx, ds, c, name, key) := {"problems": [concat("", ["it loads Config
 	launch := object.union(_launch_text(c, cm, key), {"configmap": cm})
 }
 
-_config_maps(ctx, ds, name) := [cm |
-	some cm in lib.of_type(ctx, "kubernetes:core/v1:ConfigMap")
-	lib.name_of(cm) == name
-	lib.namespace_of(cm) == lib.namespace_of(ds)
-]
+_config_maps(ctx, ds, name) := lib.named(ctx, "kubernetes:core/v1:ConfigMap", lib.namespace_of(ds), name)
 
 _launch_text(c, cm, key) := {"unknown": {"urn": cm.urn, "paths": [p]}} if {
 	p := lib.unknown_path(cm.inputs, ["data"])

@@ -297,12 +297,9 @@ _config_map_sources(c) := [entry |
 ]
 
 # The ConfigMaps the plan creates under `name` in the workload's namespace.
-_config_maps(ctx, w, name) := [cm |
-	is_string(name)
-	some cm in lib.of_type(ctx, "kubernetes:core/v1:ConfigMap")
-	lib.name_of(cm) == name
-	lib.namespace_of(cm) == lib.namespace_of(w)
-]
+_config_maps(ctx, w, name) := lib.named(ctx, "kubernetes:core/v1:ConfigMap", lib.namespace_of(w), name) if is_string(name)
+
+else := []
 
 _env_from_problems(ctx, w, c) := {msg |
 	some source in _config_map_sources(c)

@@ -108,11 +108,7 @@ _template_names(w) := {name |
 }
 
 # The claims the plan declares under `claim` in the workload's namespace.
-_claims(ctx, w, claim) := [pvc |
-	some pvc in lib.of_type(ctx, _pvc_type)
-	lib.name_of(pvc) == claim
-	lib.namespace_of(pvc) == lib.namespace_of(w)
-]
+_claims(ctx, w, claim) := lib.named(ctx, _pvc_type, lib.namespace_of(w), claim)
 
 # --- unknown values -------------------------------------------------------------------------------
 
