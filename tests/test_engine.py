@@ -42,6 +42,17 @@ def test_query_returns_json_values_and_undefined(engine: str) -> None:
 
 
 @pytest.mark.parametrize("engine", ENGINE_NAMES)
+def test_input_reaches_the_engine_whole(engine: str) -> None:
+    """Non-ASCII text, 64-bit integers and integers beyond 64 bits (valid JSON, which the fast encoder refuses)
+    arrive as they were sent."""
+    evaluator = make_evaluator(engine, load_policy_set(STARTER_POLICIES))
+    for value in ("Zoë’s scan \u2028", 2**63 - 1, -(2**63), 0.25, {"k": [None, True]}):
+        assert evaluator.query("input.v", {"v": value}) == value
+    beyond = evaluator.query("input.v > 1", {"v": 2**70})  # sent whole either way, never a traceback
+    assert beyond is (True if engine == "regorus" else UNDEFINED)  # regopy 1.5.2 reads no such integer
+
+
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
 def test_syntax_error_names_file_and_line(engine: str, policy_copy: Path) -> None:
     (policy_copy / "broken.rego").write_text("package broken\n\nimport rego.v1\n\nfoo if {\n  1 ==\n}\n")
     with pytest.raises(PolicyError, match=r"broken\.rego:[67]:"):

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 import regorus
 
 from phistack.engine.base import UNDEFINED, Evaluator
@@ -26,6 +27,15 @@ def describe_regorus_error(err: BaseException) -> str:
     if location:
         return f"{location.group('file')}:{location.group('line')}: {summary}"
     return summary
+
+
+def _json_text(document: Mapping[str, Any]) -> str:
+    """``document`` as JSON: orjson, since the input of a large plan is megabytes and json.dumps of it costs
+    more than reading it; json where orjson refuses (integers beyond 64 bits, which JSON allows)."""
+    try:
+        return orjson.dumps(document).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(document)
 
 
 class RegorusEvaluator(Evaluator):
@@ -48,7 +58,7 @@ class RegorusEvaluator(Evaluator):
 
     def query(self, query: str, input_document: Mapping[str, Any] | None) -> Any:
         try:
-            self._engine.set_input_json(json.dumps(input_document if input_document is not None else {}))
+            self._engine.set_input_json(_json_text(input_document if input_document is not None else {}))
             raw = self._engine.eval_query_as_json(query)
         except RuntimeError as err:
             raise PolicyError(f"evaluation error: {describe_regorus_error(err)}") from err
