@@ -1,13 +1,14 @@
 """Whole commands as a user runs them, each next to its floor, measured side by side in one run.
 
-    .venv/bin/python bench/command_speed.py [--reps 7] [--size-mib 1024] [--gate-workloads 1000]
+    .venv/bin/python bench/command_speed.py [--reps 7] [--size-mib 1024] [--gate-workloads 3300]
 
 Rows (medians over the repetitions; the rows of one repetition run back to back, so load affects both sides
 of a ratio alike):
 
 * ``phistack --help`` and ``phistack-runtime --help`` against ``python -c pass`` (interpreter start-up);
-* ``phistack check --plan`` on a reference plan (tests/fixtures/plans/phi-compliant.json) and on a synthetic
-  compliant plan of ``--gate-workloads`` workloads (bench/plan_rate.py's stack shape, planned once), and
+* ``phistack check --plan`` on a reference plan (tests/fixtures/plans/phi-compliant.json), against ``python -c
+  pass``, and on a synthetic compliant plan of ``--gate-workloads`` workloads (bench/plan_rate.py's stack shape,
+  planned once; the default 3,300 give about 10,000 resources), with the peak RSS of one run of it, and
   ``phistack render --plan`` of that plan into tmpfs (every manifest written and schema-validated);
 * ``phistack data encrypt`` / ``decrypt`` of ``--size-mib`` on tmpfs (/dev/shm: the disk is excluded) against
   ``openssl speed -elapsed -evp aes-256-gcm -bytes 1048576`` on one core, as throughput ratios (wall clock, and
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import resource
@@ -79,6 +81,21 @@ def timed(command: list[str], cpu: list[float], *, fresh: Path | None = None) ->
     return seconds
 
 
+def peak_rss_mib(command: list[str]) -> float:
+    """Peak resident memory of one run of ``command`` (exit 0 or 1), from the kernel's accounting of that child."""
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} failed ({proc.returncode})")
+    return usage.ru_maxrss / 1024
+
+
+def plan_size(path: Path) -> int:
+    """How many resources the plan file holds."""
+    return len(json.loads(path.read_text())["resources"])
+
+
 def gate_plan(workloads: int, directory: Path) -> Path:
     """A compliant plan of ``workloads`` workloads, planned once with the offline planner."""
     from bench.plan_rate import make_project
@@ -97,7 +114,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--size-mib", type=int, default=1024, help="size encrypted and decrypted (default 1 GiB)")
-    parser.add_argument("--gate-workloads", type=int, default=1000, help="workloads of the large plan (0: skip)")
+    parser.add_argument(
+        "--gate-workloads", type=int, default=3300, help="workloads of the large plan (0: skip)"
+    )
     parser.add_argument("--tmpfs", default="/dev/shm", help="where the crypto files go (default /dev/shm)")
     args = parser.parse_args()
 
@@ -146,8 +165,11 @@ def main() -> int:
             "openssl encrypt (B/s)": openssl("openssl encrypt (B/s)", decrypt=False),
             "openssl decrypt (B/s)": openssl("openssl decrypt (B/s)", decrypt=True),
         }
+        peak: dict[str, float] = {}
         if large is not None:
             check_large = [phistack, "check", "--plan", str(large), *NOW, "-o", os.devnull]
+            peak["check --plan large"] = peak_rss_mib(check_large)
+            peak["resources"] = plan_size(large)
             rows["check --plan large (s)"] = lambda: wall(check_large)
             rendered = work / "rendered"
 
@@ -169,9 +191,12 @@ def main() -> int:
     print(f"{'row':<32}{'median':>12}  ratio")
     for name in ("phistack --help", "phistack-runtime --help"):
         print(f"{name:<32}{median[name]:>11.3f}s  {median[name] / start:.1f}x python -c pass ({start:.3f}s)")
-    print(f"{'check --plan reference':<32}{median['check --plan reference (s)']:>11.3f}s")
+    reference = median["check --plan reference (s)"]
+    print(f"{'check --plan reference':<32}{reference:>11.3f}s  {reference / start:.1f}x python -c pass")
     if "check --plan large (s)" in median:
-        print(f"{f'check --plan {args.gate_workloads} workloads':<32}{median['check --plan large (s)']:>11.3f}s")
+        seconds, resources = median["check --plan large (s)"], int(peak["resources"])
+        print(f"{f'check --plan {args.gate_workloads} workloads':<32}{seconds:>11.3f}s  {resources:,} resources, "
+              f"{1000 * seconds / resources:.2f} ms each; peak RSS {peak['check --plan large']:.0f} MiB")
         print(f"{f'render --plan {args.gate_workloads} workloads':<32}{median['render --plan large (s)']:>11.3f}s")
     cpu_median = {name: statistics.median(values) for name, values in cpu.items()}
     for kind, suffix in (("new file", ""), ("replacing", " replacing")):
