@@ -163,6 +163,32 @@ def _run_main(program: Path) -> None:
     runpy.run_path(str(program), run_name="__main__")
 
 
+async def _run_to_completion(program: Path) -> None:
+    """Run ``program``, then wait until every output and RPC it started has finished, each task watched once.
+
+    The SDK's own wait after a program (``stack.wait_for_rpcs``) calls ``asyncio.wait(..., FIRST_COMPLETED)`` over
+    every pending output again after each completion: a done-callback per pending output per round, so its cost
+    grows with outputs × rounds, faster than the stack. Waiting here for all of them at once (and again
+    for any their completion started) costs one callback per task and leaves the SDK's wait nothing to do. At the
+    first failure this returns, and the SDK's wait reports it as it always has.
+    """
+    import asyncio
+
+    from pulumi.runtime.settings import SETTINGS, _get_rpc_manager
+
+    _run_main(program)
+    rpc_manager = _get_rpc_manager()
+    while True:
+        with SETTINGS.lock:
+            pending = [output for output in SETTINGS.outputs if not output.done()]
+        pending += [rpc for rpc in rpc_manager.rpcs if isinstance(rpc, asyncio.Future) and not rpc.done()]
+        if not pending:
+            return
+        done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+        if any(not task.cancelled() and task.exception() is not None for task in done):
+            return
+
+
 def run_program(project: Project, stack: str, config: StackConfig | None = None) -> _Recorder:
     """Run the project's program for ``stack`` (with ``config``, read from its file when not given) under the
     mock monitor; return what it registered."""
@@ -184,9 +210,14 @@ def run_program(project: Project, stack: str, config: StackConfig | None = None)
     pulumi.runtime.set_mocks(monitor.mocks, project=project.name, stack=stack, preview=True, monitor=monitor)
     settings.ROOT.set(None)
     pulumi.runtime.set_all_config(config.values, config.secret_keys)
+    # The SDK tracks outputs and RPCs in process-wide settings that set_mocks does not reset; a failed output of
+    # an earlier plan in this process would fail this one. Start empty, as the SDK's own mocks.test does.
+    with settings.SETTINGS.lock:
+        settings.SETTINGS.outputs.clear()
+    settings._get_rpc_manager().clear()
     with _program_environment(project):
         try:
-            _sync_await(run_in_stack(lambda: _run_main(program)))
+            _sync_await(run_in_stack(lambda: _run_to_completion(program)))
         except PhistackError:
             raise
         except Exception as err:  # the user's program failed: say where, not a traceback
