@@ -1,11 +1,13 @@
 """One gate evaluation with the policy library of an earlier revision beside the current one, in one run.
 
-    .venv/bin/python bench/gate_compare.py --baseline REV [--plan FILE | --workloads 300] [--repeat 5]
+    .venv/bin/python bench/gate_compare.py --baseline REV [--plan FILE | --workloads 300] [--companions] [--repeat 5]
 
 Both policy sets are loaded into their own regorus engines with the same input (the plan and a fixed
 evaluation time); each repetition evaluates ``data.phistack.main.result`` with one, then the other, so
 load on the machine affects both alike. Prints the CPU model, the date, both medians and their ratio.
 The baseline's policies come from ``git archive REV policies`` (so its rules are that revision's rules).
+``--companions`` gives every workload a ConfigMap, a claim and a Service (bench/synthetic.py). Both policy
+sets must reach the same result, or the comparison stops: a faster rule that decides differently is no gain.
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.command_speed import cpu_model, gate_plan  # noqa: E402
-from phistack.engine import load_policy_set, make_evaluator  # noqa: E402
+from bench.synthetic import with_companions  # noqa: E402
+from phistack.engine import load_policy_set  # noqa: E402
+from phistack.engine.regorus_engine import RegorusEvaluator  # noqa: E402
 from phistack.gate import ENTRYPOINT, gate_input  # noqa: E402
 from phistack.plan.document import load_plan  # noqa: E402
+from phistack.plan.view import Plan, thaw  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC)
 
@@ -49,17 +54,22 @@ def main() -> int:
     parser.add_argument("--baseline", required=True, help="git revision whose policies/ to compare with")
     parser.add_argument("--plan", type=Path, help="plan document (default: a synthetic compliant plan)")
     parser.add_argument("--workloads", type=int, default=300, help="workloads of the synthetic plan")
+    parser.add_argument("--companions", action="store_true", help="a ConfigMap, claim and Service per workload")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="phistack-gate-compare-") as tmp:
         work = Path(tmp)
         plan_path = args.plan or gate_plan(args.workloads, work)
-        document = json.dumps(gate_input(load_plan(plan_path), NOW))
+        plan = load_plan(plan_path)
+        document = json.dumps(gate_input(Plan.validated(with_companions(thaw(plan))) if args.companions else plan, NOW))
         engines = {}
         for name, root in (("baseline", policies_at(args.baseline, work)), ("current", REPO / "policies")):
-            engine = make_evaluator("regorus", load_policy_set(root)).engine
+            engine = RegorusEvaluator(load_policy_set(root)).engine
             engine.set_input_json(document)
             engines[name] = engine
+        results = {name: engine.eval_query_as_json(ENTRYPOINT) for name, engine in engines.items()}
+        if results["baseline"] != results["current"]:
+            raise SystemExit("the two policy sets decide this plan differently: compare them before timing them")
         samples: dict[str, list[float]] = {name: [] for name in engines}
         for _ in range(args.repeat):
             for name, engine in engines.items():

@@ -31,3 +31,53 @@ def scale_plan(plan: dict[str, Any], target: int) -> dict[str, Any]:
         resources.extend(clones)
     scaled = copy.deepcopy({**plan, "resources": resources[:target]})
     return scaled
+
+
+def with_companions(plan: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``plan`` in which every Deployment has the objects real workloads bring along: a ConfigMap it
+    loads with ``envFrom``, a PersistentVolumeClaim it mounts and a Service in front of it, each in its
+    namespace. Rules that look these up per workload do work that grows with their number; the claims name a
+    StorageClass the plan lacks, so the gate denies them (PHI-VOL-001), which costs what findings cost."""
+    document = copy.deepcopy(plan)
+    added: list[dict[str, Any]] = []
+    for resource in document["resources"]:
+        if resource["type"] != "kubernetes:apps/v1:Deployment":
+            continue
+        metadata = resource["inputs"]["metadata"]
+        name, namespace = metadata["name"], metadata["namespace"]
+        spec = resource["inputs"]["spec"]["template"]["spec"]
+        spec["containers"][0]["envFrom"] = [{"configMapRef": {"name": f"{name}-config"}}]
+        spec["containers"][0]["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
+        spec["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": f"{name}-data"}}]
+        objects = {
+            "ConfigMap": {"data": {"MODEL_NAME": "bert-base", "BATCH_SIZE": "8"}, "name": f"{name}-config"},
+            "PersistentVolumeClaim": {
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "storageClassName": "encrypted-phi",
+                    "resources": {"requests": {"storage": "10Gi"}},
+                },
+                "name": f"{name}-data",
+            },
+            "Service": {
+                "spec": {"selector": {"app.kubernetes.io/name": name}, "ports": [{"port": 8443}]},
+                "name": name,
+            },
+        }
+        for kind, body in objects.items():
+            type_ = f"kubernetes:core/v1:{kind}"
+            inputs = {"apiVersion": "v1", "kind": kind, "metadata": {"name": body.pop("name"), "namespace": namespace}}
+            added.append({
+                "urn": f"{resource['parent']}${type_}::{name}-{kind.lower()}",
+                "type": type_,
+                "name": f"{name}-{kind.lower()}",
+                "custom": True,
+                "parent": resource["parent"],
+                "provider": None,
+                "inputs": {**inputs, **body},
+                "unknowns": [],
+                "dependencies": [],
+                "property_dependencies": {},
+            })  # fmt: skip
+    document["resources"].extend(added)
+    return document
