@@ -1,9 +1,11 @@
 """How the offline planner runs a program: it waits for everything the program started, reports a failure that
-happens after the program's body returned and validates the plan once."""
+happens after the program's body returned, validates the plan once and leaves the garbage collector as it was."""
 
 from __future__ import annotations
 
+import gc
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,6 +51,15 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.fixture
+def collector_enabled() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.enable()
+    yield
+    if not was_enabled:
+        gc.disable()
+
+
 def test_resources_registered_after_the_program_returned_are_in_the_plan(project: Path) -> None:
     plan = plan_stack(project, "chained")
     by_name = {r["name"]: r for r in plan["resources"]}
@@ -84,3 +95,15 @@ def test_the_plan_is_validated_once(project: Path, monkeypatch: pytest.MonkeyPat
     plan = plan_stack(project, "chained")
     plan_document.write_plan(plan, project / "plan.json")
     assert len(calls) == 1
+
+
+@pytest.mark.usefixtures("collector_enabled")
+def test_the_collector_is_left_as_it_was(project: Path) -> None:
+    plan_stack(project, "chained")
+    assert gc.isenabled()
+    with pytest.raises(InputError):
+        plan_stack(project, "late-failure")
+    assert gc.isenabled()
+    gc.disable()
+    plan_stack(project, "chained")
+    assert not gc.isenabled()

@@ -10,6 +10,7 @@ dependencies and the serialized inputs, unknowns included.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import runpy
 import sys
@@ -189,6 +190,23 @@ async def _run_to_completion(program: Path) -> None:
             return
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the program runs, and resume it as it was afterwards.
+
+    The outputs, futures and tasks of every resource stay in use until the program ends, and the heap grows with
+    them, so the collector keeps rescanning all of them in full collections that free little: over a quarter of
+    the planning time of a 1,000-workload stack. The first collection after the run frees what it left behind.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def run_program(project: Project, stack: str, config: StackConfig | None = None) -> _Recorder:
     """Run the project's program for ``stack`` (with ``config``, read from its file when not given) under the
     mock monitor; return what it registered."""
@@ -215,7 +233,7 @@ def run_program(project: Project, stack: str, config: StackConfig | None = None)
     with settings.SETTINGS.lock:
         settings.SETTINGS.outputs.clear()
     settings._get_rpc_manager().clear()
-    with _program_environment(project):
+    with _program_environment(project), _collector_paused():
         try:
             _sync_await(run_in_stack(lambda: _run_to_completion(program)))
         except PhistackError:
