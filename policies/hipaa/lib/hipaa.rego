@@ -459,21 +459,6 @@ effective_env(x, c, r, name) := defs[count(defs) - 1] if {
 	count(defs) > 0
 }
 
-# The effective value of `name` when the plan knows it.
-effective_env_value(x, c, r, name) := d.value if {
-	d := effective_env(x, c, r, name)
-	not d.unknown
-}
-
-# The dotted paths of the effective definitions of `names`, in any container of `r`, that the plan
-# cannot tell.
-unknown_effective_env(x, r, names) := {d.unknown |
-	some c in containers(r)
-	some name in names
-	d := effective_env(x, c, r, name)
-	d.unknown
-}
-
 _env_definitions(x, c, r, name) := [{"unknown": concat("", [c.path, ".env"])}] if {
 	is_unknown(object.get(c.container, "env", []))
 } else := [d |

@@ -38,22 +38,28 @@ deny contains f if {
 # Every finding of this rule for a rule context (lib.context of a gate input).
 findings(ctx) := {f |
 	some w in ctx.phi_workloads
-	f := _finding(ctx, w)
+	f := _finding(w, _sinks(ctx, w))
 }
 
-# One pass per workload: an unknown sink fails closed, else a missing sink denies. The environment
-# is the effective one: envFrom sources, then env entries, the last definition winning.
-_finding(ctx, w) := lib.unknown_finding("PHI-LOG-004", w.urn, "the runtime audit sink", lib.sorted(paths)) if {
-	paths := lib.unknown_effective_env(ctx, w, {"PHISTACK_AUDIT_SINK"})
+# The effective definition of PHISTACK_AUDIT_SINK in each container that defines it, worked out once per
+# workload: the environment is the effective one (envFrom sources, then env entries, the last one winning).
+_sinks(ctx, w) := [d |
+	some c in lib.containers(w)
+	d := lib.effective_env(ctx, c, w, "PHISTACK_AUDIT_SINK")
+]
+
+# An unknown sink fails closed, else a missing sink denies.
+_finding(w, sinks) := lib.unknown_finding("PHI-LOG-004", w.urn, "the runtime audit sink", lib.sorted(paths)) if {
+	paths := {d.unknown | some d in sinks; d.unknown}
 	count(paths) > 0
 } else := f if {
-	not _sink(ctx, w)
+	not _sink(sinks)
 	f := lib.finding("PHI-LOG-004", w.urn, concat("", ["PHI workload ", lib.name_of(w), " has no runtime audit sink: no container's effective environment sets PHISTACK_AUDIT_SINK to host:port"]))
 }
 
-_sink(ctx, w) if {
-	some c in lib.containers(w)
-	sink := lib.effective_env_value(ctx, c, w, "PHISTACK_AUDIT_SINK")
-	is_string(sink)
-	regex.match(`^[A-Za-z0-9.\-]+:[0-9]{1,5}$`, sink)
+_sink(sinks) if {
+	some d in sinks
+	not d.unknown
+	is_string(d.value)
+	regex.match(`^[A-Za-z0-9.\-]+:[0-9]{1,5}$`, d.value)
 }
