@@ -81,14 +81,23 @@ def timed(command: list[str], cpu: list[float], *, fresh: Path | None = None) ->
     return seconds
 
 
+# Runs a command and prints its peak RSS in KiB. A child's peak counts the pages it shares with its parent
+# until exec, so the command is started from this small process, not from the benchmark (which holds a plan).
+_PEAK_RSS = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def peak_rss_mib(command: list[str]) -> float:
     """Peak resident memory of one run of ``command`` (exit 0 or 1), from the kernel's accounting of that child."""
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(command)} failed ({proc.returncode})")
-    return usage.ru_maxrss / 1024
+    proc = subprocess.run([sys.executable, "-c", _PEAK_RSS, *command], capture_output=True, text=True, check=True)
+    code, kib = (int(field) for field in proc.stdout.split())
+    if code not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} failed ({code})")
+    return kib / 1024
 
 
 def plan_size(path: Path) -> int:

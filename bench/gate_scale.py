@@ -1,22 +1,21 @@
-"""Gate performance: evaluation time vs. plan size on both engines, peak memory of `phistack check`,
-and the offline planning rate with a profile.
+"""How gate evaluation grows with the plan: time per resource at several sizes, on both embedded engines.
 
-    .venv/bin/python bench/gate_scale.py [--stack clinical-nlp] [--repeat 5] [--regopy-max 10000]
+    .venv/bin/python bench/gate_scale.py [--workloads 100,300,1000] [--repeat 3] [--regopy-max 300]
 
-Prints medians; record them in docs/BENCHMARKS.md with this command.
+Each size is a synthetic stack of N PHI workloads (bench/plan_rate.py's shape: one cluster, ten namespaces, log
+shipping) planned once, in which every workload also has a ConfigMap it loads, a claim it mounts and a Service
+(bench/synthetic.with_companions): the objects rules look up per workload. If a rule looked through every
+object of a kind for each workload, the time per resource would grow with N; linear evaluation keeps it flat.
+Prints, per size, the median seconds of ``data.phistack.main.result`` and the microseconds per resource for
+regorus (and regopy up to ``--regopy-max`` workloads), the findings, the CPU model and the date.
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
 import datetime as dt
-import io
-import json
 import os
-import pstats
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,115 +24,57 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.synthetic import scale_plan  # noqa: E402
+from bench.command_speed import cpu_model, gate_plan  # noqa: E402
+from bench.synthetic import with_companions  # noqa: E402
 from phistack.engine import load_policy_set, make_evaluator  # noqa: E402
-from phistack.errors import PolicyError  # noqa: E402
 from phistack.gate import ENTRYPOINT, gate_input  # noqa: E402
-from phistack.plan.document import dump_plan  # noqa: E402
-from phistack.plan.offline import plan_stack  # noqa: E402
+from phistack.plan.document import load_plan  # noqa: E402
+from phistack.plan.view import Plan, thaw  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)
 
 
-def median_seconds(fn, repeat: int) -> float:
+def median_seconds(run: object, repeat: int) -> float:
     samples = []
     for _ in range(repeat):
         started = time.perf_counter()
-        fn()
+        run()  # type: ignore[operator]
         samples.append(time.perf_counter() - started)
     return statistics.median(samples)
 
 
-def evaluation(plan: dict, sizes: list[int], repeat: int, regopy_max: int) -> None:
-    policies = load_policy_set(REPO / "policies")
-    print(f"\n== evaluation of {ENTRYPOINT} ({len(policies.rules_metadata())} rules), median of {repeat} ==")
-    print(f"{'resources':>10}  {'regorus s':>10}  {'µs/res':>8}  {'regopy s':>10}  {'µs/res':>8}  {'findings':>8}")
-    engines = {name: make_evaluator(name, policies) for name in ("regorus", "regopy")}
-    for size in sizes:
-        document = gate_input(scale_plan(plan, size), NOW)
-        row = [f"{size:>10}"]
-        findings = 0
-        for name, evaluator in engines.items():
-            if name == "regopy" and size > regopy_max:
-                row.append(f"{'skipped':>10}  {'':>8}")
-                continue
-            runs = repeat if name == "regorus" else 1
-            try:
-                seconds = median_seconds(lambda ev=evaluator, doc=document: ev.query(ENTRYPOINT, doc), runs)
-            except PolicyError as err:  # regopy gives up on large plans
-                row.append(f"{'error':>10}  {'':>8}")
-                print(f"({name} at {size} resources: {err})", file=sys.stderr)
-                continue
-            result = evaluator.query(ENTRYPOINT, document)
-            findings = len(result["deny"]) + len(result["warn"])
-            row.append(f"{seconds:>10.3f}  {seconds / size * 1e6:>8.1f}")
-        row.append(f"{findings:>8}")
-        print("  ".join(row))
-
-
-def peak_memory(plan: dict, size: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "plan.json"
-        text = dump_plan(scale_plan(plan, size))
-        path.write_text(text)
-        started = time.perf_counter()
-        # wait4 reports this child's own peak RSS (RUSAGE_CHILDREN would include earlier children,
-        # such as regopy's evaluations above).
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "phistack",
-                "check",
-                "--plan",
-                str(path),
-                "--format",
-                "json",
-                "-o",
-                str(Path(tmp) / "out.json"),
-            ],
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - started
-    print(f"\n== `phistack check --plan` on {size} resources ==")
-    print(
-        f"exit {os.waitstatus_to_exitcode(status)}, wall {elapsed:.2f} s, peak RSS {usage.ru_maxrss / 1024:.0f} MiB "
-        f"(plan file {len(text) / 2**20:.1f} MiB)"
-    )
-
-
-def planning(stack: str) -> None:
-    print(f"\n== offline planning of stack {stack} (mock monitor) ==")
-    profile = cProfile.Profile()
-    started = time.perf_counter()
-    profile.enable()
-    plan = plan_stack(REPO, stack)
-    profile.disable()
-    elapsed = time.perf_counter() - started
-    count = len(plan["resources"])
-    print(f"{count} resources in {elapsed:.2f} s: {count / elapsed:.0f} resources/s")
-    out = io.StringIO()
-    pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(12)
-    print("\n".join(out.getvalue().splitlines()[:30]))
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--stack", default="clinical-nlp")
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--regopy-max", type=int, default=10_000)
-    parser.add_argument("--sizes", default="1000,10000,100000")
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workloads", default="100,300,1000", help="sizes, in workloads (comma-separated)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--regopy-max", type=int, default=300, help="largest size regopy evaluates (workloads)")
     args = parser.parse_args()
-    plan = plan_stack(REPO, args.stack)
-    # First, while this process is small: a child's peak RSS starts from its parent's at fork.
-    peak_memory(plan, 10_000)
-    evaluation(plan, [int(s) for s in args.sizes.split(",")], args.repeat, args.regopy_max)
-    planning(args.stack)
-    print(json.dumps({"stack": args.stack, "base_resources": len(plan["resources"])}))
+    policies = load_policy_set(REPO / "policies")
+    engines = {name: make_evaluator(name, policies) for name in ("regorus", "regopy")}
+    print(f"{cpu_model()}, {os.cpu_count()} cores; {dt.date.today().isoformat()}; medians of {args.repeat}")
+    header = ("workloads", "resources", "regorus s", "µs/res", "regopy s", "µs/res")
+    print("  ".join(f"{title:>9}" for title in header), " findings")
+    for workloads in (int(size) for size in args.workloads.split(",")):
+        with tempfile.TemporaryDirectory(prefix="phistack-gate-scale-") as tmp:
+            plan = Plan.validated(with_companions(thaw(load_plan(gate_plan(workloads, Path(tmp))))))
+        document = gate_input(plan, NOW)
+        size = len(plan["resources"])
+        row = [f"{workloads:>9}", f"{size:>9}"]
+        findings = set()
+        for name, evaluator in engines.items():
+            if name == "regopy" and workloads > args.regopy_max:
+                row.append(f"{'-':>9}  {'-':>9}")
+                continue
+            seconds = median_seconds(lambda ev=evaluator, doc=document: ev.query(ENTRYPOINT, doc), args.repeat)
+            result = evaluator.query(ENTRYPOINT, document)
+            findings.add(len(result["deny"]) + len(result["warn"]))
+            row.append(f"{seconds:>9.3f}  {seconds / size * 1e6:>9.0f}")
+        if len(findings) != 1:
+            raise SystemExit(f"the engines disagree on the plan of {workloads} workloads: {sorted(findings)} findings")
+        row.append(f"{findings.pop():>8}")
+        print("  ".join(row), flush=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

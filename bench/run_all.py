@@ -21,7 +21,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "crypto_throughput.py": ([], ["--size-mib", "16", "--reps", "1", "--file-reps", "1", "--openssl-seconds", "1"]),
     "audit_throughput.py": ([], ["--records", "2000", "--ship-records", "1000", "--repeat", "1"]),
     "plan_rate.py": ([], ["--repeat", "1", "--sizes", "10"]),
-    "gate_scale.py": ([], ["--repeat", "1", "--regopy-max", "100", "--sizes", "100"]),
+    "gate_scale.py": ([], ["--repeat", "1", "--workloads", "10,30", "--regopy-max", "10"]),
     "pipeline_overhead.py": ([], ["--images", "256", "--repeats", "1"]),
     "deid_throughput.py": ([], ["--repeat", "1"]),
     "checkov_compare.py": ([], ["--workloads", "10", "--reps", "1"]),
