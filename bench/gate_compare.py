@@ -1,12 +1,14 @@
 """One gate evaluation with the policy library of an earlier revision beside the current one, in one run.
 
-    .venv/bin/python bench/gate_compare.py --baseline REV [--plan FILE | --workloads 300] [--companions] [--repeat 5]
+    .venv/bin/python bench/gate_compare.py --baseline REV [--plan FILE | --workloads 300]
+        [--companions] [--gpu-pools N] [--repeat 5]
 
 Both policy sets are loaded into their own regorus engines with the same input (the plan and a fixed
 evaluation time); each repetition evaluates ``data.phistack.main.result`` with one, then the other, so
 load on the machine affects both alike. Prints the CPU model, the date, both medians and their ratio.
 The baseline's policies come from ``git archive REV policies`` (so its rules are that revision's rules).
-``--companions`` gives every workload a ConfigMap, a claim and a Service (bench/synthetic.py). Both policy
+``--companions`` gives every workload a ConfigMap, a claim and a Service, ``--gpu-pools N`` the cluster N
+labelled, tainted GPU pools (bench/synthetic.py). Both policy
 sets must reach the same result, or the comparison stops: a faster rule that decides differently is no gain.
 """
 
@@ -29,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.command_speed import cpu_model, gate_plan  # noqa: E402
-from bench.synthetic import with_companions  # noqa: E402
+from bench.synthetic import with_companions, with_gpu_pools  # noqa: E402
 from phistack.engine import load_policy_set  # noqa: E402
 from phistack.engine.regorus_engine import RegorusEvaluator  # noqa: E402
 from phistack.gate import ENTRYPOINT, gate_input  # noqa: E402
@@ -55,13 +57,18 @@ def main() -> int:
     parser.add_argument("--plan", type=Path, help="plan document (default: a synthetic compliant plan)")
     parser.add_argument("--workloads", type=int, default=300, help="workloads of the synthetic plan")
     parser.add_argument("--companions", action="store_true", help="a ConfigMap, claim and Service per workload")
+    parser.add_argument("--gpu-pools", type=int, default=0, help="give the GPU cluster this many labelled pools")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="phistack-gate-compare-") as tmp:
         work = Path(tmp)
         plan_path = args.plan or gate_plan(args.workloads, work)
-        plan = load_plan(plan_path)
-        document = json.dumps(gate_input(Plan.validated(with_companions(thaw(plan))) if args.companions else plan, NOW))
+        plan = thaw(load_plan(plan_path))
+        if args.companions:
+            plan = with_companions(plan)
+        if args.gpu_pools:
+            plan = with_gpu_pools(plan, args.gpu_pools)
+        document = json.dumps(gate_input(Plan.validated(plan), NOW))
         engines = {}
         for name, root in (("baseline", policies_at(args.baseline, work)), ("current", REPO / "policies")):
             engine = RegorusEvaluator(load_policy_set(root)).engine

@@ -81,3 +81,24 @@ def with_companions(plan: dict[str, Any]) -> dict[str, Any]:
             })  # fmt: skip
     document["resources"].extend(added)
     return document
+
+
+def with_gpu_pools(plan: dict[str, Any], pools: int) -> dict[str, Any]:
+    """A copy of ``plan`` whose GPU clusters declare ``pools`` node pools of the first pool's hardware, each
+    with its own label and the GPU taint: PHI-GPU-001 then works out, for every workload, which pools it can
+    land on."""
+    document = copy.deepcopy(plan)
+    for resource in document["resources"]:
+        if resource["type"] != "phistack:cluster:ConfidentialGpuCluster":
+            continue
+        first = resource["inputs"]["node_pools"][0]
+        resource["inputs"]["node_pools"] = [
+            {
+                **first,
+                "name": f"pool-{index}",
+                "labels": {"pool": f"pool-{index}"},
+                "taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}],
+            }
+            for index in range(pools)
+        ]
+    return document
