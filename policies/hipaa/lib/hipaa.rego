@@ -6,14 +6,17 @@
 # `findings(context(fixture))` directly instead of using `with input as`: regopy 1.5.2 crashes on
 # `with input as` over rules that pass input values to builtins.
 #
-# Nothing here joins all resources with all resources, so a rule stays linear in the plan's size.
+# Nothing here joins all resources with all resources, so a rule stays linear in the plan's size. A rule
+# that looks up, for each workload, an object the workload names (a ConfigMap, a claim, a Role) goes through
+# `named(ctx, type, namespace, name)`, an index lookup: scanning `of_type` per workload made plans with one
+# such object per workload quadratic (bench/gate_scale.py watches the time per resource as plans grow).
 package phistack.lib.hipaa
 
 import rego.v1
 
 # The context of the current gate input, computed once per query and shared by every rule. Its
-# type index is a partial rule over the input (one pass); `context(doc)` groups by comprehension,
-# which is linear in resources times distinct types and meant for the small plans of tests.
+# type and name indexes are partial rules over the input (one pass); `context(doc)` groups by
+# comprehension, which is linear in resources times distinct keys and meant for the small plans of tests.
 ctx := _context(input, _input_type_index, _input_name_index)
 
 _input_type_index := index if {
