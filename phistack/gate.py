@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from phistack.engine import UNDEFINED, PolicySet, make_evaluator
@@ -14,7 +14,8 @@ from phistack.plan.view import Plan
 from runtime.classification import CLASSIFICATIONS, SENSITIVE
 
 if TYPE_CHECKING:
-    from phistack.waivers import Waiver, WaiverOutcome
+    from phistack.approvers import Approvers
+    from phistack.waivers import Waiver
 
 ENTRYPOINT = "data.phistack.main.result"
 
@@ -138,25 +139,18 @@ def _scope(raw: Any) -> Scope:
     return Scope(phi, tuple(classes))
 
 
-def _waiver_judge(
-    waivers: list[Waiver], rules: Mapping[str, Mapping[str, Any]], policies: PolicySet
-) -> Callable[[list[Finding], str, dt.date], WaiverOutcome] | None:
-    """Check ``waivers`` against the policy set before anything is evaluated, and return what applies them
-    to the findings; None when there are none. Without waivers nothing is waived, so neither the waiver
-    models nor the approver list are loaded (together a third of a small plan's check)."""
-    if not waivers:
-        return None
+def _checked_approvers(waivers: list[Waiver], rules: Mapping[str, Mapping[str, Any]], policies: PolicySet) -> Approvers:
+    """Check ``waivers`` against the policy set and read who may approve them, before anything is evaluated.
+    Only called when there are waivers: otherwise the waiver models and the approver list are not loaded
+    (together a third of a small plan's check)."""
     from phistack.approvers import load_approvers
-    from phistack.waivers import apply_waivers, check_distinct_ids, check_rules_exist
+    from phistack.waivers import check_distinct_ids, check_rules_exist
 
     # A waiver naming a rule the policy set lacks is bad input before anything is evaluated.
     check_rules_exist(waivers, rules)
     check_distinct_ids(waivers)
     # Who may approve is policy data: read (and validated) before anything is evaluated.
-    approvers = load_approvers(policies)
-    return lambda findings, stack, today: apply_waivers(
-        findings, waivers, stack, today, rules=rules, approvers=approvers
-    )
+    return load_approvers(policies)
 
 
 def evaluate(
@@ -175,7 +169,7 @@ def evaluate(
     plan = Plan.validated(plan)
     now = now or dt.datetime.now(dt.UTC)
     rules = policies.rules_metadata()
-    waive = _waiver_judge(waivers or [], rules, policies)
+    approvers = _checked_approvers(waivers, rules, policies) if waivers else None
     evaluator = make_evaluator(engine, policies, **(engine_options or {}))
     document = gate_input(plan, now, deid)
     result = evaluator.query(ENTRYPOINT, document)
@@ -190,7 +184,11 @@ def evaluate(
     findings.sort(key=Finding.sort_key)
     coverage = _coverage(result.get("coverage"), plan)
     today = dt.date.fromisoformat(document["today"])
-    outcome = waive(findings, plan.stack, today) if waive else None
+    outcome = None
+    if waivers:
+        from phistack.waivers import apply_waivers
+
+        outcome = apply_waivers(findings, waivers, plan.stack, today, rules=rules, approvers=approvers)
     return Decision(
         stack=plan.stack,
         findings=findings,
