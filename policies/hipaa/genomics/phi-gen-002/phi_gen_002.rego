@@ -72,14 +72,14 @@ findings(ctx) := {f |
 
 _workloads(ctx) := [w | some w in lib.components(ctx, "AttestedWorkload"); lib.is_genetic(ctx, w)]
 
-# Namespace -> the groups authorised by the genetic workloads in it (there are few of those).
+# Namespace -> the groups authorised by the genetic workloads in it: one pass over the workloads per
+# distinct namespace (a genomics stack may hold hundreds of genetic workloads in a few namespaces).
 _allowed(genetic) := {ns: {g |
 	some other in genetic
 	object.get(other.inputs, "namespace", "") == ns
 	some g in object.get(other.inputs, "authorized_groups", [])
 } |
-	some w in genetic
-	ns := object.get(w.inputs, "namespace", "")
+	some ns in {object.get(w.inputs, "namespace", "") | some w in genetic}
 }
 
 _member(subject, allowed) if {
