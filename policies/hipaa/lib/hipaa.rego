@@ -106,10 +106,25 @@ _context(doc, types, names) := c if {
 		"stack_urn": _stack_urn(doc, rs, types),
 		"phi_workloads": phi,
 		"phi_attested": phi_attested,
+		"phi_namespaces": _phi_namespaces(namespaces, phi),
 		"samd_workloads": samd,
 		"deid": deid,
 		"handles_phi": ((count(phi) + count(phi_attested)) + count(samd)) + (sensitive_declared + sensitive_namespaces) > 0,
 	}
+}
+
+# Namespaces that hold PHI or genetic data: classified so (Namespace labels, ConfidentialGpuCluster
+# declarations; an unknown class counts as phi) or running a PHI pod workload. PHI-IAM-002, PHI-NET-001
+# and PHI-POD-002 scope their checks to these.
+_phi_namespaces(namespaces, phi) := {ns |
+	some entry in namespaces
+	entry[1] in sensitive
+	ns := entry[0]
+	is_string(ns)
+} | {ns |
+	some w in phi
+	ns := namespace_of(w)
+	is_string(ns)
 }
 
 # Positions of the resources of one type.

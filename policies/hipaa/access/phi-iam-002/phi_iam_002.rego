@@ -57,7 +57,7 @@ _crb := "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
 _rb := "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 
 # Every finding of this rule for a rule context (lib.context of a gate input).
-findings(ctx) := _findings(ctx, _phi_namespaces(ctx)) if ctx.handles_phi
+findings(ctx) := _findings(ctx, ctx.phi_namespaces) if ctx.handles_phi
 
 else := set()
 
@@ -105,19 +105,6 @@ _binding_verdicts(ctx, x, scoped) := {shape: verdict |
 _finding(b, verdict) := lib.finding("PHI-IAM-002", b.urn, concat("", [_binding_text(b), verdict.violation])) if verdict.violation
 
 else := lib.unknown_finding("PHI-IAM-002", b.urn, "the role or subjects of a binding in PHI scope", lib.sorted(verdict.unknown))
-
-# Namespaces that hold PHI or genetic data: classified so, or running a PHI workload. The same
-# concept as PHI-NET-001's; a candidate for the HIPAA library.
-_phi_namespaces(ctx) := {ns |
-	some entry in ctx.namespaces
-	entry[1] in lib.sensitive
-	ns := entry[0]
-	is_string(ns)
-} | {ns |
-	some w in ctx.phi_workloads
-	ns := lib.namespace_of(w)
-	is_string(ns)
-}
 
 # --- one binding, assumed in PHI scope: {"violation": the message after the binding's kind and
 # name}, {"unknown": paths} or undefined ------------------------------------------------------------

@@ -52,7 +52,7 @@ deny contains f if {
 _type := "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
 # Every finding of this rule for a rule context (lib.context of a gate input).
-findings(ctx) := _policy_findings(ctx, _phi_namespaces(ctx), lib.of_type(ctx, _type))
+findings(ctx) := _policy_findings(ctx, ctx.phi_namespaces, lib.of_type(ctx, _type))
 
 _policy_findings(ctx, phi_ns, policies) := _policy_report(ctx, phi_ns, policies, phi_policies, verdicts, covered) if {
 	phi_policies := [p | some p in policies; lib.namespace_of(p) in phi_ns]
@@ -77,19 +77,6 @@ _policy_report(ctx, phi_ns, policies, phi_policies, verdicts, covered) := {f |
 } | _unknown_scope(ctx)
 
 # --- scope ------------------------------------------------------------------------------------------
-
-# Namespaces that hold PHI or genetic data: classified so (Namespace labels, ConfidentialGpuCluster
-# declarations), or running a PHI workload. Candidate for the HIPAA library (PHI-IAM-002 needs it too).
-_phi_namespaces(ctx) := {ns |
-	some entry in ctx.namespaces
-	entry[1] in lib.sensitive
-	ns := entry[0]
-	is_string(ns)
-} | {ns |
-	some w in ctx.phi_workloads
-	ns := lib.namespace_of(w)
-	is_string(ns)
-}
 
 # A namespace that may hold PHI, or a PHI workload, whose name the plan cannot tell: fail closed.
 _unknown_scope(ctx) := {f |

@@ -118,27 +118,13 @@ else := set()
 
 # --- the Namespaces themselves: restricted, at a version that has every restricted check ------------
 
-# Namespaces that must enforce the standard: classified phi or genetic (labels, cluster declarations;
-# an unknown class counts as phi) or running a PHI workload. The same set PHI-NET-001 computes; a
-# candidate for the HIPAA library, kept here because that library is being changed.
-_required(ctx) := {name |
-	some entry in ctx.namespaces
-	entry[1] in lib.sensitive
-	name := entry[0]
-	is_string(name)
-} | {name |
-	some w in ctx.phi_workloads
-	name := lib.namespace_of(w)
-	is_string(name)
-}
-
 _namespace_findings(ctx) := {f |
 	some n in lib.of_type(ctx, _type)
 	path := lib.unknown_path(n.inputs, ["metadata", "name"])
 	_maybe_sensitive(n)
 	f := lib.unknown_finding("PHI-POD-002", n.urn, "the name of a namespace that may hold PHI", [path])
 } | {f |
-	required := _required(ctx)
+	required := ctx.phi_namespaces # must enforce the standard
 	some n in lib.of_type(ctx, _type)
 	name := lib.name_of(n)
 	name in required
