@@ -7,7 +7,7 @@ shipping) planned once, in which every workload also has a ConfigMap it loads, a
 (bench/synthetic.with_companions): the objects rules look up per workload. If a rule looked through every
 object of a kind for each workload, the time per resource would grow with N; linear evaluation keeps it flat.
 Prints, per size, the median seconds of ``data.phistack.main.result`` and the microseconds per resource for
-regorus (and regopy, once, up to ``--regopy-max`` workloads: it is some 40 times slower), the findings, the CPU
+regorus (and regopy, once, up to ``--regopy-max`` workloads: it is about 100 times slower), the findings, the CPU
 model and the date.
 """
 
