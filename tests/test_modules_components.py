@@ -11,7 +11,8 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime import settings
+
+from tests.support.mock_preview import every, only, registrations, type_of
 
 
 class Mocks(pulumi.runtime.Mocks):
@@ -43,28 +44,7 @@ class Registered:
 
 def declare(build: Callable[[], Any]) -> list[Registered]:
     """Run ``build`` in a fresh mock preview and return what it registered."""
-    pulumi.runtime.set_mocks(Mocks(), preview=True)
-
-    @pulumi.runtime.test
-    def _run() -> pulumi.Output[Any]:
-        result = build()
-        return pulumi.Output.from_input(getattr(result, "urn", None))
-
-    _run()
-    monitor: Any = settings.get_monitor()
-    return [
-        Registered(r.urn, r.urn.split("::")[2].split("$")[-1], dict(r.state or {})) for r in monitor.resources.values()
-    ]
-
-
-def only(resources: list[Registered], type_: str) -> Registered:
-    found = [r for r in resources if r.type == type_]
-    assert len(found) == 1, f"expected one {type_}, got {[r.urn for r in found]}"
-    return found[0]
-
-
-def every(resources: list[Registered], type_: str) -> list[Registered]:
-    return [r for r in resources if r.type == type_]
+    return [Registered(r.urn, type_of(r.urn), dict(r.state or {})) for r in registrations(Mocks(), build)]
 
 
 # --- ProviderProfile -------------------------------------------------------------------------

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.runtime import settings
 
 from phistack.plan.mock_outputs import mock_call, mock_resource
+from tests.support.mock_preview import every, only, registrations, type_of
+
+__all__ = ["CloudMocks", "Registered", "declare", "every", "only"]
 
 
 class CloudMocks(pulumi.runtime.Mocks):
@@ -47,30 +49,9 @@ class Registered:
 def declare(build: Callable[[], Any]) -> list[Registered]:
     """Run ``build`` in a fresh mock preview and return what it registered."""
     mocks = CloudMocks()
-    pulumi.runtime.set_mocks(mocks, preview=True)
-
-    @pulumi.runtime.test
-    def _run() -> pulumi.Output[Any]:
-        result = build()
-        return pulumi.Output.from_input(getattr(result, "urn", None))
-
-    _run()
-    monitor: Any = settings.get_monitor()
     out = []
-    for r in monitor.resources.values():
-        type_, name = r.urn.split("::")[2].split("$")[-1], r.urn.split("::")[3]
+    for r in registrations(mocks, build):
+        type_, name = type_of(r.urn), r.urn.split("::")[3]
         provider = mocks.providers.get((type_, name), "")
         out.append(Registered(r.urn, type_, name, r.id or "", dict(r.state or {}), provider))
     return out
-
-
-def every(resources: list[Registered], type_: str) -> list[Registered]:
-    """The registered resources of ``type_``."""
-    return [r for r in resources if r.type == type_]
-
-
-def only(resources: list[Registered], type_: str) -> Registered:
-    """The one registered resource of ``type_``."""
-    found = every(resources, type_)
-    assert len(found) == 1, f"expected one {type_}, got {[r.urn for r in found]}"
-    return found[0]
