@@ -36,7 +36,7 @@ _input_name_index := index if {
 # Positions of the plan's resources by type, namespace and name (see `named`).
 _input_names[key] contains i if {
 	some i, r in _resources(input)
-	key := _name_key(r.type, namespace_of(r), name_of(r))
+	key := _resource_name_key(r)
 }
 
 # Everything rules look up, built from the plan's resources and their positions by type and by name.
